@@ -1,0 +1,121 @@
+/*
+ * main.c: pvcnoded entry point. Without --role it is the supervisor; with
+ * "--role <name>" (only ever given by the supervisor itself) it becomes that worker.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "pvc.h"
+#include "supervisor.h"
+#include "worker.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pvcnoded [-c FILE] [--check-config [-v]] [--version]\n"
+		"  -c FILE          configuration (default: $PVCD_CONFIG_FILE, else /etc/pvc/pvcnoded.yaml)\n"
+		"  --check-config   validate the configuration and exit (0 = valid)\n"
+		"  -v               with --check-config: print the parsed values (secrets masked)\n"
+		"exit status: 0 stopped normally, 1 start-up failure, 3 a worker crash-looped\n"
+		"(escalation), 78 invalid configuration\n");
+}
+
+static int run_role(const char *name)
+{
+	int role = role_from_name(name);
+
+	/* Nothing the supervisor had open may leak into a worker (only fd 0-3). */
+	sandbox_close_inherited();
+	switch (role) {
+	case ROLE_ZK:
+		return zk_election_main();
+	case ROLE_VM:
+		return vm_manager_main();
+	case ROLE_NET:
+		return net_router_main();
+	case ROLE_FLUSH:
+		return flush_main();
+	default:
+		fprintf(stderr, "pvcnoded: unknown role %s\n", name);
+		return PVC_EXIT_FATAL;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"check-config", no_argument, NULL, 'C'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{"role", required_argument, NULL, 'R'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cli_path = NULL, *path;
+	int check = 0, verbose = 0, opt;
+	struct pvc_config *cfg;
+	char err[1024];
+	int rc;
+
+	if (argc == 3 && strcmp(argv[1], "--role") == 0)
+		return run_role(argv[2]);
+	while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cli_path = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("pvcnoded %s\n", PVC_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'R':
+			fprintf(stderr, "pvcnoded: --role is internal to the supervisor\n");
+			return PVC_EXIT_FATAL;
+		default:
+			usage(stderr);
+			return PVC_EXIT_FATAL;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return PVC_EXIT_FATAL;
+	}
+	path = config_default_path(cli_path);
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL)
+		return PVC_EXIT_FATAL;
+	if (config_load(path, NULL, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pvcnoded: invalid configuration: %s\n", err);
+		free(cfg);
+		return PVC_EXIT_CONFIG;
+	}
+	if (check) {
+		printf("configuration %s is valid (node %s, %s)\n", path, cfg->node_name,
+		       cfg->is_coordinator ? "coordinator" : "hypervisor");
+		if (verbose)
+			config_dump(cfg, stdout);
+		free(cfg);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "pvcnoded: must be started as root (it confines its workers itself)\n");
+		free(cfg);
+		return PVC_EXIT_FATAL;
+	}
+	rc = supervisor_main(cfg);
+	explicit_bzero(cfg, sizeof(*cfg));
+	free(cfg);
+	return rc;
+}

@@ -1,0 +1,235 @@
+/*
+ * worker.c: the part of every worker that talks to the supervisor: config reception,
+ * log forwarding, heartbeat answers, shutdown phases and the frame loop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "worker.h"
+
+#define CONFIG_WAIT_MS 10000
+
+static void worker_log_sink(char state, const char *prefix, const char *msg, void *arg)
+{
+	struct worker *w = arg;
+	char st[2] = {state, '\0'};
+	const char *v[3] = {st, prefix ? prefix : "", msg};
+
+	if (w->sup.fd < 0 || ipc_send_strv(&w->sup, MSG_LOG, ROLE_SUPERVISOR, v, 3) != 0) {
+		log_write_line(state, prefix, msg);
+		return;
+	}
+	/* Log lines matter most right before a crash: push them out now. */
+	if (ipc_chan_flush(&w->sup) < 0)
+		log_write_line(state, prefix, msg);
+}
+
+static void worker_sup_event(struct ev_loop *loop, int fd, short revents, void *arg);
+static void worker_drain(struct worker *w);
+
+static void worker_update_events(struct worker *w)
+{
+	short ev = POLLIN;
+
+	if (ipc_chan_pending(&w->sup))
+		ev |= POLLOUT;
+	ev_mod_fd(w->loop, w->sup.fd, ev);
+}
+
+int worker_send(struct worker *w, uint32_t type, enum pvc_role dest, const void *data,
+		size_t len)
+{
+	if (ipc_send(&w->sup, type, dest, data, len, -1) != 0) {
+		log_warnx("cannot queue %s for %s: %s", ipc_type_name(type), role_name(dest),
+			  strerror(errno));
+		return -1;
+	}
+	if (ipc_chan_flush(&w->sup) < 0) {
+		/* the supervisor is gone; the read side will see EOF and end the loop */
+		return -1;
+	}
+	worker_update_events(w);
+	return 0;
+}
+
+int worker_send_strv(struct worker *w, uint32_t type, enum pvc_role dest, const char *const *v,
+		     uint32_t n)
+{
+	if (ipc_send_strv(&w->sup, type, dest, v, n) != 0) {
+		log_warnx("cannot queue %s for %s: %s", ipc_type_name(type), role_name(dest),
+			  strerror(errno));
+		return -1;
+	}
+	if (ipc_chan_flush(&w->sup) < 0)
+		return -1;
+	worker_update_events(w);
+	return 0;
+}
+
+int worker_status(struct worker *w, const char *const *kv, uint32_t n)
+{
+	return worker_send_strv(w, MSG_STATUS, ROLE_SUPERVISOR, kv, n);
+}
+
+void worker_shutdown_done(struct worker *w, uint32_t phase)
+{
+	struct ipc_shutdown s = {.phase = phase};
+
+	(void)worker_send(w, MSG_SHUTDOWN_DONE, ROLE_SUPERVISOR, &s, sizeof(s));
+	(void)ipc_chan_flush_wait(&w->sup, 1000);
+}
+
+void worker_ready(struct worker *w)
+{
+	w->ready = 1;
+	(void)worker_send(w, MSG_READY, ROLE_SUPERVISOR, NULL, 0);
+#ifdef PVC_TEST_HOOKS
+	sandbox_test_hook(w->role);
+#endif
+}
+
+static void worker_handle(struct worker *w, struct ipc_msg *msg)
+{
+	switch (msg->hdr.type) {
+	case MSG_PING:
+		/* Answered from the main loop: a hung loop stops answering. */
+		(void)worker_send(w, MSG_PONG, ROLE_SUPERVISOR, msg->data, msg->hdr.len);
+		break;
+	case MSG_SHUTDOWN: {
+		struct ipc_shutdown s;
+		memcpy(&s, msg->data, sizeof(s));
+		if (w->shutdown)
+			w->shutdown(w, s.phase);
+		else
+			worker_shutdown_done(w, s.phase);
+		break;
+	}
+	case MSG_CONFIG:
+		log_warnx("ignoring a second configuration from the supervisor");
+		break;
+	default:
+		if (w->dispatch)
+			w->dispatch(w, msg);
+		break;
+	}
+}
+
+static void worker_sup_event(struct ev_loop *loop, int fd, short revents, void *arg)
+{
+	struct worker *w = arg;
+
+	if (revents & POLLOUT) {
+		if (ipc_chan_flush(&w->sup) < 0) {
+			ev_break(loop);
+			return;
+		}
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		ssize_t r = ipc_chan_read(&w->sup);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			/* Supervisor gone: nothing may run unsupervised. */
+			log_set_sink(NULL, NULL);
+			ev_break(loop);
+			return;
+		}
+	}
+	worker_drain(w);
+	if (w->sup.fd >= 0)
+		worker_update_events(w);
+}
+
+/* Handle every complete frame already buffered. */
+static void worker_drain(struct worker *w)
+{
+	{
+		for (;;) {
+			struct ipc_msg msg;
+			const char *err = NULL;
+			int rc = ipc_chan_get(&w->sup, &msg, &err);
+			if (rc == IPC_DECODE_MORE)
+				break;
+			if (rc == IPC_DECODE_ERROR) {
+				log_set_sink(NULL, NULL);
+				log_errx("malformed frame from the supervisor: %s", err ? err : "?");
+				ev_break(w->loop);
+				return;
+			}
+			worker_handle(w, &msg);
+			ipc_msg_free(&msg);
+		}
+	}
+}
+
+static void worker_drain_timer(struct ev_loop *loop, void *arg)
+{
+	struct worker *w = arg;
+
+	worker_drain(w);
+	worker_update_events(w);
+}
+
+void worker_start(struct worker *w, enum pvc_role role, worker_dispatch_fn dispatch,
+		  worker_shutdown_fn shutdown, void *ctx)
+{
+	struct ipc_msg msg;
+	struct log_opts lo = {.colours = 0, .dates = 1, .to_stdout = 1, .debug = 0};
+
+	memset(w, 0, sizeof(*w));
+	w->role = role;
+	w->dispatch = dispatch;
+	w->shutdown = shutdown;
+	w->ctx = ctx;
+	log_init(role_name(role), &lo);
+	/* comm is what operators and tests look for */
+	if (prctl(PR_SET_NAME, role_name(role), 0, 0, 0) != 0)
+		log_warn("prctl(PR_SET_NAME)");
+	/* A worker must never outlive its supervisor. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		fatal("prctl(PR_SET_PDEATHSIG)");
+	if (getppid() == 1)
+		fatalx("started without a supervisor");
+	signal(SIGPIPE, SIG_IGN);
+	/* Stopping is the supervisor's decision (MSG_SHUTDOWN, then SIGKILL): a terminal's
+	 * Ctrl-C or a signal to the process group must not cut a worker mid-operation. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (set_nonblock(PVC_WORKER_FD) != 0 || set_cloexec(PVC_WORKER_FD) != 0)
+		fatal("worker socket (fd %d)", PVC_WORKER_FD);
+	ipc_chan_init(&w->sup, PVC_WORKER_FD, role);
+	if (ipc_chan_recv_wait(&w->sup, &msg, CONFIG_WAIT_MS) != 0)
+		fatal("no configuration from the supervisor");
+	if (msg.hdr.type != MSG_CONFIG || msg.hdr.len != sizeof(struct pvc_config))
+		fatalx("first frame from the supervisor is %s, not MSG_CONFIG",
+		       ipc_type_name(msg.hdr.type));
+	memcpy(&w->cfg, msg.data, sizeof(w->cfg));
+	ipc_msg_free(&msg);
+	lo.colours = w->cfg.log_colours;
+	lo.dates = w->cfg.log_dates;
+	lo.debug = w->cfg.debug;
+	log_set_opts(&lo);
+	log_set_sink(worker_log_sink, w);
+	w->loop = ev_new();
+	if (w->loop == NULL)
+		fatalx("out of memory");
+	if (ev_add_fd(w->loop, w->sup.fd, POLLIN, worker_sup_event, w) != 0)
+		fatalx("out of memory");
+	/* frames that arrived together with the config are already buffered */
+	if (ev_timer(w->loop, 0, worker_drain_timer, w) == 0)
+		fatalx("out of memory");
+}
+
+int worker_run(struct worker *w)
+{
+	int rc = ev_run(w->loop);
+
+	if (rc != 0)
+		log_err("event loop");
+	return rc == 0 ? 0 : 1;
+}
