@@ -33,7 +33,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 PROGS := $(BUILD)/pvcnoded $(BUILD)/pvcctl $(if $(LEASE_SRCS),$(BUILD)/pvc-dhcp-lease)
 
-.PHONY: all check check-unit check-integration check-faults demo demo-stop install deps \
+.PHONY: test-build asan-build unit-bins all check check-unit check-integration check-faults demo demo-stop install deps \
 	fuzz bench clean units-verify
 
 all: $(PROGS)
@@ -65,6 +65,17 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libpvc.a
 
 deps:
 	@tools/install-deps.sh
+
+# A build with test-only triggers (PVC_TEST_HOOKS: forbidden actions, garbage frames),
+# used by the fault tests; the normal build and `make install` never contain them.
+test-build:
+	@$(MAKE) --no-print-directory BUILD=build-test EXTRA_CFLAGS=-DPVC_TEST_HOOKS all
+
+# The whole tree with AddressSanitizer + UndefinedBehaviorSanitizer.
+asan-build:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit-bins
 
 unit-bins: $(UNIT_BINS)
 

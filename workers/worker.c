@@ -84,11 +84,29 @@ void worker_shutdown_done(struct worker *w, uint32_t phase)
 	(void)ipc_chan_flush_wait(&w->sup, 1000);
 }
 
+#ifdef PVC_TEST_HOOKS
+/* Test builds only: $PVC_TEST_GARBAGE=<role> makes that worker write bytes that are
+ * not a frame, to prove the supervisor cuts it off without harm. */
+static void worker_test_garbage(struct ev_loop *loop, void *arg)
+{
+	static const char junk[] = "\xff\xff\xff\xffnot a frame at all, not at all";
+	struct worker *w = arg;
+
+	if (write(w->sup.fd, junk, sizeof(junk)) < 0)
+		log_warn("test garbage write");
+}
+#endif
+
 void worker_ready(struct worker *w)
 {
 	w->ready = 1;
 	(void)worker_send(w, MSG_READY, ROLE_SUPERVISOR, NULL, 0);
 #ifdef PVC_TEST_HOOKS
+	{
+		const char *g = getenv("PVC_TEST_GARBAGE");
+		if (g && strcmp(g, role_name(w->role)) == 0)
+			(void)ev_timer(w->loop, 300, worker_test_garbage, w);
+	}
 	sandbox_test_hook(w->role);
 #endif
 }
