@@ -1,0 +1,631 @@
+/*
+ * test_config.c: supervisor/config.c against docs/pvcnoded.sample.yaml,
+ * tests/configs/good-*.yaml and every tests/configs/bad/NAME.yaml (one test each;
+ * the first line of a bad file is "# expect: <substring of the error>").
+ *
+ * Files are found under $PVC_SRCDIR, else relative to this source file, the binary
+ * (<root>/build/tests/test_config) or the current directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "pvc.h"
+
+#define MIN_BAD_CASES 20
+
+static char srcdir[PATH_MAX];
+
+static int has_sample(const char *dir)
+{
+	char p[PATH_MAX + 64];
+
+	snprintf(p, sizeof p, "%s/docs/pvcnoded.sample.yaml", dir);
+	return access(p, R_OK) == 0;
+}
+
+static void find_srcdir(void)
+{
+	const char *env = getenv("PVC_SRCDIR");
+	char buf[PATH_MAX], *s;
+	ssize_t n;
+
+	if (env && env[0] && has_sample(env)) {
+		snprintf(srcdir, sizeof srcdir, "%s", env);
+		return;
+	}
+	/* __FILE__ = <root>/tests/unit/test_config.c (or relative to the root) */
+	snprintf(buf, sizeof buf, "%s", __FILE__);
+	s = strstr(buf, "tests/unit/test_config.c");
+	if (s) {
+		*s = '\0';
+		if (!buf[0])
+			snprintf(buf, sizeof buf, ".");
+		if (has_sample(buf)) {
+			snprintf(srcdir, sizeof srcdir, "%s", buf);
+			return;
+		}
+	}
+	n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		for (int up = 0; up < 3; up++) {
+			s = strrchr(buf, '/');
+			if (!s)
+				break;
+			*s = '\0';
+			if (has_sample(buf)) {
+				snprintf(srcdir, sizeof srcdir, "%s", buf);
+				return;
+			}
+		}
+	}
+	snprintf(srcdir, sizeof srcdir, ".");
+}
+
+static void src_path(char *out, size_t sz, const char *rel)
+{
+	snprintf(out, sz, "%s/%s", srcdir, rel);
+}
+
+/* Write `text` to a fresh temporary file; returns its path (static per call site). */
+static void write_tmp(char *path, size_t sz, const char *text)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+	size_t len = strlen(text);
+
+	snprintf(path, sz, "%s/test_config.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long len;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_true(len >= 0);
+	rewind(f);
+	buf = malloc((size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Replace the one occurrence of `from` in `text` (must exist exactly once). */
+static char *replace_once(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	char *out;
+	size_t a, fl = strlen(from), tl = strlen(to);
+
+	assert_non_null(at);
+	assert_null(strstr(at + 1, from));
+	a = (size_t)(at - text);
+	out = malloc(strlen(text) - fl + tl + 1);
+	assert_non_null(out);
+	memcpy(out, text, a);
+	memcpy(out + a, to, tl);
+	strcpy(out + a + tl, at + fl);
+	return out;
+}
+
+static void load_ok(const char *rel, const char *host, struct pvc_config *cfg)
+{
+	char path[PATH_MAX + 64], err[1024] = "";
+	int rc;
+
+	src_path(path, sizeof path, rel);
+	rc = config_load(path, host, cfg, err, sizeof err);
+	if (rc != 0)
+		print_error("config_load(%s): %s\n", path, err);
+	assert_int_equal(rc, 0);
+	assert_string_equal(err, "");
+}
+
+/* ------------------------------------------------------------------------- */
+
+static void test_sample_values(void **state)
+{
+	struct pvc_config c;
+
+	(void)state;
+	load_ok("docs/pvcnoded.sample.yaml", "pvchv12.example.com", &c);
+
+	assert_string_equal(c.node_name, "pvchv12");
+	assert_string_equal(c.domain_name, "example.com");
+	assert_int_equal(c.node_id, 12);
+	assert_int_equal(c.is_coordinator, 0);
+	assert_int_equal(c.debug, 0);
+	assert_true(c.enable_hypervisor && c.enable_networking && c.enable_storage && c.enable_api);
+
+	assert_int_equal(c.coordinator_count, 3);
+	assert_string_equal(c.coordinators[0], "pvchv1");
+	assert_string_equal(c.coordinators[1], "pvchv2");
+	assert_string_equal(c.coordinators[2], "pvchv3");
+
+	assert_string_equal(c.upstream.domain, "mydomain.net");
+	assert_string_equal(c.upstream.network.text, "1.1.1.0/24");
+	assert_string_equal(c.upstream.floating_ip.text, "1.1.1.10/24");
+	assert_int_equal(c.upstream.gateway.set, 1);
+	assert_string_equal(c.upstream.gateway.text, "1.1.1.1");
+	assert_int_equal(c.upstream.gateway.prefix, -1);
+	assert_string_equal(c.cluster.domain, "pvc.local");
+	assert_string_equal(c.cluster.network.text, "10.255.0.0/24");
+	assert_int_equal(c.cluster.network.prefix, 24);
+	assert_string_equal(c.cluster.floating_ip.text, "10.255.0.254/24");
+	assert_string_equal(c.storage.network.text, "10.254.0.0/24");
+	assert_string_equal(c.storage.floating_ip.text, "10.254.0.254/24");
+
+	assert_string_equal(c.dns_db.host, "localhost");
+	assert_int_equal(c.dns_db.port, 5432);
+	assert_string_equal(c.dns_db.name, "pvcdns");
+	assert_string_equal(c.dns_db.user, "pvcdns");
+	assert_string_equal(c.dns_db.pass, "pvcdns");
+	assert_string_equal(c.metadata_db.name, "pvcprov");
+	assert_string_equal(c.metadata_db.pass, "pvcprov");
+
+	assert_int_equal(c.keepalive_interval, 5);
+	assert_int_equal(c.fence_intervals, 6);
+	assert_int_equal(c.suicide_intervals, 0);
+	assert_string_equal(c.successful_fence, "migrate");
+	assert_string_equal(c.failed_fence, "None");
+	assert_string_equal(c.ipmi_host, "pvchv1-lom");
+	assert_string_equal(c.ipmi_user, "admin");
+	assert_string_equal(c.ipmi_pass, "Passw0rd");
+	assert_string_equal(c.target_selector, "mem");
+	assert_string_equal(c.dynamic_directory, "/run/pvc");
+	assert_string_equal(c.log_directory, "/var/log/pvc");
+	assert_string_equal(c.console_log_directory, "/var/log/libvirt");
+	assert_true(c.file_logging && c.stdout_logging && c.log_colours && c.log_dates);
+	assert_true(c.log_keepalives && c.log_keepalive_cluster_details &&
+		    c.log_keepalive_storage_details);
+	assert_int_equal(c.console_log_lines, 1000);
+
+	assert_string_equal(c.bridge_device, "ens4");
+	assert_string_equal(c.if_upstream.device, "ens4");
+	assert_int_equal(c.if_upstream.mtu, 1500);
+	assert_int_equal(c.if_upstream.address.set, 0); /* None */
+	/* by-id: node 12 -> 12th usable host, with the network's prefix */
+	assert_int_equal(c.if_cluster.address.set, 1);
+	assert_string_equal(c.if_cluster.address.text, "10.255.0.12/24");
+	assert_int_equal(c.if_cluster.address.prefix, 24);
+	assert_string_equal(c.if_storage.address.text, "10.254.0.12/24");
+
+	/* pvcnoded keys: defaults (hosts is present but empty in the sample) */
+	assert_string_equal(c.zk_hosts, "pvchv1:2181,pvchv2:2181,pvchv3:2181");
+	assert_int_equal(c.zk_session_timeout_ms, 10000);
+	assert_string_equal(c.libvirt_uri, "qemu:///system");
+	assert_string_equal(c.migration_uri, "qemu+tcp://{node}.{domain}/system");
+	assert_string_equal(c.migration_dest_uri, "tcp://{node}.{domain}");
+	assert_int_equal(c.migration_timeout, 300);
+	assert_int_equal(c.vm_shutdown_timeout, 90);
+	assert_int_equal(c.flush_vm_timeout, 600);
+	assert_int_equal(c.flush_in_flight, 1);
+	assert_string_equal(c.worker_user, "pvc");
+	assert_int_equal(c.heartbeat_interval_ms, 500);
+	assert_int_equal(c.hang_timeout_ms, 2000);
+	assert_int_equal(c.restart_backoff_max_ms, 30000);
+	assert_int_equal(c.healthy_reset_s, 60);
+	assert_int_equal(c.crashloop_max, 10);
+	assert_int_equal(c.crashloop_window_s, 60);
+	assert_non_null(strstr(c.config_path, "docs/pvcnoded.sample.yaml"));
+}
+
+/* Every pvcnoded key is present in the sample (documented there). */
+static void test_sample_documents_added_keys(void **state)
+{
+	static const char *const keys[] = {
+		"    zookeeper:\n", "      hosts:", "      session_timeout_ms:", "    libvirt:\n",
+		"      uri:", "      migration_uri:", "      migration_dest_uri:",
+		"      migration_timeout:", "      shutdown_timeout:", "    flush:\n",
+		"      vm_timeout:", "      in_flight:", "    supervisor:\n", "      user:",
+		"      heartbeat_interval_ms:", "      hang_timeout_ms:",
+		"      restart_backoff_max_ms:", "      healthy_reset_s:", "      crashloop_max:",
+		"      crashloop_window_s:", NULL
+	};
+	char path[PATH_MAX + 64];
+	char *text;
+
+	(void)state;
+	src_path(path, sizeof path, "docs/pvcnoded.sample.yaml");
+	text = read_all(path);
+	for (int i = 0; keys[i]; i++) {
+		const char *at = strstr(text, keys[i]);
+
+		if (!at)
+			print_error("sample lacks %s\n", keys[i]);
+		assert_non_null(at);
+	}
+	free(text);
+}
+
+static void test_sample_coordinator_id1(void **state)
+{
+	struct pvc_config c;
+
+	(void)state;
+	load_ok("docs/pvcnoded.sample.yaml", "pvchv1", &c);
+	assert_string_equal(c.node_name, "pvchv1");
+	assert_string_equal(c.domain_name, "");
+	assert_int_equal(c.node_id, 1);
+	assert_int_equal(c.is_coordinator, 1);
+	assert_string_equal(c.if_cluster.address.text, "10.255.0.1/24");
+	assert_string_equal(c.if_storage.address.text, "10.254.0.1/24");
+}
+
+static void test_hostname_without_digits(void **state)
+{
+	struct pvc_config c;
+
+	(void)state;
+	load_ok("docs/pvcnoded.sample.yaml", "hypervisor.dc1.example.com", &c);
+	assert_string_equal(c.node_name, "hypervisor");
+	assert_string_equal(c.domain_name, "dc1.example.com");
+	assert_int_equal(c.node_id, 1);
+	assert_int_equal(c.is_coordinator, 0);
+	assert_string_equal(c.if_cluster.address.text, "10.255.0.1/24");
+
+	/* the LAST run of digits; leading zeros do not matter */
+	load_ok("docs/pvcnoded.sample.yaml", "rack2-node007", &c);
+	assert_int_equal(c.node_id, 7);
+	assert_string_equal(c.if_storage.address.text, "10.254.0.7/24");
+}
+
+static void test_pvc_node_overrides(void **state)
+{
+	char src[PATH_MAX + 64], tmp[PATH_MAX], err[1024];
+	char *text, *mod;
+	struct pvc_config c;
+
+	(void)state;
+	src_path(src, sizeof src, "docs/pvcnoded.sample.yaml");
+	text = read_all(src);
+	mod = replace_once(text, "  #node: pvchv1\n", "  node: pvchv3\n");
+	write_tmp(tmp, sizeof tmp, mod);
+	assert_int_equal(config_load(tmp, "pvchv12.example.com", &c, err, sizeof err), 0);
+	assert_string_equal(c.node_name, "pvchv3");
+	assert_string_equal(c.domain_name, "example.com"); /* from the real host name */
+	assert_int_equal(c.node_id, 3);
+	assert_int_equal(c.is_coordinator, 1);
+	assert_string_equal(c.if_cluster.address.text, "10.255.0.3/24");
+	assert_string_equal(c.config_path, tmp);
+	unlink(tmp);
+	free(mod);
+	free(text);
+}
+
+static void test_good_minimal(void **state)
+{
+	struct pvc_config c;
+
+	(void)state;
+	load_ok("tests/configs/good-minimal.yaml", "hv2.dc1.example", &c);
+	assert_string_equal(c.node_name, "hv2");
+	assert_int_equal(c.node_id, 2);
+	assert_int_equal(c.is_coordinator, 1);
+	assert_int_equal(c.enable_hypervisor, 1);
+	assert_int_equal(c.enable_networking, 0);
+	assert_int_equal(c.enable_storage, 0);
+	assert_int_equal(c.enable_api, 0);
+	assert_int_equal(c.debug, 0);
+	assert_string_equal(c.zk_hosts, "hv1:2181,hv2:2181,hv3:2181");
+	assert_string_equal(c.failed_fence, "None"); /* "none" normalised */
+	assert_string_equal(c.ipmi_host, "hv2-lom.dc1.example");
+	assert_string_equal(c.dynamic_directory, "/run/pvc"); /* trailing slash dropped */
+	assert_string_equal(c.target_selector, "vcpus");
+	assert_int_equal(c.file_logging, 0);
+	assert_int_equal(c.log_colours, 1); /* Yes */
+	assert_int_equal(c.log_dates, 1);   /* ON */
+	assert_int_equal(c.console_log_lines, 0);
+	assert_int_equal(c.upstream.network.set, 0);
+	assert_int_equal(c.if_cluster.address.set, 0);
+
+	load_ok("tests/configs/good-minimal.yaml", "standalone", &c);
+	assert_string_equal(c.ipmi_host, "standalone-lom");
+	assert_int_equal(c.is_coordinator, 0);
+	assert_int_equal(c.node_id, 1);
+}
+
+static void test_good_networking(void **state)
+{
+	struct pvc_config c;
+
+	(void)state;
+	load_ok("tests/configs/good-networking.yaml", "ignored.example.net", &c);
+	assert_string_equal(c.node_name, "pvchv2");
+	assert_string_equal(c.domain_name, "example.net");
+	assert_int_equal(c.node_id, 2);
+	assert_int_equal(c.is_coordinator, 1);
+	assert_int_equal(c.debug, 1);
+	assert_int_equal(c.upstream.gateway.set, 0); /* empty -> unset */
+	assert_string_equal(c.upstream.floating_ip.text, "192.0.2.14/28");
+	assert_string_equal(c.if_upstream.address.text, "192.0.2.5/28");
+	assert_string_equal(c.if_upstream.device, "eno2.100");
+	assert_string_equal(c.cluster.floating_ip.text, "10.10.255.254/16");
+	assert_string_equal(c.if_cluster.address.text, "10.10.0.2/16");
+	assert_int_equal(c.if_cluster.mtu, 9000);
+	assert_string_equal(c.storage.network.text, "fd00:10::/64");
+	assert_string_equal(c.if_storage.address.text, "fd00:10::2/64");
+	assert_int_equal(c.if_storage.address.prefix, 64);
+	assert_string_equal(c.zk_hosts, "zk1.example.org:2182,[fd00::1]:2182");
+	assert_int_equal(c.zk_session_timeout_ms, 6000);
+	assert_int_equal(c.dns_db.port, 5433);
+	assert_string_equal(c.dns_db.pass, "dnssecret");
+	assert_string_equal(c.metadata_db.pass, "provsecret");
+	assert_int_equal(c.suicide_intervals, 9);
+	assert_int_equal(c.fence_intervals, 10);
+	assert_string_equal(c.successful_fence, "None");
+	assert_string_equal(c.failed_fence, "migrate");
+	assert_string_equal(c.ipmi_pass, "p@ss: word");
+	assert_string_equal(c.libvirt_uri, "qemu+tcp://{node}/system");
+	assert_string_equal(c.migration_uri, "qemu+ssh://{node}.{domain}/system");
+	assert_string_equal(c.migration_dest_uri, "tcp://{node}.{domain}:49152");
+	assert_int_equal(c.migration_timeout, 120);
+	assert_int_equal(c.vm_shutdown_timeout, 30);
+	assert_int_equal(c.flush_vm_timeout, 900);
+	assert_int_equal(c.flush_in_flight, 2);
+	assert_string_equal(c.worker_user, "pvcnode");
+	assert_int_equal(c.heartbeat_interval_ms, 1000);
+	assert_int_equal(c.hang_timeout_ms, 5000);
+	assert_int_equal(c.restart_backoff_max_ms, 10000);
+	assert_int_equal(c.healthy_reset_s, 120);
+	assert_int_equal(c.crashloop_max, 5);
+	assert_int_equal(c.crashloop_window_s, 300);
+}
+
+static void test_for_role(void **state)
+{
+	struct pvc_config c, r;
+	int role;
+
+	(void)state;
+	load_ok("tests/configs/good-networking.yaml", "pvchv2", &c);
+	for (role = 0; role < ROLE_COUNT; role++) {
+		config_for_role(&c, role, &r);
+		if (role == ROLE_ZK) {
+			assert_string_equal(r.ipmi_pass, "p@ss: word");
+			assert_string_equal(r.zk_hosts, c.zk_hosts);
+		} else {
+			assert_string_equal(r.ipmi_pass, "");
+			assert_string_equal(r.zk_hosts, "");
+		}
+		if (role == ROLE_NET) {
+			assert_string_equal(r.dns_db.pass, "dnssecret");
+			assert_string_equal(r.metadata_db.pass, "provsecret");
+		} else {
+			assert_string_equal(r.dns_db.pass, "");
+			assert_string_equal(r.metadata_db.pass, "");
+		}
+		/* everything else is kept */
+		assert_string_equal(r.node_name, "pvchv2");
+		assert_string_equal(r.ipmi_user, "ADMIN");
+		assert_string_equal(r.dns_db.user, "pvcdns");
+		assert_int_equal(r.keepalive_interval, 2);
+		assert_string_equal(r.if_cluster.address.text, "10.10.0.2/16");
+	}
+	/* the source is untouched */
+	assert_string_equal(c.ipmi_pass, "p@ss: word");
+	assert_string_equal(c.dns_db.pass, "dnssecret");
+	/* in place */
+	r = c;
+	config_for_role(&r, ROLE_VM, &r);
+	assert_string_equal(r.ipmi_pass, "");
+	assert_string_equal(r.dns_db.pass, "");
+	assert_string_equal(r.zk_hosts, "");
+}
+
+static void test_default_path(void **state)
+{
+	(void)state;
+	assert_int_equal(setenv("PVCD_CONFIG_FILE", "/env/pvcnoded.yaml", 1), 0);
+	assert_string_equal(config_default_path("/cli/x.yaml"), "/cli/x.yaml");
+	assert_string_equal(config_default_path(NULL), "/env/pvcnoded.yaml");
+	assert_int_equal(setenv("PVCD_CONFIG_FILE", "", 1), 0);
+	assert_string_equal(config_default_path(NULL), "/etc/pvc/pvcnoded.yaml");
+	assert_int_equal(unsetenv("PVCD_CONFIG_FILE"), 0);
+	assert_string_equal(config_default_path(NULL), "/etc/pvc/pvcnoded.yaml");
+	assert_string_equal(config_default_path("/cli/x.yaml"), "/cli/x.yaml");
+}
+
+static void test_dump_masks_secrets(void **state)
+{
+	struct pvc_config c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	load_ok("tests/configs/good-networking.yaml", "pvchv2", &c);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	config_dump(&c, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(buf, "pvc.system.intervals.keepalive_interval = 2\n"));
+	assert_non_null(strstr(buf, "pvc.system.fencing.ipmi.pass = ********\n"));
+	assert_non_null(strstr(buf, "pvc.coordinator.dns.database.pass = ********\n"));
+	assert_non_null(strstr(buf, "pvc.system.configuration.networking.cluster.address = 10.10.0.2/16\n"));
+	assert_null(strstr(buf, "p@ss: word"));
+	assert_null(strstr(buf, "dnssecret"));
+	assert_null(strstr(buf, "provsecret"));
+	free(buf);
+}
+
+static void test_cannot_open(void **state)
+{
+	struct pvc_config c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(config_load("/nonexistent/pvcnoded.yaml", "pvchv1", &c, err, sizeof err),
+			 -1);
+	assert_string_equal(err, "/nonexistent/pvcnoded.yaml: cannot open: No such file or directory");
+	assert_int_equal(config_load("/", "pvchv1", &c, err, sizeof err), -1);
+	assert_string_equal(err, "/: cannot open: Is a directory");
+}
+
+static void test_bad_hostname(void **state)
+{
+	char path[PATH_MAX + 64], err[1024];
+	struct pvc_config c;
+
+	(void)state;
+	src_path(path, sizeof path, "docs/pvcnoded.sample.yaml");
+	assert_int_equal(config_load(path, "-bad.example.com", &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, ": pvc.node: not set, and the short host name \"-bad\" is not a valid node name"));
+	assert_int_equal(strncmp(err, path, strlen(path)), 0);
+	/* a failed load leaves nothing behind */
+	assert_string_equal(c.ipmi_pass, "");
+}
+
+static void test_small_error_buffer(void **state)
+{
+	char path[PATH_MAX + 64], err[8];
+	struct pvc_config c;
+
+	(void)state;
+	src_path(path, sizeof path, "tests/configs/bad/int-is-string.yaml");
+	memset(err, 'X', sizeof err);
+	assert_int_equal(config_load(path, "pvchv1", &c, err, sizeof err), -1);
+	assert_int_equal(strlen(err), sizeof err - 1);
+	assert_int_equal(config_load(path, "pvchv1", &c, NULL, 0), -1);
+}
+
+/* One bad config file: must fail with an error that starts with its path and
+ * contains the expected substring, on a single line. */
+static void test_bad_file(void **state)
+{
+	const char *path = *state;
+	char err[2048], expect[1024];
+	struct pvc_config c;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(fgets(expect, sizeof expect, f));
+	fclose(f);
+	assert_int_equal(strncmp(expect, "# expect: ", 10), 0);
+	memmove(expect, expect + 10, strlen(expect + 10) + 1);
+	n = strlen(expect);
+	while (n && (expect[n - 1] == '\n' || expect[n - 1] == '\r'))
+		expect[--n] = '\0';
+	assert_true(n > 0);
+	assert_true(expect[0] == ':'); /* ":line:col: key.path: ..." */
+
+	assert_int_equal(config_load(path, "pvchv1", &c, err, sizeof err), -1);
+	if (!strstr(err, expect) || strncmp(err, path, strlen(path)) != 0)
+		print_error("file:     %s\nexpected: %s\ngot:      %s\n", path, expect, err);
+	assert_int_equal(strncmp(err, path, strlen(path)), 0);
+	assert_int_equal(err[strlen(path)], ':');
+	assert_non_null(strstr(err, expect));
+	assert_null(strchr(err, '\n'));
+}
+
+static void test_bad_count(void **state)
+{
+	int count = *(int *)*state;
+
+	if (count < MIN_BAD_CASES)
+		print_error("only %d files in tests/configs/bad\n", count);
+	assert_true(count >= MIN_BAD_CASES);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_sample_values),
+		cmocka_unit_test(test_sample_documents_added_keys),
+		cmocka_unit_test(test_sample_coordinator_id1),
+		cmocka_unit_test(test_hostname_without_digits),
+		cmocka_unit_test(test_pvc_node_overrides),
+		cmocka_unit_test(test_good_minimal),
+		cmocka_unit_test(test_good_networking),
+		cmocka_unit_test(test_for_role),
+		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_dump_masks_secrets),
+		cmocka_unit_test(test_cannot_open),
+		cmocka_unit_test(test_bad_hostname),
+		cmocka_unit_test(test_small_error_buffer),
+	};
+	size_t nfixed = sizeof fixed / sizeof fixed[0], nbad = 0, cap = 0, i;
+	char dirpath[PATH_MAX + 64], **files = NULL;
+	struct CMUnitTest *tests;
+	struct dirent *de;
+	DIR *d;
+	int count, rc;
+
+	find_srcdir();
+	src_path(dirpath, sizeof dirpath, "tests/configs/bad");
+	d = opendir(dirpath);
+	if (d) {
+		while ((de = readdir(d))) {
+			size_t l = strlen(de->d_name);
+			char *p;
+
+			if (l < 6 || strcmp(de->d_name + l - 5, ".yaml") != 0)
+				continue;
+			if (nbad == cap) {
+				char **nf;
+
+				cap = cap ? cap * 2 : 64;
+				nf = realloc(files, cap * sizeof *files);
+				if (!nf)
+					return 1;
+				files = nf;
+			}
+			if (asprintf(&p, "%s/%s", dirpath, de->d_name) < 0)
+				return 1;
+			files[nbad++] = p;
+		}
+		closedir(d);
+	}
+	if (nbad)
+		qsort(files, nbad, sizeof *files, cmp_str);
+	count = (int)nbad;
+
+	tests = calloc(nfixed + 1 + nbad, sizeof *tests);
+	if (!tests)
+		return 1;
+	memcpy(tests, fixed, sizeof fixed);
+	tests[nfixed].name = "bad_config_count";
+	tests[nfixed].test_func = test_bad_count;
+	tests[nfixed].initial_state = &count;
+	for (i = 0; i < nbad; i++) {
+		const char *base = strrchr(files[i], '/');
+
+		tests[nfixed + 1 + i].name = base ? base + 1 : files[i];
+		tests[nfixed + 1 + i].test_func = test_bad_file;
+		tests[nfixed + 1 + i].initial_state = files[i];
+	}
+	rc = _cmocka_run_group_tests("config", tests, nfixed + 1 + nbad, NULL, NULL);
+	for (i = 0; i < nbad; i++)
+		free(files[i]);
+	free(files);
+	free(tests);
+	return rc;
+}
