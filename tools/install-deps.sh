@@ -1,0 +1,94 @@
+#!/bin/bash
+# Install the Debian packages pvcnoded needs to build and test, but only those
+# that are missing. Idempotent; takes well under a second when nothing is
+# missing (one dpkg-query for the whole list).
+#
+#   tools/install-deps.sh            install what is missing (root only)
+#   tools/install-deps.sh --check    only report; exit 1 if something is missing
+#
+# Service starts during installation (dnsmasq, libvirt-daemon) are suppressed
+# with a temporary /usr/sbin/policy-rc.d when the machine has none: nothing
+# this script installs is left running.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential pkg-config
+	libzookeeper-st-dev zookeeper netcat-openbsd default-jre-headless
+	libvirt-dev libvirt-clients libvirt-daemon
+	libyaml-dev libcap-dev libseccomp-dev libcmocka-dev
+	iproute2 bridge-utils
+	python3-kazoo python3-yaml
+	clang libclang-rt-14-dev
+	systemd
+	dnsmasq nftables iputils-ping tcpdump
+)
+
+check_only=0
+if [[ ${1:-} == --check ]]; then
+	check_only=1
+fi
+
+# One dpkg-query call for all packages; unknown packages print nothing.
+declare -A installed=()
+while IFS=' ' read -r name status; do
+	if [[ $status == "install ok installed" ]]; then
+		installed[${name%%:*}]=1
+	fi
+done < <(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+	if [[ -z ${installed[$pkg]:-} ]]; then
+		missing+=("$pkg")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+
+if ((check_only)); then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	exit 1
+fi
+
+if ((EUID != 0)); then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "install-deps: run as root, or: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+cleanup() {
+	if ((made_policy)); then
+		rm -f "$policy"
+	fi
+}
+trap cleanup EXIT
+if [[ ! -e $policy ]]; then
+	# Keep package maintainer scripts from starting services (no systemd
+	# here; an init script would start a dnsmasq or libvirtd that survives).
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 0755 "$policy"
+	made_policy=1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+apt-get update -q
+apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}"
+
+# Verify: a package apt could not configure must not pass silently.
+still=()
+for pkg in "${missing[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+		still+=("$pkg")
+	fi
+done
+if ((${#still[@]})); then
+	echo "install-deps: still missing after install: ${still[*]}" >&2
+	exit 1
+fi
+echo "install-deps: done"
