@@ -32,7 +32,9 @@ static void sup_shutdown_step(struct supervisor *sv);
 static char **worker_environment(void)
 {
 	static const char *const keep[] = {"PATH=", "LANG=", "LC_ALL=", "TZ=",
-					   "PVC_TEST_", "PVC_SECCOMP_LOG=", NULL};
+					   "PVC_TEST_", "PVC_SECCOMP_LOG=",
+					   "PVCT_WORK=", /* lets the test runner find leftovers */
+					   NULL};
 	size_t n = 0, cap = 16;
 	char **env = calloc(cap, sizeof(char *));
 

@@ -14,16 +14,24 @@ set -euo pipefail
 STATE=/run/pvc-demo.pid
 
 if [[ ${1:-} == stop ]]; then
-	if [[ -s $STATE ]] && kill -0 "$(cat "$STATE")" 2>/dev/null; then
-		kill -INT "$(cat "$STATE")"
+	read -r dpid dwork <"$STATE" 2>/dev/null || true
+	if [[ -n ${dpid:-} ]] && kill -0 "$dpid" 2>/dev/null; then
+		kill -INT "$dpid"
 		echo "demo: asked the running demo to stop"
-		for _ in $(seq 100); do kill -0 "$(cat "$STATE" 2>/dev/null || echo 0)" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 150); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
 	fi
-	# whatever a killed demo left behind
+	# whatever a killed demo left behind: only its own daemons
+	if [[ -n ${dwork:-} && -d $dwork ]]; then
+		for p in "$dwork"/*/pid; do
+			[[ -s $p ]] && kill -KILL -- "-$(cat "$p")" 2>/dev/null
+		done
+		for p in "$dwork"/zk/*/pid; do
+			[[ -s $p ]] && kill -KILL "$(cat "$p")" 2>/dev/null
+		done
+	fi
 	. "$(dirname "$0")/../tests/lib/common.sh"
 	. "$PVCT_ROOT/tests/lib/netns.sh"
 	netns_teardown >/dev/null 2>&1 || true
-	pkill -KILL -f "pvcnoded -c /tmp/pvct\." 2>/dev/null || true
 	rm -f "$STATE"
 	echo "demo: stopped"
 	exit 0
@@ -39,7 +47,7 @@ fi
 . "$PVCT_ROOT/tests/lib/zk.sh"
 . "$PVCT_ROOT/tests/lib/node.sh"
 PVCT_KEEP=
-echo $$ >"$STATE"
+echo "$$ $PVCT_WORK" >"$STATE"
 on_exit "rm -f $STATE"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
