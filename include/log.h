@@ -36,7 +36,8 @@ void log_write_line(char state, const char *prefix, const char *msg);
 void logmsg(char state, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void logmsg_prefix(char state, const char *prefix, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void vlogmsg(char state, const char *prefix, const char *fmt, va_list ap);
+void vlogmsg(char state, const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #define log_info(...) logmsg('i', __VA_ARGS__)
 #define log_ok(...) logmsg('o', __VA_ARGS__)

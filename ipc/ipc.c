@@ -402,6 +402,7 @@ static int queue_frame(struct ipc_chan *c, const struct ipc_hdr *h, const void *
 {
 	uint8_t hdr[IPC_HDR_SIZE];
 	size_t at = c->wlen;
+	struct ipc_fdq *q = NULL, **tail = &c->fdq;
 
 	memcpy(hdr, &h->type, 4);
 	memcpy(hdr + 4, &h->len, 4);
@@ -410,7 +411,7 @@ static int queue_frame(struct ipc_chan *c, const struct ipc_hdr *h, const void *
 	hdr[13] = h->dest;
 	memcpy(hdr + 14, &h->flags, 2);
 	if (fd >= 0) {
-		struct ipc_fdq *q = calloc(1, sizeof(*q)), **tail;
+		q = calloc(1, sizeof(*q));
 		if (q == NULL)
 			return -1;
 		q->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -419,13 +420,19 @@ static int queue_frame(struct ipc_chan *c, const struct ipc_hdr *h, const void *
 			return -1;
 		}
 		q->at = at;
-		for (tail = &c->fdq; *tail; tail = &(*tail)->next)
+		for (; *tail; tail = &(*tail)->next)
 			;
 		*tail = q;
 	}
 	if (wbuf_append(c, hdr, sizeof(hdr)) != 0 ||
 	    (h->len > 0 && wbuf_append(c, data, h->len) != 0)) {
 		c->wlen = at;
+		/* The fd would otherwise ride on whatever frame is queued next at `at`. */
+		if (q != NULL) {
+			*tail = NULL;
+			close(q->fd);
+			free(q);
+		}
 		return -1;
 	}
 	return 0;

@@ -184,6 +184,7 @@ void logmsg_prefix(char state, const char *prefix, const char *fmt, ...)
 	va_end(ap);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vlog_errno(char state, const char *fmt, va_list ap)
 {
 	char msg[3072];

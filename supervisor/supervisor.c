@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -406,6 +408,12 @@ static void sup_route(struct supervisor *sv, struct child *k, struct ipc_msg *ms
 			  ipc_type_name(msg->hdr.type), role_name(k->role), role_name(dest));
 		return;
 	}
+	if (msg->hdr.flags & IPC_F_FD) {
+		/* no message a worker may send carries a descriptor */
+		log_warnx("dropped %s from %s: unexpected file descriptor",
+			  ipc_type_name(msg->hdr.type), role_name(k->role));
+		return;
+	}
 	if (dest == ROLE_SUPERVISOR)
 		sup_dispatch_worker(sv, k, msg);
 	else if (dest == ROLE_CTL)
@@ -707,6 +715,15 @@ int supervisor_main(const struct pvc_config *cfg)
 
 	if (sv == NULL)
 		fatalx("out of memory");
+	/* The supervisor holds the whole configuration, IPMI password included:
+	 * never let it reach a core file or another process's ptrace. */
+	{
+		struct rlimit nocore = {0, 0};
+		if (setrlimit(RLIMIT_CORE, &nocore) != 0)
+			fatal("setrlimit(RLIMIT_CORE)");
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+			fatal("prctl(PR_SET_DUMPABLE)");
+	}
 	sv->cfg = *cfg;
 	sv->ctl_fd = -1;
 	sv->start_ms = mono_ms();
@@ -767,5 +784,13 @@ int supervisor_main(const struct pvc_config *cfg)
 		log_err("supervisor event loop");
 	control_close(sv);
 	exit_code = sv->exit_code;
+	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++) {
+		ipc_chan_close(&sv->kids[r].chan);
+		child_clear_status(&sv->kids[r]);
+	}
+	close(sv->sigfd);
+	ev_free(sv->loop);
+	explicit_bzero(&sv->cfg, sizeof(sv->cfg));
+	free(sv);
 	return exit_code;
 }

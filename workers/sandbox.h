@@ -1,0 +1,36 @@
+/*
+ * sandbox.h: building blocks for the seccomp allow-lists of the roles, beyond
+ * sandbox_rules_common() (include/worker.h). Each takes the libseccomp context that
+ * sandbox_enter() hands to the role's seccomp_rules function and returns 0, or -1
+ * after logging which rule could not be added.
+ *
+ * Not every role needs these: they exist so that the roles share one audited
+ * version of the rules that need argument filters.
+ */
+#ifndef SANDBOX_H
+#define SANDBOX_H
+
+/* pthread_create() and what new threads do: clone only with CLONE_THREAD (never a
+ * new process), clone3 answered ENOSYS so that glibc falls back to clone,
+ * set_robust_list, rseq, sched_getaffinity. */
+int sandbox_rules_threads(void *scmp_ctx);
+
+/* open()/openat() for reading only: O_WRONLY, O_RDWR, O_CREAT and O_TRUNC are
+ * outside the allow-list (the process is killed). Landlock decides which paths. */
+int sandbox_rules_files_ro(void *scmp_ctx);
+
+/* A TCP/UDP client: socket() for AF_INET and AF_INET6 only (AF_UNIX fails with
+ * EACCES so that glibc's nscd probe falls back; every other family kills),
+ * connect, socket options and names, shutdown, sendmmsg (resolver). */
+int sandbox_rules_tcp_client(void *scmp_ctx);
+
+/* RLIMIT_NPROC = 0 for roles that neither fork nor create threads (NPROC counts
+ * threads too, so a threaded role must not call this). 0 or -1 (logged). */
+int sandbox_limit_nproc(void);
+
+/* Internal to workers/sandbox*.c: build and load the filter (default action: kill
+ * the process; in test builds with PVC_SECCOMP_LOG=1, trap and print the syscall
+ * number first). */
+int sandbox_seccomp_load(int (*role_rules)(void *scmp_ctx));
+
+#endif
