@@ -38,9 +38,12 @@ PROGS := $(BUILD)/pvcnoded $(BUILD)/pvcctl $(if $(LEASE_SRCS),$(BUILD)/pvc-dhcp-
 
 all: $(PROGS)
 
+# -MMD: every object also depends on the headers it really includes (workers/*.h too)
 $(BUILD)/%.o: %.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(BUILD)/libpvc.a: $(LIB_OBJS)
 	@rm -f $@
