@@ -288,17 +288,19 @@ static int ll_allow(int ruleset, const char *path, uint64_t access, uint64_t han
 	return 0;
 }
 
-/* Needs no_new_privs (set before). Files not listed cannot be opened, created,
- * removed or executed any more; open fds and sockets are unaffected. */
-static int sb_landlock(const struct sandbox_spec *spec)
+/* Build the ruleset while still root: O_PATH opens of the allowed paths must work
+ * even when a parent directory is closed to the worker user (the rule then grants
+ * access beneath it). Returns the ruleset fd, -2 when the kernel has no Landlock,
+ * -1 on error. */
+static int sb_landlock_prepare(const struct sandbox_spec *spec)
 {
 	struct landlock_ruleset_attr attr;
-	int abi, ruleset, rc = -1;
+	int abi, ruleset;
 
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 1) {
 		log_debug("sandbox: Landlock unavailable (%s): skipped", strerror(errno));
-		return 0;
+		return -2;
 	}
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = ll_handled(abi);
@@ -309,24 +311,36 @@ static int sb_landlock(const struct sandbox_spec *spec)
 	}
 	for (const char *const *p = spec->ro_paths; p && *p; p++)
 		if (ll_allow(ruleset, *p, LL_RO, attr.handled_access_fs) != 0)
-			goto out;
+			goto fail;
 	for (const char *const *p = spec->rw_paths; p && *p; p++)
 		if (ll_allow(ruleset, *p, LL_RW, attr.handled_access_fs) != 0)
-			goto out;
+			goto fail;
+	log_debug("sandbox: Landlock ABI %d ruleset prepared", abi);
+	return ruleset;
+fail:
+	close(ruleset);
+	return -1;
+}
+
+/* Needs no_new_privs (set before). Files not listed cannot be opened, created,
+ * removed or executed any more; open fds and sockets are unaffected. */
+static int sb_landlock_apply(int ruleset)
+{
+	int rc = 0;
+
+	if (ruleset == -2)
+		return 0;
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) {
 		log_err("sandbox: landlock_restrict_self");
-		goto out;
+		rc = -1;
 	}
-	log_debug("sandbox: Landlock ABI %d applied", abi);
-	rc = 0;
-out:
 	close(ruleset);
 	return rc;
 }
 
 int sandbox_enter(const struct sandbox_spec *spec)
 {
-	int last;
+	int last, ruleset;
 
 	if (spec == NULL || spec->seccomp_rules == NULL) {
 		log_errx("sandbox: no specification or no seccomp rules");
@@ -342,20 +356,30 @@ int sandbox_enter(const struct sandbox_spec *spec)
 	if (sb_rlimits() != 0)
 		return -1;
 	last = sb_cap_last();
-	if (sb_switch_user(spec, last) != 0)
+	ruleset = sb_landlock_prepare(spec);
+	if (ruleset == -1)
 		return -1;
+	if (sb_switch_user(spec, last) != 0) {
+		if (ruleset >= 0)
+			close(ruleset);
+		return -1;
+	}
 	/* Non-dumpable: no ptrace by another process of the same user (all workers
 	 * share it) and no core; also makes the files under /proc/PID root-owned. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
 		log_err("sandbox: PR_SET_DUMPABLE");
+		if (ruleset >= 0)
+			close(ruleset);
 		return -1;
 	}
 	/* execve can never grant privileges again (and unprivileged seccomp needs it). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		log_err("sandbox: PR_SET_NO_NEW_PRIVS");
+		if (ruleset >= 0)
+			close(ruleset);
 		return -1;
 	}
-	if (sb_landlock(spec) != 0)
+	if (sb_landlock_apply(ruleset) != 0)
 		return -1;
 	if (sandbox_seccomp_load(spec->seccomp_rules) != 0)
 		return -1;
