@@ -32,6 +32,9 @@
 #define IPC_HDR_SIZE 16u
 #define IPC_MAX_PAYLOAD (1024u * 1024u) /* a VM's XML or console log fits */
 #define IPC_STRV_MAX 65536u
+/* Most bytes a channel holds queued for a peer that does not read; ipc_send() then
+ * fails with ENOBUFS (a stuck worker is killed by the heartbeat long before). */
+#define IPC_WBUF_MAX (32u * IPC_MAX_PAYLOAD)
 #define IPC_F_FD 0x0001u
 #define IPC_F_KNOWN IPC_F_FD
 
@@ -191,6 +194,7 @@ struct ipc_chan {
 	enum pvc_role self; /* stamped into `sender` of every frame we write */
 	uint32_t next_seq;
 	uint8_t *rbuf;
+	size_t roff; /* rbuf[roff..rlen) is not decoded yet */
 	size_t rlen, rcap;
 	int rfds[4]; /* fds received but not yet attached to a frame */
 	int nrfds;
@@ -212,8 +216,9 @@ void ipc_chan_init(struct ipc_chan *c, int fd, enum pvc_role self);
 void ipc_chan_close(struct ipc_chan *c);
 
 /* Queue a frame. fd >= 0 is passed (dup'ed by the kernel on send; the caller keeps
- * ownership of its copy). Returns 0 or -1 (errno) if the frame is invalid or memory
- * runs out. Nothing is written until ipc_chan_flush(). */
+ * ownership of its copy). Returns 0 or -1 (errno) if the frame is invalid (EINVAL),
+ * the peer is gone (EPIPE), IPC_WBUF_MAX is reached (ENOBUFS) or memory runs out.
+ * Nothing is written until ipc_chan_flush(). */
 int ipc_send(struct ipc_chan *c, uint32_t type, enum pvc_role dest, const void *data,
 	     size_t len, int fd);
 /* Queue a STRV frame built from `n` strings. */

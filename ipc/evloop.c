@@ -12,6 +12,7 @@
 
 struct ev_fd {
 	int fd;
+	uint64_t gen; /* new for every registration that is not a replacement */
 	short events;
 	ev_fd_cb cb;
 	void *arg;
@@ -30,6 +31,7 @@ struct ev_loop {
 	struct ev_tm *tms;
 	size_t ntms, captms;
 	uint64_t next_id;
+	uint64_t next_gen;
 	ev_prepare_cb prepare;
 	void *prepare_arg;
 	int stop;
@@ -75,6 +77,7 @@ int ev_add_fd(struct ev_loop *l, int fd, short events, ev_fd_cb cb, void *arg)
 			l->capfds = cap;
 		}
 		e = &l->fds[l->nfds++];
+		e->gen = ++l->next_gen;
 	}
 	e->fd = fd;
 	e->events = events;
@@ -167,6 +170,7 @@ static void run_due_timers(struct ev_loop *l)
 int ev_run(struct ev_loop *l)
 {
 	struct pollfd *pfds = NULL;
+	uint64_t *gens = NULL;
 	size_t cap = 0;
 
 	l->stop = 0;
@@ -190,14 +194,24 @@ int ev_run(struct ev_loop *l)
 		count = l->nfds;
 		if (count > cap) {
 			struct pollfd *np = realloc(pfds, count * sizeof(*np));
+			uint64_t *ng;
 			if (np == NULL) {
 				free(pfds);
+				free(gens);
 				return -1;
 			}
 			pfds = np;
+			ng = realloc(gens, count * sizeof(*ng));
+			if (ng == NULL) {
+				free(pfds);
+				free(gens);
+				return -1;
+			}
+			gens = ng;
 			cap = count;
 		}
 		for (size_t i = 0; i < count; i++) {
+			gens[i] = l->fds[i].gen;
 			pfds[i].fd = l->fds[i].fd;
 			pfds[i].events = l->fds[i].events;
 			pfds[i].revents = 0;
@@ -207,15 +221,18 @@ int ev_run(struct ev_loop *l)
 			if (errno == EINTR)
 				continue;
 			free(pfds);
+			free(gens);
 			return -1;
 		}
 		for (size_t i = 0; i < count && !l->stop; i++) {
 			struct ev_fd *e;
 			if (pfds[i].revents == 0)
 				continue;
-			/* the callback of an earlier fd may have removed or replaced this one */
+			/* the callback of an earlier fd may have removed or replaced this one,
+			 * or closed it and registered a new fd that got the same number: the
+			 * events polled belong to the old one, not to the newcomer */
 			e = find_fd(l, pfds[i].fd);
-			if (e == NULL)
+			if (e == NULL || e->gen != gens[i])
 				continue;
 			e->cb(l, pfds[i].fd, pfds[i].revents, e->arg);
 		}
@@ -223,5 +240,6 @@ int ev_run(struct ev_loop *l)
 			run_due_timers(l);
 	}
 	free(pfds);
+	free(gens);
 	return 0;
 }

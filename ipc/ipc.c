@@ -398,11 +398,37 @@ static int wbuf_append(struct ipc_chan *c, const void *p, size_t n)
 	return 0;
 }
 
+/* Move the unsent bytes to the start of the buffer. Without it, a peer that always
+ * leaves a little unread (a steady stream, never fully drained) would make wbuf grow
+ * forever: woff/wlen only go back to 0 when everything is flushed. */
+static void wbuf_compact(struct ipc_chan *c)
+{
+	if (c->woff == 0)
+		return;
+	memmove(c->wbuf, c->wbuf + c->woff, c->wlen - c->woff);
+	/* queued fds belong to frames not yet reached: at >= woff */
+	for (struct ipc_fdq *q = c->fdq; q; q = q->next)
+		q->at -= c->woff;
+	c->wlen -= c->woff;
+	c->woff = 0;
+}
+
 static int queue_frame(struct ipc_chan *c, const struct ipc_hdr *h, const void *data, int fd)
 {
 	uint8_t hdr[IPC_HDR_SIZE];
-	size_t at = c->wlen;
+	size_t at;
 	struct ipc_fdq *q = NULL, **tail = &c->fdq;
+	size_t frame = IPC_HDR_SIZE + (size_t)h->len;
+
+	/* A peer that does not read (stopped, hung, a pvcctl that only writes) must not
+	 * make us buffer without bound. */
+	if (c->wlen - c->woff + frame > IPC_WBUF_MAX) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (c->woff > 0 && c->wlen + frame > c->wcap)
+		wbuf_compact(c);
+	at = c->wlen;
 
 	memcpy(hdr, &h->type, 4);
 	memcpy(hdr + 4, &h->len, 4);
@@ -433,6 +459,7 @@ static int queue_frame(struct ipc_chan *c, const struct ipc_hdr *h, const void *
 			close(q->fd);
 			free(q);
 		}
+		errno = ENOMEM;
 		return -1;
 	}
 	return 0;
@@ -459,10 +486,8 @@ int ipc_send(struct ipc_chan *c, uint32_t type, enum pvc_role dest, const void *
 	h.sender = (uint8_t)c->self;
 	h.dest = (uint8_t)dest;
 	h.flags = fd >= 0 ? IPC_F_FD : 0;
-	if (queue_frame(c, &h, data, fd) != 0) {
-		errno = ENOMEM;
-		return -1;
-	}
+	if (queue_frame(c, &h, data, fd) != 0)
+		return -1; /* errno from queue_frame: ENOBUFS, ENOMEM, ... */
 	return 0;
 }
 
@@ -494,10 +519,8 @@ int ipc_forward(struct ipc_chan *c, const struct ipc_msg *msg)
 		errno = EPIPE;
 		return -1;
 	}
-	if (queue_frame(c, &msg->hdr, msg->data, (msg->hdr.flags & IPC_F_FD) ? msg->fd : -1) != 0) {
-		errno = ENOMEM;
+	if (queue_frame(c, &msg->hdr, msg->data, (msg->hdr.flags & IPC_F_FD) ? msg->fd : -1) != 0)
 		return -1;
-	}
 	return 0;
 }
 
@@ -591,6 +614,13 @@ ssize_t ipc_chan_read(struct ipc_chan *c)
 	} cbuf;
 	ssize_t r;
 
+	/* Decoded frames are dropped here, once per read, not by moving the rest of
+	 * the buffer after every frame (quadratic with many small frames). */
+	if (c->roff > 0) {
+		memmove(c->rbuf, c->rbuf + c->roff, c->rlen - c->roff);
+		c->rlen -= c->roff;
+		c->roff = 0;
+	}
 	if (c->rcap - c->rlen < 65536) {
 		size_t cap = c->rcap ? c->rcap * 2 : 131072;
 		uint8_t *nb;
@@ -644,7 +674,9 @@ int ipc_chan_get(struct ipc_chan *c, struct ipc_msg *msg, const char **err)
 
 	msg->data = NULL;
 	msg->fd = -1;
-	rc = ipc_decode(c->rbuf, c->rlen, msg, &used, err);
+	if (c->rlen == 0)
+		return IPC_DECODE_MORE;
+	rc = ipc_decode(c->rbuf + c->roff, c->rlen - c->roff, msg, &used, err);
 	if (rc != IPC_DECODE_OK)
 		return rc;
 	if (msg->hdr.flags & IPC_F_FD) {
@@ -658,8 +690,9 @@ int ipc_chan_get(struct ipc_chan *c, struct ipc_msg *msg, const char **err)
 		memmove(c->rfds, c->rfds + 1, (size_t)(c->nrfds - 1) * sizeof(int));
 		c->nrfds--;
 	}
-	memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-	c->rlen -= used;
+	c->roff += used;
+	if (c->roff == c->rlen)
+		c->roff = c->rlen = 0;
 	return IPC_DECODE_OK;
 }
 

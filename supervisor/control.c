@@ -146,6 +146,10 @@ static void control_forward_zk(struct supervisor *sv, struct ctl_client *c, stru
 		out.fd = -1;
 		if (sup_forward_to(sv, ROLE_ZK, &out) != 0)
 			control_reply_error(sv, c, in.v[0], -1001);
+	} else {
+		/* the prefixed request no longer fits a frame: refuse it rather than leave
+		 * the client waiting for a reply that never comes */
+		control_reply_error(sv, c, in.v[0], -1000);
 	}
 	strvb_free(&b);
 	ipc_strv_free(&in);

@@ -28,6 +28,7 @@ extern char **environ;
 static void sup_child_event(struct ev_loop *loop, int fd, short revents, void *arg);
 static void sup_spawn(struct supervisor *sv, struct child *k);
 static void sup_shutdown_step(struct supervisor *sv);
+static void sup_log_line(struct child *k, const struct ipc_msg *msg);
 
 /* A worker's only view of the supervisor's environment: nothing that could carry a
  * secret, just what libraries and tests legitimately need. */
@@ -167,6 +168,9 @@ static void sup_spawn(struct supervisor *sv, struct child *k)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(sp[1], PVC_WORKER_FD) < 0)
 			_exit(127);
+		/* dup2 onto itself keeps SOCK_CLOEXEC: the exec would close the channel */
+		if (sp[1] == PVC_WORKER_FD && fcntl(PVC_WORKER_FD, F_SETFD, 0) != 0)
+			_exit(127);
 		/* A fresh address space: nothing of the supervisor's memory (the whole
 		 * config, other roles' state) survives into the worker. */
 		execve("/proc/self/exe", argv, env);
@@ -182,6 +186,7 @@ static void sup_spawn(struct supervisor *sv, struct child *k)
 	k->started_ms = mono_ms();
 	k->ready_ms = 0;
 	k->last_pong_ms = k->started_ms;
+	k->pong_nonce = k->ping_nonce; /* only pings to this incarnation count */
 	k->shutdown_done = 0;
 	child_clear_status(k);
 	if (ev_add_fd(sv->loop, sp[0], POLLIN, sup_child_event, k) != 0)
@@ -209,6 +214,31 @@ static unsigned crashes_in_window(struct child *k, uint64_t now, uint64_t window
 	return n;
 }
 
+/* The worker is dead, but what it wrote before dying may still sit in the socket:
+ * usually its last words (the fatal error that made it exit). SIGCHLD is often read
+ * in the same poll round as that data, before the channel's callback runs; log those
+ * lines before the channel goes. Nothing else from a dead worker is acted upon. */
+static void sup_drain_dead(struct child *k)
+{
+	for (int round = 0; round < 64; round++) {
+		ssize_t r = ipc_chan_read(&k->chan);
+		for (;;) {
+			struct ipc_msg msg;
+			int rc = ipc_chan_get(&k->chan, &msg, NULL);
+			if (rc == IPC_DECODE_ERROR)
+				return;
+			if (rc == IPC_DECODE_MORE)
+				break;
+			if (msg.hdr.type == MSG_LOG && msg.hdr.sender == k->role &&
+			    msg.hdr.dest == ROLE_SUPERVISOR)
+				sup_log_line(k, &msg);
+			ipc_msg_free(&msg);
+		}
+		if (r <= 0)
+			return; /* EOF, nothing more buffered, or error */
+	}
+}
+
 static void sup_child_gone(struct supervisor *sv, struct child *k, int wstatus)
 {
 	uint64_t now = mono_ms();
@@ -227,6 +257,7 @@ static void sup_child_gone(struct supervisor *sv, struct child *k, int wstatus)
 	}
 	k->last_exit = k->last_exit_buf;
 	if (k->chan.fd >= 0) {
+		sup_drain_dead(k);
 		ev_del_fd(sv->loop, k->chan.fd);
 		ipc_chan_close(&k->chan);
 	}
@@ -329,6 +360,16 @@ static void sup_store_status(struct child *k, const struct ipc_msg *msg)
 	free(sv.lens);
 }
 
+/* A worker's text must stay on its own line: a newline (from a libvirt or ZooKeeper
+ * error text, or a compromised worker) would forge lines that seem to come from the
+ * supervisor or another role. ESC stays: the reference colours parts of messages. */
+static void sanitize_line(char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\033') || *s == 0x7f)
+			*s = ' ';
+}
+
 static void sup_log_line(struct child *k, const struct ipc_msg *msg)
 {
 	struct ipc_strv sv;
@@ -337,6 +378,11 @@ static void sup_log_line(struct child *k, const struct ipc_msg *msg)
 	if (ipc_strv_decode(msg->data, msg->hdr.len, &sv, NULL) != 0)
 		return;
 	if (sv.n == 3 && sv.lens[0] == 1) {
+		/* only the reference's state letters (and debug); anything else is info */
+		if (strchr("oewtis0d", sv.v[0][0]) == NULL)
+			sv.v[0][0] = 'i';
+		sanitize_line(sv.v[1]);
+		sanitize_line(sv.v[2]);
 		/* the role name is always part of the prefix: operators see who spoke */
 		if (sv.v[1][0] && strcmp(sv.v[1], role_name(k->role)) != 0)
 			snprintf(prefix, sizeof(prefix), "%s: %s", role_name(k->role), sv.v[1]);
@@ -359,6 +405,12 @@ static void sup_dispatch_worker(struct supervisor *sv, struct child *k, struct i
 {
 	switch (msg->hdr.type) {
 	case MSG_READY:
+		/* Only a starting worker becomes ready: a READY from a worker being stopped
+		 * would put it back to RUNNING and make the shutdown sequence ask it again. */
+		if (k->state != CHILD_STARTING) {
+			log_warnx("unexpected MSG_READY from %s", role_name(k->role));
+			break;
+		}
 		k->state = CHILD_RUNNING;
 		k->ready_ms = mono_ms();
 		k->last_pong_ms = k->ready_ms;
@@ -373,8 +425,13 @@ static void sup_dispatch_worker(struct supervisor *sv, struct child *k, struct i
 	case MSG_PONG: {
 		struct ipc_u64 v;
 		memcpy(&v, msg->data, sizeof(v));
-		if (v.value == k->ping_nonce)
+		/* Any ping of this incarnation not answered yet proves the loop runs now: a
+		 * worker whose answers take longer than one heartbeat interval (but less
+		 * than hang_timeout_ms) is slow, not hung. A nonce never sent is ignored. */
+		if (v.value > k->pong_nonce && v.value <= k->ping_nonce) {
+			k->pong_nonce = v.value;
 			k->last_pong_ms = mono_ms();
+		}
 		break;
 	}
 	case MSG_STATUS:
@@ -484,11 +541,14 @@ static void sup_heartbeat(struct ev_loop *loop, void *arg)
 			healthy = 0;
 			continue;
 		}
-		if (k->state != CHILD_RUNNING && k->state != CHILD_STOPPING) {
-			if (k->state != CHILD_STOPPED)
-				healthy = 0;
+		/* A worker waiting for its restart (backoff up to restart_backoff_max_ms,
+		 * as long as WatchdogSec by default) or starting within its time is in the
+		 * supervisor's hands: withholding WATCHDOG=1 then would make systemd kill
+		 * the whole daemon and defeat the per-worker restart. Only a worker that
+		 * hangs or will not start (killed above/below, and again every tick until
+		 * it is reaped) withholds it. */
+		if (k->state != CHILD_RUNNING && k->state != CHILD_STOPPING)
 			continue;
-		}
 		if (k->state == CHILD_RUNNING &&
 		    now - k->last_pong_ms > (uint64_t)sv->cfg.hang_timeout_ms) {
 			char why[96];
@@ -502,7 +562,9 @@ static void sup_heartbeat(struct ev_loop *loop, void *arg)
 		struct ipc_u64 v = {.value = k->ping_nonce};
 		(void)sup_send(sv, k, MSG_PING, &v, sizeof(v));
 	}
-	if (healthy && sv->watchdog_usec && !sv->stopping)
+	/* Also while stopping: the stop sequence is bounded by its step timers, and a
+	 * missing ping would let systemd's watchdog cut it short. */
+	if (healthy && sv->watchdog_usec)
 		notify_send("WATCHDOG=1");
 	(void)ev_timer(loop, (uint64_t)sv->cfg.heartbeat_interval_ms, sup_heartbeat, sv);
 }
@@ -531,10 +593,14 @@ static const struct stop_step stop_steps[] = {
 static void sup_step_timeout(struct ev_loop *loop, void *arg)
 {
 	struct supervisor *sv = arg;
-	const struct stop_step *st = &stop_steps[sv->stop_step];
-	struct child *k = &sv->kids[st->role];
+	const struct stop_step *st;
+	struct child *k;
 
 	sv->step_timer = 0;
+	if ((size_t)sv->stop_step >= sizeof(stop_steps) / sizeof(stop_steps[0]))
+		return;
+	st = &stop_steps[sv->stop_step];
+	k = &sv->kids[st->role];
 	log_warnx("%s did not finish shutdown phase %u in %u ms; killing it", role_name(st->role),
 		  st->phase, st->timeout_ms);
 	k->shutdown_done = 1;
@@ -549,6 +615,18 @@ static void sup_finish(struct supervisor *sv)
 	notify_send("STOPPING=1");
 	log_sys("pvcnoded stopped (exit status %d)", sv->exit_code);
 	ev_break(sv->loop);
+}
+
+/* Leave the current step. Its timer must go with it, whichever way the step ended
+ * (answer, death of the worker): left running, it would fire during a later step
+ * and kill that step's worker before its time. */
+static void sup_step_next(struct supervisor *sv)
+{
+	if (sv->step_timer) {
+		ev_timer_cancel(sv->loop, sv->step_timer);
+		sv->step_timer = 0;
+	}
+	sv->stop_step++;
 }
 
 /* Advance the shutdown sequence as far as possible. */
@@ -572,13 +650,13 @@ static void sup_shutdown_step(struct supervisor *sv)
 				kill(k->pid, SIGKILL);
 				return; /* the reaper calls us again */
 			}
-			if (st->kill_after && k->pid > 0)
-				return;
 			k->state = st->kill_after ? CHILD_STOPPED : CHILD_RUNNING;
-			sv->stop_step++;
+			sup_step_next(sv);
 			continue;
 		}
-		if (k->state == CHILD_STOPPED || !alive) {
+		/* A worker still starting (killed by supervisor_begin_shutdown) has nothing
+		 * to hand over: wait for its reap instead of asking it. */
+		if (k->state == CHILD_STOPPED || k->state == CHILD_STARTING || !alive) {
 			if (k->restart_timer) {
 				ev_timer_cancel(sv->loop, k->restart_timer);
 				k->restart_timer = 0;
@@ -588,7 +666,7 @@ static void sup_shutdown_step(struct supervisor *sv)
 			if (k->pid > 0)
 				return;
 			k->state = CHILD_STOPPED;
-			sv->stop_step++;
+			sup_step_next(sv);
 			continue;
 		}
 		/* running: ask it */
@@ -597,6 +675,10 @@ static void sup_shutdown_step(struct supervisor *sv)
 			k->shutdown_done = 0;
 			k->state = CHILD_STOPPING;
 			log_sys("stopping: %s phase %u", role_name(st->role), st->phase);
+			if (sv->step_timer) { /* never two step timers */
+				ev_timer_cancel(sv->loop, sv->step_timer);
+				sv->step_timer = 0;
+			}
 			if (sup_send(sv, k, MSG_SHUTDOWN, &s, sizeof(s)) != 0) {
 				k->shutdown_done = 1;
 				continue;

@@ -19,7 +19,9 @@ enum child_state {
 	CHILD_STOPPED,    /* stopped for good (shutdown) */
 };
 
-#define CRASH_HISTORY 64
+/* Must exceed the largest crashloop_max the config accepts (1000): with fewer entries
+ * the crash count in the window could never pass the threshold. */
+#define CRASH_HISTORY 1024
 
 struct child {
 	enum pvc_role role;
@@ -28,7 +30,8 @@ struct child {
 	struct ipc_chan chan;
 	uint64_t started_ms, ready_ms;
 	uint64_t last_pong_ms;
-	uint64_t ping_nonce;
+	uint64_t ping_nonce;        /* last PING sent */
+	uint64_t pong_nonce;        /* last PING answered (this incarnation) */
 	unsigned restarts;         /* total restarts since the daemon started */
 	unsigned consecutive;      /* crashes since the last healthy period (backoff) */
 	uint64_t crash_ms[CRASH_HISTORY];

@@ -14,6 +14,8 @@
 
 #define CONFIG_WAIT_MS 10000
 
+static void worker_update_events(struct worker *w);
+
 static void worker_log_sink(char state, const char *prefix, const char *msg, void *arg)
 {
 	struct worker *w = arg;
@@ -25,8 +27,13 @@ static void worker_log_sink(char state, const char *prefix, const char *msg, voi
 		return;
 	}
 	/* Log lines matter most right before a crash: push them out now. */
-	if (ipc_chan_flush(&w->sup) < 0)
+	if (ipc_chan_flush(&w->sup) < 0) {
 		log_write_line(state, prefix, msg);
+		return;
+	}
+	/* What the socket did not take goes out on POLLOUT, not at the next ping */
+	if (w->loop != NULL)
+		worker_update_events(w);
 }
 
 static void worker_sup_event(struct ev_loop *loop, int fd, short revents, void *arg);
