@@ -1,0 +1,89 @@
+#!/bin/bash
+# t41-units: the systemd units load cleanly (systemd-analyze verify, no warnings),
+# carry the settings the daemon relies on, order pvc-flush so that it stops before
+# pvcnoded, and the sysusers entry creates the worker user. systemd need not run.
+set -euo pipefail
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+command -v systemd-analyze >/dev/null || skip_all "systemd-analyze not installed (package systemd)"
+U=$PVCT_ROOT/units
+T=$PVCT_WORK/units
+mkdir -p "$T"
+cp "$U"/pvc.target "$U"/pvcnoded.service "$U"/pvc-flush.service "$T"/
+
+# verify insists that ExecStart= binaries exist: point them at the build (or true).
+sbin=$PVCT_BUILD/pvcnoded
+ctl=$PVCT_BUILD/pvcctl
+[[ -x $sbin ]] || sbin=/bin/true
+[[ -x $ctl ]] || ctl=/bin/true
+sed -i "s|/usr/sbin/pvcnoded|$sbin|; s|/usr/bin/pvcctl|$ctl|g" "$T"/*.service
+
+# verify exits 0 even on unknown or unparsable settings: any line naming one of our
+# unit files is a finding.
+verify() {
+	local out
+	out=$(cd "$1" && systemd-analyze verify --man=no ./pvc.target ./pvcnoded.service ./pvc-flush.service 2>&1) || {
+		printf '%s\n' "$out"
+		return 1
+	}
+	if grep -E '(pvc\.target|pvcnoded\.service|pvc-flush\.service)' <<<"$out"; then
+		return 1
+	fi
+	return 0
+}
+check units-verify verify "$T"
+
+# The check itself must be able to fail: a typo is caught.
+B=$PVCT_WORK/broken
+mkdir -p "$B"
+cp "$T"/* "$B"/
+sed -i 's/^Type=notify/Type=notfy/' "$B"/pvcnoded.service
+if verify "$B" >/dev/null 2>&1; then
+	fail units-verify-catches-typo "a broken Type= was not reported"
+else
+	pass units-verify-catches-typo
+fi
+
+has() { grep -qxF -- "$2" "$U/$1"; }
+for kv in Type=notify NotifyAccess=main WatchdogSec=30s Restart=on-failure RestartPreventExitStatus=78 \
+	Environment=PVCD_CONFIG_FILE=/etc/pvc/pvcnoded.yaml ExecStart=/usr/sbin/pvcnoded \
+	"After=network-online.target zookeeper.service libvirtd.service" Wants=network-online.target \
+	PartOf=pvc.target WantedBy=pvc.target KillMode=mixed TimeoutStopSec=60 ProtectHome=yes \
+	ProtectSystem=full PrivateTmp=yes ProtectKernelModules=yes ProtectClock=yes LockPersonality=yes \
+	RestrictRealtime=yes RuntimeDirectory=pvc LogsDirectory=pvc; do
+	check "pvcnoded.service: $kv" has pvcnoded.service "$kv"
+done
+# no hard dependency on ZooKeeper/libvirtd (upstream a44f1342)
+if grep -E '^(Wants|Requires)=.*(zookeeper|libvirtd)' "$U/pvcnoded.service"; then
+	fail pvcnoded-no-hard-deps "pvcnoded pulls in zookeeper/libvirtd"
+else
+	pass pvcnoded-no-hard-deps
+fi
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$U/pvcnoded.service")
+for c in CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID CAP_SETPCAP CAP_KILL; do
+	check "bounding set has $c" grep -qw "$c" <<<"$caps"
+done
+if grep -qw CAP_SYS_ADMIN <<<"$caps"; then fail bounding-no-sys-admin "CAP_SYS_ADMIN present"; else pass bounding-no-sys-admin; fi
+
+for kv in Type=oneshot RemainAfterExit=yes Requires=pvcnoded.service PartOf=pvc.target \
+	TimeoutStartSec=30min TimeoutStopSec=30min; do
+	check "pvc-flush.service: $kv" has pvc-flush.service "$kv"
+done
+check "pvc-flush ordered after pvcnoded and libvirtd (stops before them)" \
+	grep -qE '^After=.*pvcnoded\.service.*libvirtd\.service|^After=.*libvirtd\.service.*pvcnoded\.service' "$U/pvc-flush.service"
+check "pvc-flush ExecStart unflush --wait" grep -qE '^ExecStart=/usr/bin/pvcctl node unflush --wait' "$U/pvc-flush.service"
+check "pvc-flush ExecStop flush --wait" grep -qE '^ExecStop=/usr/bin/pvcctl node flush --wait' "$U/pvc-flush.service"
+
+# sysusers: creates the worker user in a scratch root
+if command -v systemd-sysusers >/dev/null; then
+	R=$PVCT_WORK/root
+	mkdir -p "$R/etc"
+	if systemd-sysusers --root="$R" "$U/pvcnoded.sysusers" >/dev/null 2>&1 &&
+		grep -q '^pvc:x:[0-9]*:[0-9]*:PVC node daemon workers:/nonexistent:' "$R/etc/passwd"; then
+		pass sysusers-creates-pvc
+	else
+		fail sysusers-creates-pvc "$(cat "$R/etc/passwd" 2>/dev/null)"
+	fi
+fi
+finish
