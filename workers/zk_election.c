@@ -1,0 +1,343 @@
+/*
+ * zk_election.c: the zk-election worker: the node's only ZooKeeper client.
+ * Registration and keepalive (zk_keepalive.c), the primary election (zk_elect.c,
+ * zk_lock.c), the session (zk_session.c) and the relay/request API for the other
+ * workers (zk_relay.c). This file: start-up, confinement, per-peer dispatch,
+ * shutdown phases and the status lines for pvcctl.
+ */
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sandbox.h"
+#include "zk_internal.h"
+
+#define ZK_START_DELAY_MS 50   /* let a saved session (MSG_ZK_SESSION) arrive first */
+#define P1_BOUND_MS 4000       /* supervisor waits 5 s */
+#define P2_BOUND_MS 9500       /* DESIGN: phase 2 within 10 s whatever happens */
+
+int zk_election_seccomp_rules(void *scmp_ctx);
+
+/* ---- status ------------------------------------------------------------------- */
+
+void zk_status(struct zk_ctx *z)
+{
+	char zk[32], sess[40], rs[40], ds[40], dom[40], prim[80], lock[24], lease[40];
+	const char *kv[8];
+	char all[512];
+	uint64_t now = mono_ms();
+
+	snprintf(zk, sizeof(zk), "zk=%s",
+		 z->conn == ZKC_CONNECTED ? "connected" :
+		 z->conn == ZKC_EXPIRED ? "expired" : "connecting");
+	snprintf(sess, sizeof(sess), "session=0x%llx",
+		 (unsigned long long)(z->have_cid ? z->cid.client_id : 0));
+	snprintf(rs, sizeof(rs), "routerstate=%s", z->routerstate[0] ? z->routerstate : "unknown");
+	snprintf(ds, sizeof(ds), "daemonstate=%s", z->daemonstate[0] ? z->daemonstate : "unknown");
+	snprintf(dom, sizeof(dom), "domainstate=%s",
+		 z->domainstate_known ? z->domainstate : "unknown");
+	snprintf(prim, sizeof(prim), "primary=%s", z->primary[0] ? z->primary : "unknown");
+	snprintf(lock, sizeof(lock), "lock=%s",
+		 zk_lock_held(z) ? "held" : z->my_lock[0] ? "waiting" : "none");
+	snprintf(all, sizeof(all), "%s %s %s %s %s %s %s", zk, sess, rs, ds, dom, prim, lock);
+	/* lease_ms changes all the time: resend only on a state change or a tick */
+	if (strcmp(all, z->status_last) == 0 && z->ka_timer != 0 && !z->phase)
+		return;
+	strlcpy_pvc(z->status_last, all, sizeof(z->status_last));
+	snprintf(lease, sizeof(lease), "lease_ms=%lld",
+		 z->lease_until > now ? (long long)(z->lease_until - now) : 0LL);
+	kv[0] = zk;
+	kv[1] = sess;
+	kv[2] = rs;
+	kv[3] = ds;
+	kv[4] = dom;
+	kv[5] = prim;
+	kv[6] = lock;
+	kv[7] = lease;
+	(void)worker_status(z->w, kv, 8);
+}
+
+/* ---- dispatch per peer ---------------------------------------------------------- */
+
+static void zk_dispatch_supervisor(struct zk_ctx *z, struct ipc_msg *msg)
+{
+	struct ipc_zk_session s;
+
+	switch (msg->hdr.type) {
+	case MSG_ZK_SESSION:
+		memcpy(&s, msg->data, sizeof(s));
+		zk_session_adopt(z, &s);
+		explicit_bzero(&s, sizeof(s));
+		break;
+	default:
+		log_warnx("unexpected %s from the supervisor", ipc_type_name(msg->hdr.type));
+	}
+}
+
+static void zk_dispatch_net(struct zk_ctx *z, struct ipc_msg *msg)
+{
+	struct ipc_net_ack ack;
+
+	switch (msg->hdr.type) {
+	case MSG_NET_ACK:
+		memcpy(&ack, msg->data, sizeof(ack));
+		zk_elect_net_ack(z, &ack);
+		break;
+	case MSG_NET_HELLO:
+		zk_elect_net_hello(z);
+		break;
+	default:
+		log_warnx("unexpected %s from net-router", ipc_type_name(msg->hdr.type));
+	}
+}
+
+static void zk_dispatch_vm(struct zk_ctx *z, struct ipc_msg *msg)
+{
+	struct ipc_strv sv;
+	const char *err = NULL;
+
+	switch (msg->hdr.type) {
+	case MSG_VM_HELLO:
+		zk_relay_vm_sync(z);
+		break;
+	case MSG_VM_STATS:
+		if (ipc_strv_decode(msg->data, msg->hdr.len, &sv, &err) != 0) {
+			log_warnx("malformed VM statistics: %s", err ? err : "?");
+			break;
+		}
+		zk_keepalive_vm_stats(z, &sv);
+		ipc_strv_free(&sv);
+		break;
+	case MSG_ZK_GET:
+	case MSG_ZK_CHILDREN:
+	case MSG_ZK_WRITE:
+		zk_relay_request(z, msg);
+		break;
+	default:
+		log_warnx("unexpected %s from vm-manager", ipc_type_name(msg->hdr.type));
+	}
+}
+
+static void zk_dispatch_flush(struct zk_ctx *z, struct ipc_msg *msg)
+{
+	switch (msg->hdr.type) {
+	case MSG_FLUSH_HELLO:
+		zk_relay_flush_domainstate(z);
+		break;
+	case MSG_ZK_GET:
+	case MSG_ZK_CHILDREN:
+	case MSG_ZK_WRITE:
+		zk_relay_request(z, msg);
+		break;
+	default:
+		log_warnx("unexpected %s from flush", ipc_type_name(msg->hdr.type));
+	}
+}
+
+static void zk_dispatch_ctl(struct zk_ctx *z, struct ipc_msg *msg)
+{
+	switch (msg->hdr.type) {
+	case MSG_ZK_GET:
+	case MSG_ZK_CHILDREN:
+	case MSG_ZK_WRITE:
+		zk_relay_request(z, msg);
+		break;
+	default:
+		log_warnx("unexpected %s from pvcctl", ipc_type_name(msg->hdr.type));
+	}
+}
+
+static void zk_dispatch(struct worker *w, struct ipc_msg *msg)
+{
+	struct zk_ctx *z = w->ctx;
+
+	switch (msg->hdr.sender) {
+	case ROLE_SUPERVISOR:
+		zk_dispatch_supervisor(z, msg);
+		break;
+	case ROLE_NET:
+		zk_dispatch_net(z, msg);
+		break;
+	case ROLE_VM:
+		zk_dispatch_vm(z, msg);
+		break;
+	case ROLE_FLUSH:
+		zk_dispatch_flush(z, msg);
+		break;
+	case ROLE_CTL:
+		zk_dispatch_ctl(z, msg);
+		break;
+	default:
+		log_warnx("frame %s from unexpected sender %u", ipc_type_name(msg->hdr.type),
+			  (unsigned)msg->hdr.sender);
+	}
+}
+
+/* ---- shutdown ------------------------------------------------------------------- */
+
+static void p1_done(struct zk_ctx *z, int rc)
+{
+	if (z->phase != 1)
+		return;
+	if (z->p2_deadline_timer) {
+		ev_timer_cancel(z->loop, z->p2_deadline_timer);
+		z->p2_deadline_timer = 0;
+	}
+	worker_shutdown_done(z->w, 1);
+}
+
+static void p1_timeout(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+
+	z->p2_deadline_timer = 0;
+	log_warnx("daemon state `shutdown` not confirmed in time");
+	p1_done(z, ZOPERATIONTIMEOUT);
+}
+
+static void p2_finish(struct zk_ctx *z)
+{
+	if (z->p2_deadline_timer) {
+		ev_timer_cancel(z->loop, z->p2_deadline_timer);
+		z->p2_deadline_timer = 0;
+	}
+	zk_session_close(z);
+	zk_status(z);
+	log_info("ZooKeeper session closed");
+	worker_shutdown_done(z->w, 2);
+	z->phase = 3;
+}
+
+static void p2_final_done(struct zk_ctx *z, int rc)
+{
+	if (z->phase == 2)
+		p2_finish(z);
+}
+
+static void p2_released(struct zk_ctx *z)
+{
+	if (z->phase != 2)
+		return;
+	zk_keepalive_final(z, p2_final_done);
+}
+
+static void p2_timeout(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+
+	z->p2_deadline_timer = 0;
+	if (z->phase != 2)
+		return;
+	log_warnx("shutdown phase 2 bounded at %d ms: closing the session now", P2_BOUND_MS);
+	p2_finish(z);
+}
+
+static void zk_shutdown(struct worker *w, uint32_t phase)
+{
+	struct zk_ctx *z = w->ctx;
+
+	if (phase == 1 && z->phase == 0) {
+		z->phase = 1;
+		if (!zk_usable(z) || !z->registered) {
+			log_warnx("not connected: daemon state `shutdown` not written");
+			worker_shutdown_done(w, 1);
+			return;
+		}
+		z->p2_deadline_timer = ev_timer(z->loop, P1_BOUND_MS, p1_timeout, z);
+		zk_keepalive_set_daemonstate(z, "shutdown", p1_done);
+		return;
+	}
+	if (phase == 2 && z->phase < 2) {
+		z->phase = 2;
+		if (z->p2_deadline_timer)
+			ev_timer_cancel(z->loop, z->p2_deadline_timer);
+		z->p2_deadline_timer = ev_timer(z->loop, P2_BOUND_MS, p2_timeout, z);
+		zk_elect_shutdown(z, p2_released);
+		return;
+	}
+	worker_shutdown_done(w, phase);
+}
+
+/* ---- confinement ---------------------------------------------------------------- */
+
+#define ALLOW(name)                                                                       \
+	do {                                                                              \
+		int rc_ = seccomp_rule_add(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0);  \
+		if (rc_ != 0) {                                                           \
+			log_errx("seccomp rule %s: %s", #name, strerror(-rc_));           \
+			return -1;                                                        \
+		}                                                                         \
+	} while (0)
+
+int zk_election_seccomp_rules(void *scmp_ctx)
+{
+	/* TCP to ZooKeeper (new sockets on every reconnect), name resolution of the
+	 * connect string (files + DNS), /proc/meminfo and /proc/loadavg read-only. */
+	ALLOW(socket);
+	ALLOW(connect);
+	ALLOW(getsockopt);
+	ALLOW(setsockopt);
+	ALLOW(getsockname);
+	ALLOW(getpeername);
+	ALLOW(bind);
+	ALLOW(shutdown);
+	ALLOW(sendmmsg);
+	ALLOW(uname);
+	ALLOW(gettimeofday);
+	ALLOW(getdents64);
+	ALLOW(faccessat);
+	ALLOW(access);
+	ALLOW(readlink);
+	ALLOW(getcwd); /* the client logs its environment at init */
+	return sandbox_rules_files_ro(scmp_ctx);
+}
+
+static void zk_start_timer(struct ev_loop *loop, void *arg)
+{
+	zk_session_start(arg);
+}
+
+int zk_election_main(void)
+{
+	static struct worker w;   /* one per process; lives as long as the loop */
+	static struct zk_ctx z;
+	static const char *const ro[] = {"/proc/meminfo", "/proc/loadavg", "/etc", "/usr/lib",
+					 "/lib", "/lib64", NULL};
+	struct sandbox_spec spec;
+	int rc;
+
+	worker_start(&w, ROLE_ZK, zk_dispatch, zk_shutdown, &z);
+	z.w = &w;
+	z.cfg = &w.cfg;
+	z.loop = w.loop;
+	z.net_want = -1;
+	z.net_have = -1;
+	if (!w.cfg.node_name[0] || !zkv_node_name(w.cfg.node_name) || !w.cfg.zk_hosts[0]) {
+		log_errx("zk-election: no valid node name or ZooKeeper hosts in the configuration");
+		return PVC_WORKER_EXIT_PERMANENT;
+	}
+	zk_keepalive_static(&z);
+	memset(&spec, 0, sizeof(spec));
+	spec.user = w.cfg.worker_user[0] ? w.cfg.worker_user : NULL;
+	spec.ro_paths = ro;
+	spec.seccomp_rules = zk_election_seccomp_rules;
+	if (sandbox_enter(&spec) != 0)
+		return PVC_WORKER_EXIT_PERMANENT;
+	if (zk_session_init(&z) != 0) {
+		log_errx("zk-election: out of memory");
+		return PVC_EXIT_FATAL;
+	}
+	worker_ready(&w);
+	z.start_pending = 1;
+	if (ev_timer(w.loop, ZK_START_DELAY_MS, zk_start_timer, &z) == 0)
+		zk_session_start(&z);
+	zk_status(&z);
+	rc = worker_run(&w);
+	/* The supervisor is gone (or the loop failed) without a shutdown: do not close
+	 * the session. Closing would delete our contender at once while a primary
+	 * address may live on for its lifetime; expiry after T is what the lease and
+	 * the takeover delay are computed for. */
+	return rc;
+}

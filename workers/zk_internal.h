@@ -1,0 +1,202 @@
+/*
+ * zk_internal.h: the zk-election worker's context, shared by workers/zk_*.c only.
+ *
+ * Everything runs on the worker's single thread: ZooKeeper completions and watches
+ * are called from zookeeper_process() inside the poll loop, IPC frames from the
+ * worker runtime. Nothing ever blocks.
+ */
+#ifndef ZK_INTERNAL_H
+#define ZK_INTERNAL_H
+
+#include <stdint.h>
+#include <zookeeper.h>
+
+#include "worker.h"
+#include "zk_values.h"
+
+#define ZK_NAME 64
+#define ZK_MAX_CONTENDERS 128
+#define ZK_LOCK_PATH "/primary_node"
+/* Address lifetime of net-router (DESIGN §3): the lease ends L + 1 s + 500 ms
+ * before the earliest moment the server may expire the session. */
+#define ZK_ADDR_LIFETIME_MS 1000
+#define ZK_LEASE_MARGIN_MS (ZK_ADDR_LIFETIME_MS + 1000 + 500)
+
+enum zk_conn { ZKC_DOWN, ZKC_CONNECTING, ZKC_CONNECTED, ZKC_EXPIRED };
+
+struct zk_contender {
+	char name[ZK_NAME];
+	uint32_t seq;
+	char owner[ZK_NAME]; /* node name from the data; "" until read or if garbage */
+	int64_t eph;         /* ephemeralOwner */
+	int known;           /* data read */
+};
+
+struct zk_domain {
+	char uuid[37];
+	char *name, *state, *node, *lastnode;
+	int32_t version;
+	int pending; /* reads outstanding for the current firing */
+	int valid;   /* has been sent at least once */
+};
+
+struct zk_ctx {
+	struct worker *w;
+	struct pvc_config *cfg;
+	struct ev_loop *loop;
+
+	/* ---- session (zk_session.c) ---- */
+	zhandle_t *zh;
+	enum zk_conn conn;
+	int closing;
+	clientid_t cid;       /* the session we hold or want to resume */
+	int have_cid;
+	int resumed;          /* this process resumed a session of a previous zk-election */
+	int connected_once;   /* this process has been connected (log wording only) */
+	int fd;
+	int T;                /* negotiated session timeout, ms */
+	uint64_t t_ok;        /* send time of the last answered request (ping) */
+	uint64_t lease_until; /* 0: no lease */
+	uint64_t ping_timer, lease_timer, restart_timer;
+	int ping_inflight;
+	uint64_t ping_sent;
+	int start_pending;    /* zookeeper_init not yet called */
+
+	/* ---- registration + keepalive (zk_keepalive.c) ---- */
+	int base_pending;     /* base container creations outstanding */
+	int base_done;
+	int registered;       /* registration transaction committed in this session */
+	int reg_inflight;
+	char staticdata[256];
+	char daemonstate[16]; /* our own, as last written or read */
+	int ds_known;
+	uint64_t ka_timer;
+	int ka_inflight;
+	int ka_retry_armed;
+	char vm_memalloc[24], vm_vcpualloc[24], vm_domainscount[24];
+	char *vm_running;
+	uint64_t ka_last_ok;  /* mono ms of the last committed keepalive */
+	char upstream_ip[64]; /* /upstream_ip as last written by us (primary) */
+
+	/* ---- election (zk_elect.c, zk_lock.c) ---- */
+	char primary[ZK_NAME]; /* /primary_node value ("" = unknown) */
+	int32_t primary_ver;
+	int primary_known;
+	int routerstate_known;
+	char routerstate[16];  /* in ZooKeeper, as last written by us (or read) */
+	int rs_inflight;
+	struct zk_contender cont[ZK_MAX_CONTENDERS];
+	int ncont;
+	int children_known;
+	char my_lock[ZK_NAME]; /* own contender name, "" if none */
+	char my_prefix[33];    /* 32-hex prefix of the contender being created */
+	int lock_creating, lock_deleting;
+	int contend_inflight;
+	int32_t contend_ver;
+	int none_inflight;
+	uint64_t none_hold_until; /* ex-primary: no contention before this (mono ms) */
+	uint64_t hold_timer;
+	int missing_ticks;     /* keepalive ticks /primary_node named a node without contender */
+	int owner_had_lock;    /* the named primary was seen holding a contender */
+	int net_want;          /* last instruction: 1 takeover, 0 relinquish */
+	int net_have;          /* last ack: 1 resources up, 0 down, -1 unknown */
+	uint64_t epoch;
+	uint64_t net_sent_ms;
+	uint64_t takeover_delay_timer;
+	int takeover_delay_done;
+	int synced;            /* initial reads complete: decisions may be made */
+
+	/* ---- relay (zk_relay.c) ---- */
+	struct zk_domain *doms;
+	int ndoms, capdoms;
+	int doms_listed;       /* /domains children read at least once */
+	int vm_sync_sent;
+	char domainstate[16];
+	int32_t domainstate_ver;
+	int domainstate_known;
+	int maintenance;
+	int nnodes;
+
+	/* ---- shutdown (zk_election.c) ---- */
+	int phase;             /* 0 running, 1 after phase 1, 2 in phase 2 */
+	int p2_step;
+	uint64_t p2_timer, p2_deadline_timer;
+	char status_last[512];
+};
+
+/* zk_session.c */
+int zk_session_init(struct zk_ctx *z);
+void zk_session_start(struct zk_ctx *z);
+void zk_session_adopt(struct zk_ctx *z, const struct ipc_zk_session *s);
+void zk_session_close(struct zk_ctx *z);
+int zk_usable(const struct zk_ctx *z);
+int zk_lease_valid(const struct zk_ctx *z);
+void zk_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+
+/* zk_lock.c: the /primary_node contender of this node (kazoo Lock protocol) */
+void zk_lock_children(struct zk_ctx *z);          /* (re)read children with a watch */
+void zk_lock_create(struct zk_ctx *z);
+void zk_lock_release(struct zk_ctx *z);           /* plain delete (never primary) */
+void zk_lock_deleted(struct zk_ctx *z);           /* own contender is gone */
+void zk_lock_forget(struct zk_ctx *z);            /* session lost: nothing is held */
+int zk_lock_held(const struct zk_ctx *z);         /* own contender is the lowest __lock__ */
+int zk_lock_owner_present(const struct zk_ctx *z, const char *node);
+int zk_lock_all_known(const struct zk_ctx *z);
+void zk_lock_children_event(struct zk_ctx *z);
+
+/* zk_elect.c */
+void zk_elect_connected(struct zk_ctx *z);
+void zk_elect_primary_read(struct zk_ctx *z);
+void zk_elect_evaluate(struct zk_ctx *z);
+void zk_elect_lock_changed(struct zk_ctx *z, int owner_vanished);
+void zk_elect_session_lost(struct zk_ctx *z);
+void zk_elect_lease_lapsed(struct zk_ctx *z);
+void zk_elect_lease_renewed(struct zk_ctx *z);
+void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack);
+void zk_elect_net_hello(struct zk_ctx *z);
+void zk_elect_tick(struct zk_ctx *z);
+int zk_elect_desired(const struct zk_ctx *z);
+/* phase 2 of the shutdown: relinquish, release, `none`; calls back when done */
+void zk_elect_shutdown(struct zk_ctx *z, void (*done)(struct zk_ctx *z));
+
+/* zk_keepalive.c */
+void zk_keepalive_static(struct zk_ctx *z); /* before confinement: uname, CPUs */
+void zk_keepalive_connected(struct zk_ctx *z, int new_session);
+void zk_keepalive_run(struct zk_ctx *z);
+void zk_keepalive_ds_event(struct zk_ctx *z);
+void zk_keepalive_vm_stats(struct zk_ctx *z, const struct ipc_strv *sv);
+void zk_keepalive_set_daemonstate(struct zk_ctx *z, const char *state,
+				  void (*done)(struct zk_ctx *z, int rc));
+void zk_keepalive_final(struct zk_ctx *z, void (*done)(struct zk_ctx *z, int rc));
+
+/* zk_relay.c */
+void zk_relay_connected(struct zk_ctx *z);
+void zk_relay_watch(struct zk_ctx *z, int type, const char *path);
+void zk_relay_vm_sync(struct zk_ctx *z);
+void zk_relay_flush_domainstate(struct zk_ctx *z);
+void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg);
+
+/* zk_election.c */
+void zk_status(struct zk_ctx *z);
+
+/* A multi-op under construction (heap, freed in the completion). */
+struct zk_multi {
+	struct zk_ctx *z;
+	int n, cap;
+	zoo_op_t *ops;
+	zoo_op_result_t *res;
+	char **bufs; /* strings owned by the multi (paths, values, create buffers) */
+	int nbufs, capbufs;
+	int failed; /* an op could not be added: the commit reports ZSYSTEMERROR */
+	void (*done)(struct zk_ctx *z, int rc, struct zk_multi *m);
+	void *arg;
+};
+struct zk_multi *zk_multi_new(struct zk_ctx *z);
+int zk_multi_set(struct zk_multi *m, const char *path, const char *value, int version);
+int zk_multi_create(struct zk_multi *m, const char *path, const char *value, int flags);
+int zk_multi_delete(struct zk_multi *m, const char *path, int version);
+/* Send; on failure to send the completion still runs (with the error). */
+void zk_multi_commit(struct zk_multi *m);
+const char *zk_err(int rc);
+
+#endif

@@ -1,0 +1,471 @@
+/*
+ * zk_session.c: the one ZooKeeper session of the node, driven by the worker's
+ * poll loop (single-threaded client: zookeeper_interest() before each poll,
+ * zookeeper_process() when the socket is ready), connection state tracking,
+ * the ping that measures the session lease, and session replacement on expiry.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "zk_internal.h"
+
+static void zk_session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+
+const char *zk_err(int rc)
+{
+	return zerror(rc);
+}
+
+int zk_usable(const struct zk_ctx *z)
+{
+	return z->zh != NULL && !z->closing && z->conn == ZKC_CONNECTED;
+}
+
+int zk_lease_valid(const struct zk_ctx *z)
+{
+	return z->lease_until != 0 && mono_ms() < z->lease_until;
+}
+
+/* The client library's own log lines: debug only, they repeat what we report. */
+static void zk_log_cb(const char *message)
+{
+	log_debug("zookeeper: %s", message);
+}
+
+static void zk_fd_event(struct ev_loop *loop, int fd, short revents, void *arg)
+{
+	struct zk_ctx *z = arg;
+	int events = 0, rc;
+
+	if (z->zh == NULL)
+		return;
+	if (revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
+		events |= ZOOKEEPER_READ;
+	if (revents & POLLOUT)
+		events |= ZOOKEEPER_WRITE;
+	rc = zookeeper_process(z->zh, events);
+	if (rc != ZOK && rc != ZNOTHING && rc != ZCONNECTIONLOSS && rc != ZINVALIDSTATE)
+		log_debug("zookeeper_process: %s", zk_err(rc));
+}
+
+/* Before every poll: let the client tell which socket, which events and how long. */
+static int zk_prepare(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+	int fd = -1, interest = 0, rc;
+	struct timeval tv = {0, 0};
+	long long ms;
+
+	if (z->zh == NULL || z->closing) {
+		if (z->fd >= 0) {
+			ev_del_fd(loop, z->fd);
+			z->fd = -1;
+		}
+		return -1;
+	}
+	rc = zookeeper_interest(z->zh, &fd, &interest, &tv);
+	if (rc != ZOK && rc != ZCONNECTIONLOSS && rc != ZINVALIDSTATE)
+		log_debug("zookeeper_interest: %s", zk_err(rc));
+	if (fd != z->fd && z->fd >= 0)
+		ev_del_fd(loop, z->fd);
+	z->fd = fd;
+	if (fd >= 0) {
+		short ev = 0;
+		if (interest & ZOOKEEPER_READ)
+			ev |= POLLIN;
+		if (interest & ZOOKEEPER_WRITE)
+			ev |= POLLOUT;
+		if (ev_add_fd(loop, fd, ev, zk_fd_event, z) != 0)
+			log_warnx("zookeeper: cannot watch fd %d", fd);
+	}
+	if (rc == ZINVALIDSTATE)
+		return 100; /* expired or closing: the restart timer takes over */
+	ms = (long long)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+	if (ms < 0)
+		ms = 0;
+	if (ms > 1000)
+		ms = 1000;
+	return (int)ms;
+}
+
+/* ---- the lease ping -------------------------------------------------------------- */
+
+static void zk_lease_timer(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+
+	z->lease_timer = 0;
+	if (z->lease_until != 0 && mono_ms() >= z->lease_until) {
+		z->lease_until = 0;
+		log_warnx("ZooKeeper session lease lapsed (last answer %llu ms ago)",
+			  (unsigned long long)(mono_ms() - z->t_ok));
+		zk_elect_lease_lapsed(z);
+	}
+}
+
+static void zk_ping_done(int rc, const struct Stat *stat, const void *data)
+{
+	struct zk_ctx *z = (struct zk_ctx *)data;
+	uint64_t lease, now = mono_ms();
+
+	z->ping_inflight = 0;
+	if (rc != ZOK || z->closing || z->conn != ZKC_CONNECTED)
+		return;
+	if (z->ping_sent > z->t_ok)
+		z->t_ok = z->ping_sent;
+	/* The server cannot expire the session before t_ok + T: release the addresses
+	 * (lifetime L, kernel slack 1 s) with 500 ms to spare before that. */
+	if (z->T <= ZK_LEASE_MARGIN_MS)
+		return;
+	lease = z->t_ok + (uint64_t)z->T - ZK_LEASE_MARGIN_MS;
+	if (lease <= now)
+		return;
+	z->lease_until = lease;
+	if (z->lease_timer)
+		ev_timer_cancel(z->loop, z->lease_timer);
+	z->lease_timer = ev_timer(z->loop, lease - now, zk_lease_timer, z);
+	if (z->lease_timer == 0)
+		log_errx("out of timers for the session lease");
+	zk_elect_lease_renewed(z);
+}
+
+static void zk_ping_send(struct zk_ctx *z)
+{
+	int rc;
+
+	if (!zk_usable(z) || z->ping_inflight)
+		return;
+	z->ping_sent = mono_ms();
+	rc = zoo_aexists(z->zh, "/", 0, zk_ping_done, z);
+	if (rc == ZOK)
+		z->ping_inflight = 1;
+	else
+		log_debug("ping: %s", zk_err(rc));
+}
+
+static void zk_ping_timer(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+	int period = z->T > 0 ? z->T / 6 : 500;
+
+	if (period < 100)
+		period = 100;
+	zk_ping_send(z);
+	z->ping_timer = ev_timer(loop, (uint64_t)period, zk_ping_timer, z);
+}
+
+/* ---- session life ---------------------------------------------------------------- */
+
+static void zk_restart_timer(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+
+	z->restart_timer = 0;
+	zk_session_close(z);
+	if (z->phase == 2)
+		return;
+	z->have_cid = 0;
+	z->resumed = 0;
+	zk_session_start(z);
+}
+
+static void zk_schedule_restart(struct zk_ctx *z, uint64_t delay)
+{
+	if (z->restart_timer == 0)
+		z->restart_timer = ev_timer(z->loop, delay, zk_restart_timer, z);
+}
+
+static void zk_publish_session(struct zk_ctx *z)
+{
+	struct ipc_zk_session s;
+
+	memset(&s, 0, sizeof(s));
+	s.client_id = z->cid.client_id;
+	memcpy(s.passwd, z->cid.passwd, sizeof(s.passwd));
+	s.valid = 1;
+	(void)worker_send(z->w, MSG_ZK_SESSION, ROLE_SUPERVISOR, &s, sizeof(s));
+	explicit_bzero(&s, sizeof(s));
+}
+
+static void zk_on_connected(struct zk_ctx *z)
+{
+	const clientid_t *id = zoo_client_id(z->zh);
+	int new_session = !z->have_cid || id->client_id != z->cid.client_id;
+
+	z->conn = ZKC_CONNECTED;
+	z->T = zoo_recv_timeout(z->zh);
+	if (new_session) {
+		if (z->have_cid)
+			log_warnx("ZooKeeper session 0x%llx was not resumed; new session 0x%llx",
+				  (unsigned long long)z->cid.client_id,
+				  (unsigned long long)id->client_id);
+		memcpy(&z->cid, id, sizeof(z->cid));
+		z->have_cid = 1;
+		z->resumed = 0;
+		zk_publish_session(z);
+		zk_elect_session_lost(z);
+		log_ok("ZooKeeper session 0x%llx established (timeout %d ms)",
+		       (unsigned long long)z->cid.client_id, z->T);
+	} else {
+		log_ok("ZooKeeper session 0x%llx %s (timeout %d ms)",
+		       (unsigned long long)z->cid.client_id,
+		       z->resumed && !z->connected_once ? "resumed" : "reconnected", z->T);
+	}
+	if (z->T <= ZK_LEASE_MARGIN_MS)
+		log_errx("negotiated session timeout %d ms leaves no lease: this node cannot be primary",
+			 z->T);
+	z->connected_once = 1;
+	zk_ping_send(z);
+	zk_keepalive_connected(z, new_session);
+	zk_elect_connected(z);
+	zk_relay_connected(z);
+	zk_status(z);
+}
+
+static void zk_session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	struct zk_ctx *z = ctx;
+
+	if (type != ZOO_SESSION_EVENT || zh != z->zh || z->closing)
+		return;
+	if (state == ZOO_CONNECTED_STATE) {
+		zk_on_connected(z);
+	} else if (state == ZOO_CONNECTING_STATE || state == ZOO_ASSOCIATING_STATE) {
+		if (z->conn == ZKC_CONNECTED)
+			log_warnx("ZooKeeper connection lost; session 0x%llx may still be alive",
+				  (unsigned long long)z->cid.client_id);
+		z->conn = ZKC_CONNECTING;
+		zk_status(z);
+	} else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
+		log_errx("ZooKeeper session 0x%llx %s: every lock is lost",
+			 (unsigned long long)z->cid.client_id,
+			 state == ZOO_EXPIRED_SESSION_STATE ? "expired" : "failed authentication");
+		z->conn = ZKC_EXPIRED;
+		z->lease_until = 0;
+		zk_elect_session_lost(z);
+		zk_status(z);
+		/* not from inside the client's callback */
+		zk_schedule_restart(z, 0);
+	}
+}
+
+/* Every per-path watch of this worker comes here; dispatch by path and type. */
+void zk_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	struct zk_ctx *z = ctx;
+
+	if (type == ZOO_SESSION_EVENT || zh != z->zh || z->closing || path == NULL)
+		return;
+	if (strcmp(path, ZK_LOCK_PATH) == 0) {
+		if (type == ZOO_CHILD_EVENT) {
+			zk_lock_children_event(z);
+		} else {
+			zk_elect_primary_read(z);
+			if (type == ZOO_CREATED_EVENT)
+				zk_lock_children(z);
+		}
+		return;
+	}
+	zk_relay_watch(z, type, path);
+}
+
+void zk_session_start(struct zk_ctx *z)
+{
+	z->start_pending = 0;
+	if (z->zh != NULL || z->phase == 2)
+		return;
+	errno = 0;
+	z->closing = 0;
+	z->zh = zookeeper_init2(z->cfg->zk_hosts, zk_session_watcher, z->cfg->zk_session_timeout_ms,
+				z->have_cid ? &z->cid : NULL, z, 0, zk_log_cb);
+	if (z->zh == NULL) {
+		log_warn("zookeeper_init(%s)", z->cfg->zk_hosts);
+		zk_schedule_restart(z, 1000);
+		return;
+	}
+	z->conn = ZKC_CONNECTING;
+	log_info("connecting to ZooKeeper %s%s", z->cfg->zk_hosts,
+		 z->have_cid ? " (resuming the session)" : "");
+}
+
+/* The supervisor kept our previous session: resume it if we are not yet connected. */
+void zk_session_adopt(struct zk_ctx *z, const struct ipc_zk_session *s)
+{
+	if (!s->valid || s->client_id == 0)
+		return;
+	if (z->conn == ZKC_CONNECTED) {
+		log_warnx("ignoring saved session 0x%llx: already connected",
+			  (unsigned long long)s->client_id);
+		return;
+	}
+	memset(&z->cid, 0, sizeof(z->cid));
+	z->cid.client_id = s->client_id;
+	memcpy(z->cid.passwd, s->passwd, sizeof(z->cid.passwd));
+	z->have_cid = 1;
+	z->resumed = 1;
+	if (z->zh != NULL) {
+		zk_session_close(z);
+		zk_session_start(z);
+	}
+}
+
+void zk_session_close(struct zk_ctx *z)
+{
+	zhandle_t *zh = z->zh;
+
+	if (zh == NULL)
+		return;
+	z->closing = 1;
+	if (z->fd >= 0) {
+		ev_del_fd(z->loop, z->fd);
+		z->fd = -1;
+	}
+	/* Pending completions run now with ZCLOSING; they see `closing`. */
+	(void)zookeeper_close(zh);
+	z->zh = NULL;
+	z->closing = 0;
+	z->conn = ZKC_DOWN;
+	z->ping_inflight = 0;
+}
+
+int zk_session_init(struct zk_ctx *z)
+{
+	z->fd = -1;
+	z->conn = ZKC_DOWN;
+	zoo_set_debug_level(z->cfg->debug ? ZOO_LOG_LEVEL_INFO : ZOO_LOG_LEVEL_WARN);
+	ev_set_prepare(z->loop, zk_prepare, z);
+	z->ping_timer = ev_timer(z->loop, 500, zk_ping_timer, z);
+	return z->ping_timer ? 0 : -1;
+}
+
+/* ---- multi-ops ------------------------------------------------------------------- */
+
+struct zk_multi *zk_multi_new(struct zk_ctx *z)
+{
+	struct zk_multi *m = calloc(1, sizeof(*m));
+
+	if (m)
+		m->z = z;
+	return m;
+}
+
+static char *zk_multi_keep(struct zk_multi *m, const char *s, size_t extra)
+{
+	size_t n = strlen(s);
+	char *c;
+
+	if (m->nbufs == m->capbufs) {
+		int nc = m->capbufs ? m->capbufs * 2 : 16;
+		char **nb = realloc(m->bufs, (size_t)nc * sizeof(*nb));
+		if (nb == NULL)
+			return NULL;
+		m->bufs = nb;
+		m->capbufs = nc;
+	}
+	c = malloc(n + 1 + extra);
+	if (c == NULL)
+		return NULL;
+	memcpy(c, s, n + 1);
+	m->bufs[m->nbufs++] = c;
+	return c;
+}
+
+static zoo_op_t *zk_multi_op(struct zk_multi *m)
+{
+	if (m->n == m->cap) {
+		int nc = m->cap ? m->cap * 2 : 16;
+		zoo_op_t *no = realloc(m->ops, (size_t)nc * sizeof(*no));
+		if (no == NULL)
+			return NULL;
+		m->ops = no;
+		zoo_op_result_t *nr = realloc(m->res, (size_t)nc * sizeof(*nr));
+		if (nr == NULL)
+			return NULL;
+		m->res = nr;
+		m->cap = nc;
+	}
+	return &m->ops[m->n++];
+}
+
+int zk_multi_set(struct zk_multi *m, const char *path, const char *value, int version)
+{
+	char *p = zk_multi_keep(m, path, 0), *v = zk_multi_keep(m, value, 0);
+	zoo_op_t *op = (p && v) ? zk_multi_op(m) : NULL;
+
+	if (op == NULL) {
+		m->failed = 1;
+		return -1;
+	}
+	zoo_set_op_init(op, p, v, (int)strlen(v), version, NULL);
+	return 0;
+}
+
+int zk_multi_create(struct zk_multi *m, const char *path, const char *value, int flags)
+{
+	char *p = zk_multi_keep(m, path, 0), *v = zk_multi_keep(m, value, 0);
+	char *out = zk_multi_keep(m, path, 32);
+	zoo_op_t *op = (p && v && out) ? zk_multi_op(m) : NULL;
+
+	if (op == NULL) {
+		m->failed = 1;
+		return -1;
+	}
+	zoo_create_op_init(op, p, v, (int)strlen(v), &ZOO_OPEN_ACL_UNSAFE, flags, out,
+			   (int)strlen(path) + 32);
+	return 0;
+}
+
+int zk_multi_delete(struct zk_multi *m, const char *path, int version)
+{
+	char *p = zk_multi_keep(m, path, 0);
+	zoo_op_t *op = p ? zk_multi_op(m) : NULL;
+
+	if (op == NULL) {
+		m->failed = 1;
+		return -1;
+	}
+	zoo_delete_op_init(op, p, version);
+	return 0;
+}
+
+static void zk_multi_free(struct zk_multi *m)
+{
+	for (int i = 0; i < m->nbufs; i++)
+		free(m->bufs[i]);
+	free(m->bufs);
+	free(m->ops);
+	free(m->res);
+	free(m);
+}
+
+static void zk_multi_done(int rc, const void *data)
+{
+	struct zk_multi *m = (struct zk_multi *)data;
+
+	if (m->done)
+		m->done(m->z, rc, m);
+	zk_multi_free(m);
+}
+
+void zk_multi_commit(struct zk_multi *m)
+{
+	int rc;
+
+	if (m->failed) {
+		zk_multi_done(ZSYSTEMERROR, m);
+		return;
+	}
+	if (m->n == 0) {
+		zk_multi_done(ZOK, m);
+		return;
+	}
+	if (!zk_usable(m->z)) {
+		zk_multi_done(ZCONNECTIONLOSS, m);
+		return;
+	}
+	rc = zoo_amulti(m->z->zh, m->n, m->ops, m->res, zk_multi_done, m);
+	if (rc != ZOK)
+		zk_multi_done(rc, m);
+}
