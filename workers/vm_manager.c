@@ -667,7 +667,7 @@ int vm_manager_seccomp_rules(void *scmp_ctx)
 			return -1;
 	/* the local libvirt socket only: no network */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-			     SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) != 0)
+			     SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) != 0)
 		return -1;
 	return 0;
 }

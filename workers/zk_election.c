@@ -273,17 +273,11 @@ static void zk_shutdown(struct worker *w, uint32_t phase)
 
 int zk_election_seccomp_rules(void *scmp_ctx)
 {
-	/* TCP to ZooKeeper (new sockets on every reconnect), name resolution of the
-	 * connect string (files + DNS), /proc/meminfo and /proc/loadavg read-only. */
-	ALLOW(socket);
-	ALLOW(connect);
-	ALLOW(getsockopt);
-	ALLOW(setsockopt);
-	ALLOW(getsockname);
-	ALLOW(getpeername);
-	ALLOW(bind);
-	ALLOW(shutdown);
-	ALLOW(sendmmsg);
+	/* TCP to ZooKeeper (new sockets on every reconnect) and name resolution of the
+	 * connect string (files + DNS): IPv4/IPv6 sockets only, never netlink/packet
+	 * (sandbox_rules_tcp_client); /proc/meminfo and /proc/loadavg read-only. */
+	if (sandbox_rules_tcp_client(scmp_ctx) != 0)
+		return -1;
 	ALLOW(uname);
 	ALLOW(gettimeofday);
 	ALLOW(getdents64);

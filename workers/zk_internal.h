@@ -38,6 +38,7 @@ struct zk_domain {
 	int32_t version;
 	int pending; /* reads outstanding for the current firing */
 	int valid;   /* has been sent at least once */
+	int settled;   /* first read finished (valid or not): counts for the initial sync */
 };
 
 struct zk_ctx {
@@ -72,6 +73,7 @@ struct zk_ctx {
 	int ds_known;
 	uint64_t ka_timer;
 	int ka_inflight;
+	int ka_again;          /* VM figures changed while a keepalive was in flight */
 	int ka_retry_armed;
 	char vm_memalloc[24], vm_vcpualloc[24], vm_domainscount[24];
 	char *vm_running;

@@ -317,6 +317,12 @@ static void ka_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 	struct ka *k = m->arg;
 
 	z->ka_inflight = 0;
+	if (z->ka_again && !k->final && !z->closing) {
+		/* the running list changed meanwhile: publish it now, not a tick later */
+		z->ka_again = 0;
+		if (ev_timer(z->loop, 0, ka_retry, z) == 0)
+			log_errx("out of timers");
+	}
 	if (rc == ZOK) {
 		z->ka_last_ok = mono_ms();
 		z->ka_retry_armed = 0;
@@ -509,6 +515,17 @@ void zk_keepalive_vm_stats(struct zk_ctx *z, const struct ipc_strv *sv)
 	strlcpy_pvc(z->vm_memalloc, a, sizeof(z->vm_memalloc));
 	strlcpy_pvc(z->vm_vcpualloc, b, sizeof(z->vm_vcpualloc));
 	strlcpy_pvc(z->vm_domainscount, c, sizeof(z->vm_domainscount));
-	free(z->vm_running);
-	z->vm_running = r;
+	{
+		int changed = z->vm_running == NULL || strcmp(z->vm_running, r) != 0;
+		free(z->vm_running);
+		z->vm_running = r;
+		/* ref §4.3: runningdomains is written on every start/stop/migration, not
+		 * only at the next keepalive (flush and the API wait for it) */
+		if (changed && z->cfg->enable_hypervisor) {
+			if (z->ka_inflight)
+				z->ka_again = 1;
+			else
+				zk_keepalive_run(z);
+		}
+	}
 }

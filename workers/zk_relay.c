@@ -58,8 +58,9 @@ static void maybe_sync_done(struct zk_ctx *z)
 {
 	if (z->vm_sync_sent || !z->doms_listed)
 		return;
+	/* a VM with a malformed or missing state must not hold back every other VM */
 	for (int i = 0; i < z->ndoms; i++)
-		if (!z->doms[i].valid)
+		if (!z->doms[i].valid && !z->doms[i].settled)
 			return;
 	z->vm_sync_sent = 1;
 	(void)worker_send(z->w, MSG_VM_SYNC_DONE, ROLE_VM, NULL, 0);
@@ -169,9 +170,14 @@ static void dom_field_done(int rc, const char *value, int len, const struct Stat
 	if (d->pending == 0 && d->state) {
 		d->valid = 1;
 		dom_send(z, d);
-		maybe_sync_done(z);
 	}
 out:
+	if (d != NULL && d->pending == 0 && !d->settled) {
+		d->settled = 1;
+		maybe_sync_done(z);
+	} else if (d != NULL && d->pending == 0) {
+		maybe_sync_done(z);
+	}
 	free(r);
 }
 
