@@ -159,6 +159,7 @@ int sandbox_rules_tcp_client(void *ctx)
 	const struct scmp_arg_cmp inet[] = {SCMP_A0(SCMP_CMP_EQ, AF_INET, 0)};
 	const struct scmp_arg_cmp inet6[] = {SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0)};
 	const struct scmp_arg_cmp unix_[] = {SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)};
+	const struct scmp_arg_cmp netlink[] = {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0)};
 
 	/* IPv4/IPv6 only: no netlink, no packet sockets, no UNIX sockets. */
 	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket(AF_INET)", 1, inet) != 0 ||
@@ -168,6 +169,11 @@ int sandbox_rules_tcp_client(void *ctx)
 	 * back to files and DNS instead of killing the process. */
 	if (add_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket(AF_UNIX)", 1,
 		     unix_) != 0)
+		return -1;
+	/* getaddrinfo(AI_ADDRCONFIG) asks rtnetlink which families are configured; when
+	 * refused, glibc assumes both IPv4 and IPv6. A refusal, never a netlink socket. */
+	if (add_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket(AF_NETLINK)", 1,
+		     netlink) != 0)
 		return -1;
 	ALLOW(ctx, connect);
 	ALLOW(ctx, getsockopt);
