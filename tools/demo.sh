@@ -79,6 +79,7 @@ EOF
 	chmod 0644 "$d/libvirt-node.xml"
 	NODE_LIBVIRT_URI="test://$d/libvirt-node.xml" node_config "$n" >/dev/null
 	node_start "$n" "pvct-n$i"
+	disown -a 2>/dev/null || true # no job-control noise when they are stopped
 done
 say "three daemons started (logs: $PVCT_WORK/hvN/log/stdout.log)"
 for n in "${NODES[@]}"; do node_wait_ready "$n" 30 || echo "  $n: not all workers up yet"; done
@@ -137,6 +138,7 @@ fi
 show
 i=${P#hv}
 node_start "$P" "pvct-n$i"
+disown -a 2>/dev/null || true
 say "$P restarted; it rejoins as secondary"
 node_wait_ready "$P" 30 || true
 sleep 2
