@@ -317,7 +317,8 @@ static void evaluate_all(struct vmm *m)
 
 	if (c == NULL)
 		return;
-	memcpy(c, m->recs, n * sizeof(*c));
+	if (n > 0)
+		memcpy(c, m->recs, n * sizeof(*c));
 	for (size_t i = 0; i < n; i++) {
 		if (c[i]->unlinked)
 			continue; /* freed later, memory still valid */
