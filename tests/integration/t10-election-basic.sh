@@ -13,7 +13,6 @@ set -euo pipefail
 
 COLD_RUNS=${T10_COLD_RUNS:-20}
 SWITCH_RUNS=${T10_SWITCH_RUNS:-5}
-OBS=$(dirname "$0")/t10-observer.py
 [[ -x $PVCT_BUILD/pvcnoded ]] || skip_all "build/pvcnoded missing (make first)"
 
 zk_start_standalone
@@ -23,36 +22,8 @@ NODES="hv1 hv2 hv3"
 for n in $NODES; do node_config "$n" >/dev/null; done
 NODE_HYPERVISOR=false node_config hv4 >/dev/null # not in the coordinator list
 
-OBS_PID=
-obs_start() {
-	"$PVCT_PY" "$OBS" "$ZK_HOSTS" hv1 hv2 hv3 hv4 --out "$PVCT_WORK/obs-$1.log" &
-	OBS_PID=$!
-	wait_for 10 grep -qs start "$PVCT_WORK/obs-$1.log"
-}
-# obs_stop NAME: stop the observer; PASS/FAIL NAME on overlaps
-obs_stop() {
-	local rc=0
-	kill -TERM "$OBS_PID" 2>/dev/null || true
-	wait "$OBS_PID" || rc=$?
-	OBS_PID=
-	if ((rc == 0)) && grep -q '^OVERLAPS 0$' "$PVCT_WORK/obs-$1.log"; then
-		pass "$1: never two primaries"
-	else
-		fail "$1: never two primaries" "$(grep -m3 -E 'OVERLAP|error' "$PVCT_WORK/obs-$1.log" | tr '\n' ' ')"
-	fi
-}
-on_exit '[[ -n $OBS_PID ]] && kill -TERM $OBS_PID'
-
-rs() { zkcli get "/nodes/$1/routerstate" 2>/dev/null || true; }
-primaries() {
-	local n out=""
-	for n in $NODES; do
-		[[ $(rs "$n") == primary ]] && out+="$n "
-	done
-	printf '%s\n' "${out% }"
-}
-one_primary() { local p; p=$(primaries); [[ -n $p && $p != *" "* ]]; }
-is_rs() { [[ $(rs "$1") == "$2" ]]; }
+OBS_NODES="hv1 hv2 hv3 hv4"
+. "$PVCT_ROOT/tests/lib/election.sh"
 primary_is() { [[ $(zkcli get /primary_node 2>/dev/null) == "$1" ]]; }
 
 wipe_tree() {

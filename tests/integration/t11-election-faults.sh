@@ -18,7 +18,6 @@ set -euo pipefail
 
 require_root
 [[ -x $PVCT_BUILD/pvcnoded ]] || skip_all "build/pvcnoded missing (make first)"
-OBS=$(dirname "$0")/t10-observer.py
 T_MS=4000
 
 netns_setup 3
@@ -33,34 +32,8 @@ NODES="hv1 hv2 hv3"
 ns_of() { netns_name "${1#hv}"; }
 for n in $NODES; do node_config "$n" >/dev/null; done
 
-OBS_PID=
-obs_start() {
-	"$PVCT_PY" "$OBS" "$ZK_HOSTS" $NODES --out "$PVCT_WORK/obs-$1.log" &
-	OBS_PID=$!
-	wait_for 10 grep -qs start "$PVCT_WORK/obs-$1.log"
-}
-obs_stop() {
-	local rc=0
-	kill -TERM "$OBS_PID" 2>/dev/null || true
-	wait "$OBS_PID" || rc=$?
-	OBS_PID=
-	if ((rc == 0)) && grep -q '^OVERLAPS 0$' "$PVCT_WORK/obs-$1.log"; then
-		pass "$1: never two primaries"
-	else
-		fail "$1: never two primaries" "$(grep -m3 -E 'OVERLAP|error' "$PVCT_WORK/obs-$1.log" | tr '\n' ' ')"
-	fi
-}
-on_exit '[[ -n $OBS_PID ]] && kill -TERM $OBS_PID'
-
-rs() { zkcli get "/nodes/$1/routerstate" 2>/dev/null || true; }
-primaries() {
-	local n out=""
-	for n in $NODES; do [[ $(rs "$n") == primary ]] && out+="$n "; done
-	printf '%s\n' "${out% }"
-}
-one_primary() { local p; p=$(primaries); [[ -n $p && $p != *" "* ]]; }
+. "$PVCT_ROOT/tests/lib/election.sh"
 primary_other_than() { local p; p=$(primaries); [[ -n $p && $p != *" "* && $p != "$1" ]]; }
-is_rs() { [[ $(rs "$1") == "$2" ]]; }
 # first observer timestamp at which NODE's routerstate became primary after T0
 obs_primary_at() {
 	awk -v n="$2" -v t0="$3" '$2 == "rs" && $3 == n && $4 == "primary" && $1 >= t0 { print $1; exit }' "$1"
