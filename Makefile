@@ -18,7 +18,7 @@ LIBVIRT_CFLAGS := $(shell pkg-config --cflags libvirt 2>/dev/null)
 LIBVIRT_LIBS := $(shell pkg-config --libs libvirt 2>/dev/null || echo -lvirt)
 CFLAGS += $(LIBVIRT_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
-LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lm
+LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lm
 
 LIB_SRCS := $(wildcard ipc/*.c) $(filter-out supervisor/main.c,$(wildcard supervisor/*.c)) \
 	$(wildcard workers/*.c)

@@ -105,13 +105,19 @@ struct ipc_shutdown {
 	X(MSG_NET_LEASE, IPC_P_FIXED, sizeof(struct ipc_net_cmd))                    \
 	X(MSG_NET_ACK, IPC_P_FIXED, sizeof(struct ipc_net_ack))                      \
 	X(MSG_NET_HELLO, IPC_P_EMPTY, 0)                                             \
-	X(MSG_NET_NETWORKS, IPC_P_STRV, 0) /* client networks, see docs/ipc.md */   \
+	X(MSG_NET_NETWORKS, IPC_P_STRV, 0) /* client networks, DESIGN.md 2.1 */      \
+	X(MSG_NET_LEASE_EVENT, IPC_P_STRV, 0) /* DHCP lease helper -> ZooKeeper */     \
+	X(MSG_NET_LEASE_REPLY, IPC_P_STRV, 0) /* [reqid, rc, lines...] */              \
 	/* zk-election <-> vm-manager */                                             \
 	X(MSG_VM_HELLO, IPC_P_EMPTY, 0)                                              \
 	X(MSG_VM_DOMAIN, IPC_P_STRV, 0) /* [uuid,name,state,node,lastnode,version] */ \
 	X(MSG_VM_DOMAIN_GONE, IPC_P_STRV, 0) /* [uuid] */                            \
 	X(MSG_VM_SYNC_DONE, IPC_P_EMPTY, 0)                                          \
 	X(MSG_VM_STATS, IPC_P_STRV, 0) /* [memalloc,vcpualloc,domainscount,running] */ \
+	X(MSG_VM_KEEPALIVE, IPC_P_FIXED, sizeof(struct ipc_u64)) /* self-fencing clock */ \
+	/* zk-election <-> fence */                                                  \
+	X(MSG_FENCE_REQ, IPC_P_STRV, 0)    /* [id, node, ipmihost, user, password] */ \
+	X(MSG_FENCE_RESULT, IPC_P_STRV, 0) /* [id, node, ok|failed, detail] */      \
 	/* zk-election <-> flush */                                                  \
 	X(MSG_FLUSH_HELLO, IPC_P_EMPTY, 0)                                           \
 	X(MSG_FLUSH_DOMAINSTATE, IPC_P_STRV, 0) /* [value, version] */               \

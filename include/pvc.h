@@ -17,11 +17,12 @@ enum pvc_role {
 	ROLE_VM = 2,    /* vm-manager */
 	ROLE_NET = 3,   /* net-router */
 	ROLE_FLUSH = 4, /* flush */
-	ROLE_CTL = 5,   /* pvcctl over the control socket (not a worker) */
-	ROLE_COUNT = 6
+	ROLE_FENCE = 5, /* fence: runs ipmitool for zk-election, holds no ZooKeeper session */
+	ROLE_CTL = 6,   /* pvcctl over the control socket (not a worker) */
+	ROLE_COUNT = 7
 };
 #define WORKER_FIRST ROLE_ZK
-#define WORKER_LAST ROLE_FLUSH
+#define WORKER_LAST ROLE_FENCE
 
 /* Exit statuses of the supervisor (documented in README and the unit file). */
 #define PVC_EXIT_OK 0

@@ -57,15 +57,18 @@ int zk_election_main(void);
 int vm_manager_main(void);
 int net_router_main(void);
 int flush_main(void);
+int fence_main(void);
 
 /* workers/sandbox.c */
 struct sandbox_spec {
 	const char *user;          /* switch to this user (and its group); NULL: stay */
 	const char *extra_group;   /* also keep this supplementary group (e.g. "libvirt"), may be NULL */
 	uint64_t keep_caps;        /* bitmask of CAP_* to keep effective+permitted (1ULL << CAP_X) */
+	uint64_t ambient_caps;     /* subset of keep_caps raised as ambient: kept across execve of helpers */
 	int allow_fork;            /* RLIMIT_NPROC stays unlimited when set */
 	const char *const *rw_paths; /* Landlock: paths that stay readable+writable (NULL-terminated) */
 	const char *const *ro_paths; /* Landlock: paths that stay readable */
+	const char *const *rx_paths; /* Landlock: paths that stay readable and executable */
 	int (*seccomp_rules)(void *scmp_ctx); /* add the role's allow rules to the libseccomp filter */
 };
 /* Apply confinement in this order: close stray fds, rlimits, groups+uid with kept

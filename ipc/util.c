@@ -19,6 +19,7 @@ static const char *const role_names[ROLE_COUNT] = {
 	[ROLE_VM] = "vm-manager",
 	[ROLE_NET] = "net-router",
 	[ROLE_FLUSH] = "flush",
+	[ROLE_FENCE] = "fence",
 	[ROLE_CTL] = "pvcctl",
 };
 

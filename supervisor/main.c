@@ -40,6 +40,8 @@ static int run_role(const char *name)
 		return net_router_main();
 	case ROLE_FLUSH:
 		return flush_main();
+	case ROLE_FENCE:
+		return fence_main();
 	default:
 		fprintf(stderr, "pvcnoded: unknown role %s\n", name);
 		return PVC_EXIT_FATAL;

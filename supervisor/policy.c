@@ -16,8 +16,9 @@
 #define VM (1u << ROLE_VM)
 #define NET (1u << ROLE_NET)
 #define FLUSH (1u << ROLE_FLUSH)
+#define FENCE (1u << ROLE_FENCE)
 #define CTL (1u << ROLE_CTL)
-#define WORKERS (ZK | VM | NET | FLUSH)
+#define WORKERS (ZK | VM | NET | FLUSH | FENCE)
 
 struct policy_rule {
 	uint32_t type;
@@ -44,12 +45,19 @@ static const struct policy_rule policy[] = {
 	{MSG_NET_NETWORKS, ZK, NET},
 	{MSG_NET_ACK, NET, ZK},
 	{MSG_NET_HELLO, NET, ZK},
+	/* DHCP lease events: net-router relays its lease helper, zk-election validates and writes */
+	{MSG_NET_LEASE_EVENT, NET, ZK},
+	{MSG_NET_LEASE_REPLY, ZK, NET},
 	/* VM state relay */
 	{MSG_VM_HELLO, VM, ZK},
 	{MSG_VM_DOMAIN, ZK, VM},
 	{MSG_VM_DOMAIN_GONE, ZK, VM},
 	{MSG_VM_SYNC_DONE, ZK, VM},
 	{MSG_VM_STATS, VM, ZK},
+	{MSG_VM_KEEPALIVE, ZK, VM},
+	/* fencing: zk-election decides, the fence worker only runs ipmitool */
+	{MSG_FENCE_REQ, ZK, FENCE},
+	{MSG_FENCE_RESULT, FENCE, ZK},
 	/* domain state relay */
 	{MSG_FLUSH_HELLO, FLUSH, ZK},
 	{MSG_FLUSH_DOMAINSTATE, ZK, FLUSH},

@@ -584,6 +584,7 @@ struct stop_step {
 
 static const struct stop_step stop_steps[] = {
 	{ROLE_ZK, 1, 5000, 0},
+	{ROLE_FENCE, 1, 5000, 1},
 	{ROLE_FLUSH, 1, 10000, 1},
 	{ROLE_VM, 1, 5000, 1},
 	{ROLE_ZK, 2, 12000, 1},

@@ -128,27 +128,47 @@ static int sb_drop_bounding(uint64_t keep, int last)
 	return 0;
 }
 
-static int sb_set_caps(uint64_t keep, int last)
+static int sb_set_caps(uint64_t keep, uint64_t ambient, int last)
 {
-	cap_value_t list[64];
-	int n = 0, rc = -1;
+	cap_value_t list[64], amb[64];
+	int n = 0, na = 0, rc = -1;
 	cap_t caps = cap_init(); /* every set empty, inheritable included */
 
 	if (caps == NULL) {
 		log_err("sandbox: cap_init");
 		return -1;
 	}
-	for (int c = 0; c <= last; c++)
+	if (ambient & ~keep) {
+		log_errx("sandbox: ambient capabilities 0x%llx are not all kept (0x%llx)",
+			 (unsigned long long)ambient, (unsigned long long)keep);
+		goto out;
+	}
+	for (int c = 0; c <= last; c++) {
 		if (keep & (1ULL << c))
 			list[n++] = c;
+		if (ambient & (1ULL << c))
+			amb[na++] = c;
+	}
 	if (n > 0 && (cap_set_flag(caps, CAP_PERMITTED, n, list, CAP_SET) != 0 ||
 		      cap_set_flag(caps, CAP_EFFECTIVE, n, list, CAP_SET) != 0)) {
 		log_err("sandbox: cap_set_flag");
 		goto out;
 	}
+	/* An ambient capability must also be inheritable; only those, so that a
+	 * helper the worker executes (dnsmasq) gets exactly them and nothing more. */
+	if (na > 0 && cap_set_flag(caps, CAP_INHERITABLE, na, amb, CAP_SET) != 0) {
+		log_err("sandbox: cap_set_flag(inheritable)");
+		goto out;
+	}
 	if (cap_set_proc(caps) != 0) {
 		log_err("sandbox: cap_set_proc(keep 0x%llx)", (unsigned long long)keep);
 		goto out;
+	}
+	for (int i = 0; i < na; i++) {
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)amb[i], 0, 0) != 0) {
+			log_err("sandbox: PR_CAP_AMBIENT_RAISE(%d)", (int)amb[i]);
+			goto out;
+		}
 	}
 	rc = 0;
 out:
@@ -172,7 +192,7 @@ static int sb_switch_user(const struct sandbox_spec *spec, int last)
 		/* Tests of the sandbox itself: stay root but still lose the capabilities. */
 		if (sb_drop_bounding(spec->keep_caps, last) != 0)
 			return -1;
-		return sb_set_caps(spec->keep_caps, last);
+		return sb_set_caps(spec->keep_caps, spec->ambient_caps, last);
 	}
 	errno = 0;
 	pw = getpwnam(spec->user);
@@ -214,7 +234,7 @@ static int sb_switch_user(const struct sandbox_spec *spec, int last)
 		log_err("sandbox: clearing PR_SET_KEEPCAPS");
 		return -1;
 	}
-	if (sb_set_caps(spec->keep_caps, last) != 0)
+	if (sb_set_caps(spec->keep_caps, spec->ambient_caps, last) != 0)
 		return -1;
 	/* Trust nothing: check that there is no way back. */
 	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 || ru == 0 ||
@@ -236,6 +256,7 @@ static int sb_switch_user(const struct sandbox_spec *spec, int last)
 	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                   \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 #define LL_RO (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define LL_RX (LL_RO | LANDLOCK_ACCESS_FS_EXECUTE)
 /* Read-write: create/remove/rename regular files, dirs, sockets, fifos and links,
  * never devices, never execute. */
 #define LL_RW                                                                           \
@@ -314,6 +335,9 @@ static int sb_landlock_prepare(const struct sandbox_spec *spec)
 			goto fail;
 	for (const char *const *p = spec->rw_paths; p && *p; p++)
 		if (ll_allow(ruleset, *p, LL_RW, attr.handled_access_fs) != 0)
+			goto fail;
+	for (const char *const *p = spec->rx_paths; p && *p; p++)
+		if (ll_allow(ruleset, *p, LL_RX, attr.handled_access_fs) != 0)
 			goto fail;
 	log_debug("sandbox: Landlock ABI %d ruleset prepared", abi);
 	return ruleset;

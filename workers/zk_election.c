@@ -88,6 +88,9 @@ static void zk_dispatch_net(struct zk_ctx *z, struct ipc_msg *msg)
 	case MSG_NET_HELLO:
 		zk_elect_net_hello(z);
 		break;
+	case MSG_NET_LEASE_EVENT:
+		zk_nets_lease_event(z, msg);
+		break;
 	default:
 		log_warnx("unexpected %s from net-router", ipc_type_name(msg->hdr.type));
 	}
@@ -168,6 +171,9 @@ static void zk_dispatch(struct worker *w, struct ipc_msg *msg)
 		break;
 	case ROLE_CTL:
 		zk_dispatch_ctl(z, msg);
+		break;
+	case ROLE_FENCE:
+		zk_fence_dispatch(z, msg);
 		break;
 	default:
 		log_warnx("frame %s from unexpected sender %u", ipc_type_name(msg->hdr.type),
@@ -319,7 +325,7 @@ int zk_election_main(void)
 	spec.seccomp_rules = zk_election_seccomp_rules;
 	if (sandbox_enter(&spec) != 0)
 		return PVC_WORKER_EXIT_PERMANENT;
-	if (zk_session_init(&z) != 0) {
+	if (zk_session_init(&z) != 0 || zk_fence_init(&z) != 0 || zk_nets_init(&z) != 0) {
 		log_errx("zk-election: out of memory");
 		return PVC_EXIT_FATAL;
 	}

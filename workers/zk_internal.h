@@ -119,6 +119,12 @@ struct zk_ctx {
 	int maintenance;
 	int nnodes;
 
+	/* ---- fencing (zk_fence.c, issue #8): state private to that file ---- */
+	struct zk_fence *fence;
+
+	/* ---- client networks (zk_networks.c, issue #9): private to that file ---- */
+	struct zk_nets *nets;
+
 	/* ---- shutdown (zk_election.c) ---- */
 	int phase;             /* 0 running, 1 after phase 1, 2 in phase 2 */
 	int p2_step;
@@ -177,6 +183,15 @@ void zk_relay_watch(struct zk_ctx *z, int type, const char *path);
 void zk_relay_vm_sync(struct zk_ctx *z);
 void zk_relay_flush_domainstate(struct zk_ctx *z);
 void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg);
+
+/* zk_fence.c: dead-node detection, fencing through the fence worker, recovery,
+ * and the self-fencing clock sent to vm-manager (issue #8) */
+int zk_fence_init(struct zk_ctx *z);
+void zk_fence_dispatch(struct zk_ctx *z, struct ipc_msg *msg); /* frames from ROLE_FENCE */
+
+/* zk_networks.c: /networks tree -> MSG_NET_NETWORKS, DHCP lease events (issue #9) */
+int zk_nets_init(struct zk_ctx *z);
+void zk_nets_lease_event(struct zk_ctx *z, struct ipc_msg *msg); /* MSG_NET_LEASE_EVENT */
 
 /* zk_election.c */
 void zk_status(struct zk_ctx *z);

@@ -406,7 +406,7 @@ int zkv_loadavg(const char *text, double *out)
 
 #define ZKV_ROLE_VM 2
 #define ZKV_ROLE_FLUSH 4
-#define ZKV_ROLE_CTL 5
+#define ZKV_ROLE_CTL 6
 
 /* path == prefix, or prefix followed by "/..." */
 static int under(const char *path, const char *prefix)

@@ -56,7 +56,7 @@ int zkv_path(const char *s);
 
 /*
  * The request API's path policy (DESIGN §2.2). `role` is the requester's
- * enum pvc_role value (2 vm-manager, 4 flush, 5 ctl); `self` is this node's name.
+ * enum pvc_role value (2 vm-manager, 4 flush, 6 ctl); `self` is this node's name.
  * zkv_policy_write checks op ("set", "setv:<n>", "create", "delete"), path and
  * value; *version gets the expected version (-1 unless setv). 1 allowed, 0 not.
  */

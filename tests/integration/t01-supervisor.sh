@@ -12,13 +12,13 @@ on_exit zk_stop_all
 NODE_ZK=$(zk_connect_string)
 zkcli -s "$NODE_ZK" init-cluster >/dev/null
 
-ROLES=(zk-election vm-manager net-router flush)
+ROLES=(zk-election vm-manager net-router flush fence)
 
 # --- names and start-up ---------------------------------------------------------
 NODE_COORDINATORS="hv1" node_config hv1 >/dev/null
 node_start hv1
-if node_wait_ready hv1 20; then pass "four workers and the supervisor start"; else
-	fail "four workers and the supervisor start" "see $(node_log hv1)"; finish; fi
+if node_wait_ready hv1 20; then pass "five workers and the supervisor start"; else
+	fail "five workers and the supervisor start" "see $(node_log hv1)"; finish; fi
 sup=$(node_pid hv1)
 check_eq "supervisor comm is pvcnoded" pvcnoded "$(cat /proc/"$sup"/comm)"
 
@@ -85,8 +85,8 @@ if [[ -x $PVCT_BUILD/pvcctl ]]; then
 	out=$(node_ctl hv1 status 2>&1 || true)
 	ok=1
 	for r in "${ROLES[@]}"; do grep -q "$r" <<<"$out" || ok=0; done
-	if ((ok)); then pass "pvcctl status lists the four workers"; else
-		fail "pvcctl status lists the four workers" "$out"; fi
+	if ((ok)); then pass "pvcctl status lists the five workers"; else
+		fail "pvcctl status lists the five workers" "$out"; fi
 fi
 
 # --- only root may use the control socket ----------------------------------------------
@@ -107,7 +107,7 @@ if grep -q "pvcnoded stopped (exit status 0)" "$(node_log hv1)"; then
 	pass "SIGTERM stops everything with status 0"; else
 	fail "SIGTERM stops everything with status 0" "rc=$rc"; fi
 order=$(grep -o "stopping: [a-z-]* phase [12]" "$(node_log hv1)" | tr '\n' ',')
-check_eq "shutdown order" "stopping: zk-election phase 1,stopping: flush phase 1,stopping: vm-manager phase 1,stopping: zk-election phase 2,stopping: net-router phase 1," "$order"
+check_eq "shutdown order" "stopping: zk-election phase 1,stopping: fence phase 1,stopping: flush phase 1,stopping: vm-manager phase 1,stopping: zk-election phase 2,stopping: net-router phase 1," "$order"
 left=0
 for r in "${ROLES[@]}"; do [[ -n $(pids_by_comm "$r" "$sup") ]] && left=1; done
 check_eq "no worker left after stop" 0 "$left"
