@@ -20,7 +20,7 @@ PACKAGES=(
 	python3-kazoo python3-yaml
 	clang libclang-rt-14-dev
 	systemd
-	dnsmasq nftables libnftables-dev iputils-ping tcpdump
+	dnsmasq nftables libnftables-dev iputils-ping tcpdump busybox
 )
 
 check_only=0
