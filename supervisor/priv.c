@@ -17,6 +17,7 @@ static const cap_value_t supervisor_caps[] = {
 	CAP_SETPCAP,      /* workers drop their bounding sets */
 	CAP_NET_ADMIN,    /* net-router keeps it (addresses, bridges, routes) */
 	CAP_NET_RAW,      /* net-router keeps it (gratuitous ARP) */
+	CAP_NET_BIND_SERVICE, /* net-router passes it to dnsmasq (ambient): ports 53/67/547 */
 	CAP_KILL,         /* stop and restart workers running as another user */
 	CAP_CHOWN,        /* runtime directory and control socket ownership */
 	CAP_DAC_OVERRIDE, /* create the runtime/log directories whatever their modes */
