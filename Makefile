@@ -33,7 +33,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 PROGS := $(BUILD)/pvcnoded $(BUILD)/pvcctl $(if $(LEASE_SRCS),$(BUILD)/pvc-dhcp-lease)
 
-.PHONY: test-build asan-build unit-bins all check check-unit check-integration check-faults demo demo-stop install deps \
+.PHONY: test-build asan-build unit-bins all check check-unit check-integration check-faults check-asan demo demo-stop install deps \
 	fuzz bench clean units-verify
 
 all: $(PROGS)
@@ -94,8 +94,20 @@ check-unit: all unit-bins
 check-integration: all
 	@tests/run-all.sh integration
 
+# The long fault suite (tests/faults/f*.sh: ZooKeeper failures, partitions, kill -9
+# storms, hangs, SIGTERM during takeover); about 6 minutes.
 check-faults: deps all
 	@tests/run-all.sh faults
+
+# The whole suite (unit + integration) on the ASan+UBSan build, every sanitizer
+# report fatal and collected (tests/run-all.sh asan). The bench binaries are built
+# there too because t20-net-core drives build-asan/bench/net_router.
+check-asan: deps
+	@$(MAKE) --no-print-directory asan-build
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" $(BENCH_BINS:$(BUILD)/%=build-asan/%)
+	@PVCT_BUILD=$(CURDIR)/build-asan tests/run-all.sh asan
 
 demo: deps
 	@$(MAKE) --no-print-directory all

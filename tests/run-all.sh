@@ -1,13 +1,24 @@
 #!/bin/bash
-# tests/run-all.sh [unit|integration|faults|all|cleanup]
+# tests/run-all.sh [unit|integration|faults|asan|all|cleanup]
 #
 #   unit         every build/tests/test_* binary (cmocka); each test counted
 #                from the "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)"
 #                lines; a binary that crashes or exits non-zero without a
 #                FAILED count is one failure
 #   integration  every tests/integration/t*.sh (sorted), 300 s timeout each
-#   faults       every tests/faults/f*.sh, the same way
-#   all          (default) unit, then integration, then faults
+#   faults       every tests/faults/f*.sh, the same way (the long fault suite,
+#                `make check-faults`; not part of `all`)
+#   asan         unit, then integration, on the sanitizer build (PVCT_BUILD,
+#                default build-asan; `make check-asan`): ASAN_OPTIONS and
+#                UBSAN_OPTIONS make every report fatal (halt_on_error,
+#                abort_on_error) and write it under $LOGDIR/sanitizer/ (log_path)
+#                for processes that can open files. Sandboxed workers cannot
+#                (and get a scrubbed environment): their reports go to stderr,
+#                i.e. the node logs, so every script runs with PVCT_KEEP=1 and its
+#                work dir is scanned for sanitizer reports (copied to
+#                $LOGDIR/sanitizer/) before it is removed. At the end each report
+#                file is one failure. Script timeout 600 s (sanitizers are slow).
+#   all          (default) unit, then integration
 #   cleanup      only kill leftovers of earlier runs (see below) and exit
 #
 # Scripts: output goes to build/test-logs/<name>.log and is echoed live with
@@ -27,18 +38,26 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${PVCT_BUILD:-$ROOT/build}
+if [[ ${1:-} == asan ]]; then
+	BUILD=${PVCT_BUILD:-$ROOT/build-asan}
+	SCRIPT_TIMEOUT=${PVCT_SCRIPT_TIMEOUT:-600}
+else
+	BUILD=${PVCT_BUILD:-$ROOT/build}
+	SCRIPT_TIMEOUT=${PVCT_SCRIPT_TIMEOUT:-300}
+fi
 LOGDIR=$BUILD/test-logs
+SANDIR=$LOGDIR/sanitizer
+# what a sanitizer report looks like in a log
+SAN_PATTERN='ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer|runtime error: '
 PY=/usr/bin/python3
-SCRIPT_TIMEOUT=${PVCT_SCRIPT_TIMEOUT:-300}
 UNIT_TIMEOUT=${PVCT_UNIT_TIMEOUT:-120}
 NETNS_LOCK=/run/lock/pvct-netns.lock
 
 mode=${1:-all}
 case $mode in
-unit | integration | faults | all | cleanup) ;;
+unit | integration | faults | asan | all | cleanup) ;;
 *)
-	echo "usage: $0 [unit|integration|faults|all|cleanup]" >&2
+	echo "usage: $0 [unit|integration|faults|asan|all|cleanup]" >&2
 	exit 2
 	;;
 esac
@@ -275,6 +294,9 @@ run_scripts() {
 		log=$LOGDIR/$name.log
 		run_logged "$name" "$SCRIPT_TIMEOUT" "$log" bash "$script"
 		kill_leftovers
+		if [[ $mode == asan ]]; then
+			collect_sanitizer_reports "$name" "$log"
+		fi
 		p=$(count_lines '^PASS: ' "$log")
 		f=$(count_lines '^FAIL: ' "$log")
 		if ((rc == 77)); then
@@ -299,6 +321,40 @@ run_scripts() {
 	fi
 }
 
+# asan mode: scan the work dir a script kept (PVCT_KEEP=1) for sanitizer reports in
+# its files (node logs), copy each such file to $SANDIR, then remove the work dir
+# unless the script failed (its FAIL lines or exit status keep it for debugging).
+collect_sanitizer_reports() {
+	local name=$1 log=$2 wd f
+	wd=$(sed -n 's/^work dir kept: \(\/tmp\/pvct\.[A-Za-z0-9]*\)$/\1/p' "$log" | tail -n 1)
+	[[ -n $wd && -d $wd ]] || return 0
+	while IFS= read -r f; do
+		cp "$f" "$SANDIR/$name-$(tr '/' '_' <<<"${f#"$wd"/}")"
+		echo "[$name] sanitizer report in $f"
+	done < <(grep -rlaE -- "$SAN_PATTERN" "$wd" 2>/dev/null || true)
+	if ((rc == 0)) && ! grep -q '^FAIL: ' "$log"; then
+		rm -rf "$wd"
+	fi
+}
+
+# asan mode: every file in $SANDIR is one failure.
+check_sanitizer_reports() {
+	local f n=0
+	shopt -s nullglob
+	for f in "$SANDIR"/*; do
+		n=$((n + 1))
+		echo "FAIL: sanitizer report ${f#"$ROOT"/}:"
+		grep -m 3 -aE -- "$SAN_PATTERN" "$f" | sed 's/^/    /' || head -n 3 "$f" | sed 's/^/    /'
+		failed_items+=("${f##*/}")
+	done
+	shopt -u nullglob
+	if ((n == 0)); then
+		echo "PASS: no sanitizer report (checked $SANDIR and the tests' work dirs)"
+		passed=$((passed + 1))
+	fi
+	failed=$((failed + n))
+}
+
 export LC_ALL=C
 cd "$ROOT"
 kill_leftovers
@@ -311,10 +367,25 @@ case $mode in
 unit) run_unit ;;
 integration) run_scripts tests/integration t ;;
 faults) run_scripts tests/faults f ;;
+asan)
+	if [[ ! -x $BUILD/pvcnoded ]]; then
+		echo "run-all: $BUILD/pvcnoded missing (make asan-build)"
+		failed=$((failed + 1))
+	else
+		rm -rf "$SANDIR"
+		mkdir -p "$SANDIR"
+		# Fatal and visible: abort at the first report, into files where possible.
+		export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:log_path=$SANDIR/asan:log_exe_name=1"
+		export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$SANDIR/ubsan:log_exe_name=1"
+		export PVCT_BUILD=$BUILD PVCT_KEEP=1
+		run_unit
+		run_scripts tests/integration t
+		check_sanitizer_reports
+	fi
+	;;
 all)
 	run_unit
 	run_scripts tests/integration t
-	run_scripts tests/faults f
 	;;
 esac
 

@@ -281,3 +281,98 @@ int nl_addr_del(struct nl_sock *s, const struct nl_addr *a)
 		return 0;
 	return rc;
 }
+
+int nl_link_dump(struct nl_sock *s, struct nl_link **out, size_t *n)
+{
+	static _Alignas(struct nlmsghdr) char buf[NL_RCVBUF];
+	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
+	size_t len = nl_build_link_dump(req, sizeof(req), 0), cap = 0;
+	struct nl_link *v = NULL;
+	uint32_t seq;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (len == 0)
+		return -EINVAL;
+	rc = nl_send(s, req, len, &seq);
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		ssize_t r = nl_recv(s, buf, sizeof(buf));
+		const struct nlmsghdr *h;
+		size_t off = 0;
+		int bad = 0;
+
+		if (r < 0) {
+			rc = (int)r;
+			goto fail;
+		}
+		while ((h = nl_next_msg(buf, (size_t)r, &off, &bad)) != NULL) {
+			struct nl_link l;
+
+			if (h->nlmsg_seq != seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE) {
+				*out = v;
+				return 0;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				int err = EBADMSG;
+				(void)nl_parse_ack(h, h->nlmsg_len, seq, &err, s->err,
+						   sizeof(s->err));
+				rc = -(err ? err : EBADMSG);
+				goto fail;
+			}
+			if (nl_parse_link(h, h->nlmsg_len, &l) != 0)
+				continue; /* one odd link does not hide the others */
+			if (*n == cap) {
+				size_t nc = cap ? cap * 2 : 32;
+				struct nl_link *nv = realloc(v, nc * sizeof(*v));
+				if (!nv) {
+					rc = -ENOMEM;
+					goto fail;
+				}
+				v = nv;
+				cap = nc;
+			}
+			v[(*n)++] = l;
+		}
+		if (bad) {
+			rc = -EBADMSG;
+			goto fail;
+		}
+	}
+fail:
+	free(v);
+	*n = 0;
+	return rc;
+}
+
+int nl_link_new(struct nl_sock *s, const struct nl_newlink *nl)
+{
+	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
+	size_t len = nl_build_link_new(req, sizeof(req), 0, nl);
+
+	return len ? nl_request(s, req, len) : -EINVAL;
+}
+
+int nl_link_del(struct nl_sock *s, int ifindex)
+{
+	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
+	size_t len = nl_build_link_del(req, sizeof(req), 0, ifindex);
+	int rc;
+
+	if (len == 0)
+		return -EINVAL;
+	rc = nl_request(s, req, len);
+	return rc == -ENODEV ? 0 : rc;
+}
+
+int nl_link_set(struct nl_sock *s, int ifindex, int up, int mtu, int master)
+{
+	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
+	size_t len = nl_build_link_set(req, sizeof(req), 0, ifindex, up, mtu, master);
+
+	return len ? nl_request(s, req, len) : -EINVAL;
+}

@@ -34,6 +34,19 @@ struct nl_link {
 	int maclen;   /* 0: no link-layer address (lo, tunnels) */
 	char kind[16]; /* IFLA_INFO_KIND, "" if none */
 	char name[16]; /* IFLA_IFNAME */
+	int link;      /* IFLA_LINK (vlan lower device) or IFLA_VXLAN_LINK, 0 if none */
+	uint32_t id;   /* IFLA_VXLAN_ID or IFLA_VLAN_ID, 0 if none */
+	int has_id;
+};
+
+/* A virtual link to create (client networks). */
+struct nl_newlink {
+	const char *name;
+	const char *kind; /* "bridge", "vxlan" or "vlan" */
+	int link;         /* vlan: lower device; vxlan: underlay device (0: none) */
+	uint32_t id;      /* vxlan VNI (< 2^24) / vlan id (1..4094) */
+	uint16_t port;    /* vxlan destination UDP port, host order */
+	int mtu;          /* 0: the kernel's default */
 };
 
 struct nl_sock {
@@ -50,6 +63,13 @@ size_t nl_build_link_set(void *buf, size_t cap, uint32_t seq, int ifindex, int u
 			 int master);
 /* RTM_NEWLINK creating a bridge named `name` (NLM_F_CREATE|NLM_F_EXCL). */
 size_t nl_build_bridge_new(void *buf, size_t cap, uint32_t seq, const char *name);
+/* RTM_NEWLINK creating a bridge, vxlan (learning on, no remote/group) or vlan
+ * link (NLM_F_CREATE|NLM_F_EXCL). */
+size_t nl_build_link_new(void *buf, size_t cap, uint32_t seq, const struct nl_newlink *nl);
+/* RTM_DELLINK by index. */
+size_t nl_build_link_del(void *buf, size_t cap, uint32_t seq, int ifindex);
+/* RTM_GETLINK dump of every link (statistics skipped). */
+size_t nl_build_link_dump(void *buf, size_t cap, uint32_t seq);
 /* RTM_GETLINK by name, or by index when name is NULL. */
 size_t nl_build_link_get(void *buf, size_t cap, uint32_t seq, const char *name);
 size_t nl_build_link_get_index(void *buf, size_t cap, uint32_t seq, int ifindex);
@@ -85,6 +105,13 @@ int nl_request(struct nl_sock *s, void *msg, size_t len);
 /* Look a link up by name: 0, -ENODEV if it does not exist, or another -errno. */
 int nl_link_query(struct nl_sock *s, const char *name, struct nl_link *out);
 int nl_link_query_index(struct nl_sock *s, int ifindex, struct nl_link *out);
+/* Dump every link; *out is malloc'ed (free it). 0 or -errno. */
+int nl_link_dump(struct nl_sock *s, struct nl_link **out, size_t *n);
+/* Create a link (nl_build_link_new); delete one by index (absent is success). */
+int nl_link_new(struct nl_sock *s, const struct nl_newlink *nl);
+int nl_link_del(struct nl_sock *s, int ifindex);
+/* Set up / MTU / master (see nl_build_link_set). */
+int nl_link_set(struct nl_sock *s, int ifindex, int up, int mtu, int master);
 /* Dump every address of `family`; *out is malloc'ed (free it). 0 or -errno. */
 int nl_addr_dump(struct nl_sock *s, int family, struct nl_addr **out, size_t *n);
 

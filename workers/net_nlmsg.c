@@ -172,6 +172,83 @@ size_t nl_build_bridge_new(void *buf, size_t cap, uint32_t seq, const char *name
 	return h->nlmsg_len;
 }
 
+size_t nl_build_link_new(void *buf, size_t cap, uint32_t seq, const struct nl_newlink *nl)
+{
+	struct nlmsghdr *h;
+	struct ifinfomsg *ifi;
+	struct rtattr *li, *data;
+	size_t n = nl->name ? strlen(nl->name) : 0;
+	int vx, vl;
+
+	if (n == 0 || n >= IFNAMSIZ || !nl->kind || nl->mtu < 0)
+		return 0;
+	vx = strcmp(nl->kind, "vxlan") == 0;
+	vl = strcmp(nl->kind, "vlan") == 0;
+	if (!vx && !vl && strcmp(nl->kind, "bridge") != 0)
+		return 0;
+	if ((vx && nl->id > 16777215u) || (vl && (nl->id < 1 || nl->id > 4094 || nl->link <= 0)))
+		return 0;
+	h = msg_init(buf, cap, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, seq, sizeof(*ifi));
+	if (!h)
+		return 0;
+	ifi = msg_fixed(h);
+	ifi->ifi_family = AF_UNSPEC;
+	if (put_attr(h, cap, IFLA_IFNAME, nl->name, n + 1) != 0)
+		return 0;
+	if (nl->mtu > 0) {
+		uint32_t m = (uint32_t)nl->mtu;
+		if (put_attr(h, cap, IFLA_MTU, &m, sizeof(m)) != 0)
+			return 0;
+	}
+	if (vl) {
+		uint32_t lk = (uint32_t)nl->link;
+		if (put_attr(h, cap, IFLA_LINK, &lk, sizeof(lk)) != 0)
+			return 0;
+	}
+	li = nest_start(h, cap, IFLA_LINKINFO);
+	if (!li || put_attr(h, cap, IFLA_INFO_KIND, nl->kind, strlen(nl->kind) + 1) != 0)
+		return 0;
+	if (vx || vl) {
+		data = nest_start(h, cap, IFLA_INFO_DATA);
+		if (!data)
+			return 0;
+		if (vx) {
+			uint32_t id = nl->id, lk = (uint32_t)nl->link;
+			uint16_t port = htons(nl->port);
+			uint8_t learning = 1;
+			if (put_attr(h, cap, IFLA_VXLAN_ID, &id, sizeof(id)) != 0 ||
+			    put_attr(h, cap, IFLA_VXLAN_PORT, &port, sizeof(port)) != 0 ||
+			    put_attr(h, cap, IFLA_VXLAN_LEARNING, &learning, 1) != 0)
+				return 0;
+			if (nl->link > 0 && put_attr(h, cap, IFLA_VXLAN_LINK, &lk, sizeof(lk)) != 0)
+				return 0;
+		} else {
+			uint16_t id = (uint16_t)nl->id;
+			if (put_attr(h, cap, IFLA_VLAN_ID, &id, sizeof(id)) != 0)
+				return 0;
+		}
+		nest_end(h, data);
+	}
+	nest_end(h, li);
+	return h->nlmsg_len;
+}
+
+size_t nl_build_link_del(void *buf, size_t cap, uint32_t seq, int ifindex)
+{
+	struct nlmsghdr *h;
+	struct ifinfomsg *ifi;
+
+	if (ifindex <= 0)
+		return 0;
+	h = msg_init(buf, cap, RTM_DELLINK, 0, seq, sizeof(*ifi));
+	if (!h)
+		return 0;
+	ifi = msg_fixed(h);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return h->nlmsg_len;
+}
+
 /* Link queries only need name, index, MTU, MAC and kind: without the statistics
  * the kernel's answer shrinks several times. */
 static int put_skip_stats(struct nlmsghdr *h, size_t cap)
@@ -195,6 +272,19 @@ size_t nl_build_link_get(void *buf, size_t cap, uint32_t seq, const char *name)
 	ifi = msg_fixed(h);
 	ifi->ifi_family = AF_UNSPEC;
 	if (put_attr(h, cap, IFLA_IFNAME, name, n + 1) != 0 || put_skip_stats(h, cap) != 0)
+		return 0;
+	return h->nlmsg_len;
+}
+
+size_t nl_build_link_dump(void *buf, size_t cap, uint32_t seq)
+{
+	struct nlmsghdr *h = msg_init(buf, cap, RTM_GETLINK, NLM_F_DUMP, seq,
+				      sizeof(struct ifinfomsg));
+
+	if (!h)
+		return 0;
+	((struct ifinfomsg *)msg_fixed(h))->ifi_family = AF_UNSPEC;
+	if (put_skip_stats(h, cap) != 0)
 		return 0;
 	return h->nlmsg_len;
 }
@@ -406,11 +496,48 @@ int nl_parse_addr(const void *msg, size_t len, struct nl_addr *out)
 	return 0;
 }
 
+/* vxlan id and underlay, vlan id (IFLA_INFO_DATA of a known kind). */
+static int parse_info_data(const struct rtattr *data, struct nl_link *out)
+{
+	const struct rtattr *in = RTA_DATA(data);
+	size_t inl = RTA_PAYLOAD(data);
+	int vx = strcmp(out->kind, "vxlan") == 0, vl = strcmp(out->kind, "vlan") == 0;
+
+	if (!vx && !vl)
+		return 0;
+	for (; RTA_OK(in, inl); in = RTA_NEXT(in, inl)) {
+		size_t pl = RTA_PAYLOAD(in);
+		uint32_t v32;
+		uint16_t v16;
+
+		if (vx && (in->rta_type == IFLA_VXLAN_ID || in->rta_type == IFLA_VXLAN_LINK)) {
+			if (pl < sizeof(v32))
+				return -1;
+			memcpy(&v32, RTA_DATA(in), sizeof(v32));
+			if (v32 > 0x7fffffff)
+				return -1;
+			if (in->rta_type == IFLA_VXLAN_ID) {
+				out->id = v32;
+				out->has_id = 1;
+			} else {
+				out->link = (int)v32;
+			}
+		} else if (vl && in->rta_type == IFLA_VLAN_ID) {
+			if (pl < sizeof(v16))
+				return -1;
+			memcpy(&v16, RTA_DATA(in), sizeof(v16));
+			out->id = v16;
+			out->has_id = 1;
+		}
+	}
+	return 0;
+}
+
 int nl_parse_link(const void *msg, size_t len, struct nl_link *out)
 {
 	const struct nlmsghdr *h = msg;
 	const struct ifinfomsg *ifi;
-	const struct rtattr *rta;
+	const struct rtattr *rta, *idata = NULL;
 	size_t rlen;
 
 	if (len < NLMSG_LENGTH(sizeof(*ifi)) || h->nlmsg_len > len ||
@@ -431,6 +558,7 @@ int nl_parse_link(const void *msg, size_t len, struct nl_link *out)
 		switch (rta->rta_type) {
 		case IFLA_MTU:
 		case IFLA_MASTER:
+		case IFLA_LINK:
 			if (pl < sizeof(v))
 				return -1;
 			memcpy(&v, RTA_DATA(rta), sizeof(v));
@@ -438,8 +566,10 @@ int nl_parse_link(const void *msg, size_t len, struct nl_link *out)
 				return -1;
 			if (rta->rta_type == IFLA_MTU)
 				out->mtu = (int)v;
-			else
+			else if (rta->rta_type == IFLA_MASTER)
 				out->master = (int)v;
+			else
+				out->link = (int)v;
 			break;
 		case IFLA_IFNAME: {
 			const char *nm = RTA_DATA(rta);
@@ -461,6 +591,10 @@ int nl_parse_link(const void *msg, size_t len, struct nl_link *out)
 			size_t inl = pl;
 			for (; RTA_OK(in, inl); in = RTA_NEXT(in, inl)) {
 				size_t kl = RTA_PAYLOAD(in);
+				if (in->rta_type == IFLA_INFO_DATA) {
+					idata = in;
+					continue;
+				}
 				if (in->rta_type != IFLA_INFO_KIND)
 					continue;
 				if (kl >= sizeof(out->kind))
@@ -474,6 +608,9 @@ int nl_parse_link(const void *msg, size_t len, struct nl_link *out)
 			break;
 		}
 	}
+	/* the kind precedes its data in practice, but nothing promises it */
+	if (idata && parse_info_data(idata, out) != 0)
+		return -1;
 	/* a loopback has an all-zero "address": it cannot be announced */
 	if (out->maclen) {
 		int i, nz = 0;

@@ -504,9 +504,8 @@ int netp_set_networks(struct netp *p, const char *const *v, uint32_t n, char *er
 		      size_t errlen)
 {
 	static struct netp_net nets[NETP_MAX_NETS];
-	static struct want w;
 	size_t nn = 0;
-	int code = 0;
+	int code = 0, rc;
 	char e[200];
 
 	err[0] = '\0';
@@ -523,7 +522,24 @@ int netp_set_networks(struct netp *p, const char *const *v, uint32_t n, char *er
 		}
 		nn++;
 	}
-	memcpy(p->nets, nets, nn * sizeof(nets[0]));
+	rc = netp_set_nets(p, nets, nn, code, err, errlen);
+	return code ? code : rc;
+}
+
+int netp_set_nets(struct netp *p, const struct netp_net *nets, size_t nn, int refused,
+		  char *err, size_t errlen)
+{
+	static struct want w;
+	int code = refused;
+
+	if (!refused)
+		err[0] = '\0';
+	if (nn > NETP_MAX_NETS) {
+		first_err(&code, err, errlen, E2BIG, "more than %d networks with gateways",
+			  NETP_MAX_NETS);
+		nn = NETP_MAX_NETS;
+	}
+	memmove(p->nets, nets, nn * sizeof(nets[0]));
 	p->nnets = nn;
 	/* refused entries are named again in every takeover acknowledgement */
 	p->nets_code = code;

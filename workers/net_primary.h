@@ -75,6 +75,10 @@ void netp_close(struct netp *p);
  * Returns 0, or a positive errno (err filled) if any entry or address failed. */
 int netp_set_networks(struct netp *p, const char *const *v, uint32_t n, char *err,
 		      size_t errlen);
+/* The same with networks already parsed (MSG_NET_NETWORKS through netdef.h):
+ * `refused` is the errno of entries the caller dropped (err names them), 0 if none. */
+int netp_set_nets(struct netp *p, const struct netp_net *nets, size_t n, int refused,
+		  char *err, size_t errlen);
 /* Add every primary address (lifetime L) and announce them once.
  * Returns 0 or a positive errno with msg naming the first problem; *primary is
  * 1 when every valid address is present. */

@@ -7,16 +7,26 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <seccomp.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "log.h"
+#include "net_client.h"
+#include "net_dnsmasq.h"
 #include "net_garp.h"
 #include "net_host.h"
+#include "net_lease.h"
+#include "net_nft.h"
 #include "net_primary.h"
+#include "netdef.h"
 #include "worker.h"
 
 #define HELLO_RETRY_MS 2000
@@ -33,16 +43,27 @@ struct net_ctx {
 	uint64_t tick_timer, garp_timer, hello_timer;
 	uint64_t tick_due;      /* mono_ms() at which tick_timer fires */
 	uint64_t status_ms;
+	/* client networks (issue #9) */
+	struct netc nc;
+	struct nftn nft;
+	struct dnsm dm;
+	struct netl lease;
+	struct netdef *defs;    /* the last MSG_NET_NETWORKS, decoded */
+	size_t ndefs;
+	struct netdef *live;    /* shallow copies of the defs whose interfaces are up */
+	size_t nlive;
+	int nets_failed;        /* networks whose interfaces could not be built */
 };
 
-int net_router_seccomp_rules(void *scmp_ctx);
+int net_router_seccomp_rules(void *scmp_ctx); /* net_seccomp.c */
 
 static void net_status(struct net_ctx *c)
 {
-	char k[5][300];
-	const char *v[5];
+	static char k[8][1200];
+	const char *v[8];
 	uint64_t now = mono_ms();
 	long long lease = 0;
+	size_t used = 0;
 
 	if (c->p.primary && c->p.lease_until_ms > now)
 		lease = (long long)(c->p.lease_until_ms - now);
@@ -51,9 +72,17 @@ static void net_status(struct net_ctx *c)
 	snprintf(k[2], sizeof(k[2]), "addresses=%zu", c->p.nheld);
 	snprintf(k[3], sizeof(k[3]), "lease_ms=%lld", lease);
 	snprintf(k[4], sizeof(k[4]), "last_error=%s", c->p.last_error);
-	for (int i = 0; i < 5; i++)
+	used = (size_t)snprintf(k[5], sizeof(k[5]), "networks=");
+	for (size_t i = 0; i < c->nlive && used < sizeof(k[5]); i++)
+		used += (size_t)snprintf(k[5] + used, sizeof(k[5]) - used, "%s%u", i ? "," : "",
+					 c->live[i].vni);
+	memcpy(k[6], "dnsmasq=", 9);
+	dnsm_list(&c->dm, k[6] + 8, sizeof(k[6]) - 8);
+	memcpy(k[7], "firewall=", 10);
+	nftn_list(&c->nft, k[7] + 9, sizeof(k[7]) - 9);
+	for (int i = 0; i < 8; i++)
 		v[i] = k[i];
-	(void)worker_status(&c->w, v, 5);
+	(void)worker_status(&c->w, v, 8);
 	c->status_ms = now;
 }
 
@@ -101,6 +130,8 @@ static void net_tick(struct ev_loop *loop, void *arg)
 
 	c->tick_timer = 0;
 	if (netp_tick(&c->p, now)) {
+		/* no longer vouched for: nothing may keep serving as the primary */
+		dnsm_stop_all(&c->dm);
 		net_status(c);
 		return;
 	}
@@ -137,9 +168,12 @@ static void net_takeover(struct net_ctx *c, const struct ipc_net_cmd *cmd)
 	uint64_t t0 = mono_ms();
 
 	code = netp_takeover(&c->p, cmd->lease_until_ms, &primary, msg, sizeof(msg));
+	/* dnsmasq binds to the gateways: only once they are in place */
+	if (c->p.primary)
+		dnsm_apply(&c->dm, c->live, c->nlive, 1);
 	if (code == 0)
-		log_ok("%s: %zu primary addresses up and announced in %llu ms (epoch %llu)",
-		       was ? "takeover repeated" : "took over", c->p.nheld,
+		log_ok("%s: %zu primary addresses up and announced, %zu dnsmasq running in %llu ms (epoch %llu)",
+		       was ? "takeover repeated" : "took over", c->p.nheld, dnsm_running(&c->dm),
 		       (unsigned long long)(mono_ms() - t0), (unsigned long long)cmd->epoch);
 	else
 		log_errx("takeover (epoch %llu): %s", (unsigned long long)cmd->epoch, msg);
@@ -156,12 +190,17 @@ static void net_takeover(struct net_ctx *c, const struct ipc_net_cmd *cmd)
 static void net_relinquish(struct net_ctx *c, const struct ipc_net_cmd *cmd)
 {
 	char msg[256];
-	size_t n = c->p.nheld;
-	int code = netp_relinquish(&c->p, msg, sizeof(msg));
+	size_t n = c->p.nheld, nd = dnsm_running(&c->dm);
+	uint64_t t0 = mono_ms();
+	int code;
 
+	/* dnsmasq first: it must not answer for gateways that are going away */
+	dnsm_stop_all(&c->dm);
+	code = netp_relinquish(&c->p, msg, sizeof(msg));
 	if (code == 0) {
-		if (n)
-			log_ok("relinquished: %zu primary addresses removed (epoch %llu)", n,
+		if (n || nd)
+			log_ok("relinquished: %zu primary addresses removed, %zu dnsmasq stopped in %llu ms (epoch %llu)",
+			       n, nd, (unsigned long long)(mono_ms() - t0),
 			       (unsigned long long)cmd->epoch);
 	} else {
 		log_errx("relinquish (epoch %llu): %s", (unsigned long long)cmd->epoch, msg);
@@ -174,18 +213,84 @@ static void net_relinquish(struct net_ctx *c, const struct ipc_net_cmd *cmd)
 	net_status(c);
 }
 
+static void net_skip(uint32_t vni, const char *why, void *arg)
+{
+	char *msg = arg;
+	size_t used = strlen(msg);
+
+	log_errx("network %u: definition refused: %s", vni, why);
+	if (used + 4 < 256)
+		snprintf(msg + used, 256 - used, "%snetwork %u: %s", used ? "; " : "", vni, why);
+}
+
+/* MSG_NET_NETWORKS: interfaces (every node), firewall (every node), gateways and
+ * dnsmasq (primary), each converged to the new set. */
 static void net_networks(struct net_ctx *c, struct ipc_msg *m)
 {
+	static struct netp_net gws[NETP_MAX_NETS];
 	struct ipc_strv sv;
 	const char *err = NULL;
-	char msg[256];
-	int code;
+	struct netdef *defs = NULL, *live;
+	size_t n = 0, nlive = 0, ngw = 0;
+	char msg[256] = "";
+	int *ok, code, refused = 0;
+	uint64_t t0 = mono_ms();
 
 	if (ipc_strv_decode(m->data, m->hdr.len, &sv, &err) != 0) {
 		log_warnx("ignoring malformed network list: %s", err ? err : "?");
 		return;
 	}
-	code = netp_set_networks(&c->p, (const char *const *)sv.v, sv.n, msg, sizeof(msg));
+	if (netdef_decode(&sv, &defs, &n, net_skip, msg) != 0) {
+		log_warnx("ignoring network list that is not a sequence of records");
+		ipc_strv_free(&sv);
+		return;
+	}
+	ipc_strv_free(&sv);
+	if (msg[0])
+		refused = EINVAL;
+	ok = calloc(n ? n : 1, sizeof(*ok));
+	live = calloc(n ? n : 1, sizeof(*live));
+	if (!ok || !live) {
+		log_errx("network list: out of memory");
+		free(ok);
+		free(live);
+		netdef_free_all(defs, n);
+		return;
+	}
+	c->nets_failed = netc_apply(&c->nc, defs, n, ok);
+	for (size_t i = 0; i < n; i++) {
+		if (!ok[i])
+			continue;
+		live[nlive++] = defs[i];
+		if (!defs[i].managed || ngw >= NETP_MAX_NETS)
+			continue;
+		memset(&gws[ngw], 0, sizeof(gws[ngw]));
+		gws[ngw].vni = defs[i].vni;
+		/* the gateway carries its network's prefix (ref §7.3) */
+		if (defs[i].gw4.set && defs[i].net4.set) {
+			gws[ngw].has4 = 1;
+			gws[ngw].gw4.family = AF_INET;
+			memcpy(gws[ngw].gw4.addr, defs[i].gw4.addr, 4);
+			gws[ngw].gw4.prefix = defs[i].net4.prefix;
+		}
+		if (defs[i].gw6.set && defs[i].net6.set) {
+			gws[ngw].has6 = 1;
+			gws[ngw].gw6.family = AF_INET6;
+			memcpy(gws[ngw].gw6.addr, defs[i].gw6.addr, 16);
+			gws[ngw].gw6.prefix = defs[i].net6.prefix;
+		}
+		ngw++;
+	}
+	(void)nftn_apply(&c->nft, live, nlive);
+	code = netp_set_nets(&c->p, gws, ngw, refused, msg, sizeof(msg));
+	dnsm_apply(&c->dm, live, nlive, c->p.primary);
+	free(ok);
+	free(c->live);
+	netdef_free_all(c->defs, c->ndefs);
+	c->defs = defs;
+	c->ndefs = n;
+	c->live = live;
+	c->nlive = nlive;
 	if (code) {
 		log_errx("network list: %s", msg);
 		/* Refused parts are reported to zk-election (valid ones are in place)
@@ -194,8 +299,9 @@ static void net_networks(struct net_ctx *c, struct ipc_msg *m)
 		if (c->instructed)
 			net_ack(c, c->epoch, c->p.primary ? (int)c->p.nheld > 0 : 0, code, msg);
 	}
-	log_debug("%u managed networks known, %zu primary addresses held", sv.n, c->p.nheld);
-	ipc_strv_free(&sv);
+	log_info("%zu client networks applied (%d failed%s), %zu dnsmasq running, in %llu ms",
+		 nlive, c->nets_failed, refused ? ", some refused" : "", dnsm_running(&c->dm),
+		 (unsigned long long)(mono_ms() - t0));
 	net_status(c);
 }
 
@@ -206,6 +312,18 @@ static void net_dispatch_zk(struct net_ctx *c, struct ipc_msg *m)
 	if (m->hdr.type == MSG_NET_NETWORKS) {
 		if (c->enabled)
 			net_networks(c, m);
+		return;
+	}
+	if (m->hdr.type == MSG_NET_LEASE_REPLY) {
+		struct ipc_strv sv;
+		const char *err = NULL;
+
+		if (ipc_strv_decode(m->data, m->hdr.len, &sv, &err) != 0) {
+			log_warnx("ignoring malformed lease reply: %s", err ? err : "?");
+			return;
+		}
+		netl_reply(&c->lease, &sv);
+		ipc_strv_free(&sv);
 		return;
 	}
 	if (m->hdr.len != sizeof(cmd)) {
@@ -252,6 +370,7 @@ static void net_dispatch(struct worker *w, struct ipc_msg *m)
 	case MSG_NET_RELINQUISH:
 	case MSG_NET_LEASE:
 	case MSG_NET_NETWORKS:
+	case MSG_NET_LEASE_REPLY:
 		if (m->hdr.sender != ROLE_ZK) {
 			log_warnx("ignoring %s from %s", ipc_type_name(m->hdr.type),
 				  role_name(m->hdr.sender));
@@ -272,7 +391,10 @@ static void net_shutdown(struct worker *w, uint32_t phase)
 	char msg[256];
 
 	/* No address may outlive the daemon that refreshes it; they would lapse within
-	 * 2 s anyway, this makes it immediate. */
+	 * 2 s anyway, this makes it immediate. Client interfaces and firewall rules
+	 * stay (VMs keep their layer 2); dnsmasq goes with the primary role. */
+	if (c->enabled)
+		dnsm_stop_all(&c->dm);
 	if (c->enabled && c->p.nheld) {
 		size_t n = c->p.nheld;
 		if (netp_relinquish(&c->p, msg, sizeof(msg)) != 0)
@@ -285,35 +407,76 @@ static void net_shutdown(struct worker *w, uint32_t phase)
 	worker_shutdown_done(w, phase);
 }
 
-int net_router_seccomp_rules(void *scmp_ctx)
+static void keep_existing(const char **v)
 {
-	/* /proc/sys/net writes at start-up (host networking): write-only opens, paths
-	 * confined by Landlock to /proc/sys/net. */
-	const struct scmp_arg_cmp wronly[] = {
-		SCMP_A2(SCMP_CMP_MASKED_EQ,
-			O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_EXCL | O_DIRECTORY | O_PATH,
-			O_WRONLY),
-	};
-	int rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, wronly);
+	size_t o = 0;
 
-	if (rc != 0) {
-		log_errx("net-router: seccomp rule openat: %s", strerror(-rc));
+	for (size_t i = 0; v[i]; i++)
+		if (access(v[i], F_OK) == 0)
+			v[o++] = v[i];
+	v[o] = NULL;
+}
+
+/* Before confinement: what the client networks need open or created as root. */
+static int net_prepare_clients(struct net_ctx *c, uid_t uid, gid_t gid)
+{
+	char dir[300];
+	const char *dyn = c->w.cfg.dynamic_directory;
+
+	c->nc.nl = &c->p.nl;
+	c->nc.cfg = &c->w.cfg;
+	/* SIOCETHTOOL needs a socket; opening it now keeps socket() for dnsmasq only */
+	c->nc.ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (c->nc.ioctl_fd < 0)
+		log_warnx("no socket for SIOCETHTOOL (%s): tx offload stays on", strerror(errno));
+	snprintf(dir, sizeof(dir), "%s/nft", dyn);
+	if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
+	    (snprintf(dir, sizeof(dir), "%s/nft/networks", dyn),
+	     mkdir(dir, 0755) != 0 && errno != EEXIST) ||
+	    chown(dir, uid, gid) != 0) {
+		log_err("cannot prepare %s", dir);
 		return -1;
 	}
+	if (nftn_open(&c->nft, dyn) != 0)
+		log_errx("client network firewall disabled");
+	if (dnsm_init(&c->dm, c->w.loop, &c->w.cfg, c->w.cfg.worker_user[0] ? c->w.cfg.worker_user : NULL) != 0)
+		return -1;
+	if (netl_open(&c->lease, c->dm.sock, uid, gid) != 0)
+		return -1;
 	return 0;
 }
 
 int net_router_main(void)
 {
 	static struct net_ctx c;
-	static const char *const rw[] = {"/proc/sys/net", NULL};
+	static char helper_dir[300], dm_dir[300], log_dir[300], nft_dir[300];
+	/* Landlock: /proc/sys/net (sysctls); our dnsmasq, log and firewall files.
+	 * dnsmasq inherits the domain: it reads /etc (resolv.conf, passwd), locale
+	 * data, and opens /dev/null read-write; it executes the lease helper (for
+	 * "init" through /bin/sh). */
+	static const char *rw[] = {"/proc/sys/net", dm_dir, log_dir, nft_dir, "/dev/null", NULL};
+	static const char *ro[] = {"/etc", "/dev/urandom", "/usr/share/locale", "/proc", NULL};
+	static const char *rx[] = {DNSM_EXE, "/bin/sh", "/usr/lib", "/lib", "/lib64", helper_dir,
+				   NULL};
 	struct sandbox_spec spec = {
-		.keep_caps = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW),
-		.allow_fork = 0,
+		/* CAP_NET_BIND_SERVICE is not used by net-router itself: dnsmasq binds
+		 * ports 53/67/547 and inherits it as an ambient capability, like
+		 * CAP_NET_ADMIN (ARP injection, interface queries) and CAP_NET_RAW
+		 * (ICMP ping checks before offering an address). */
+		.keep_caps = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) |
+			     (1ULL << CAP_NET_BIND_SERVICE),
+		.ambient_caps = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) |
+				(1ULL << CAP_NET_BIND_SERVICE),
+		.allow_fork = 1,
 		.rw_paths = rw,
+		.ro_paths = ro,
+		.rx_paths = rx,
 		.seccomp_rules = net_router_seccomp_rules,
 	};
-	char err[256];
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+	char err[256], *slash;
 	int rc;
 
 	worker_start(&c.w, ROLE_NET, net_dispatch, net_shutdown, &c);
@@ -321,15 +484,54 @@ int net_router_main(void)
 	spec.user = c.w.cfg.worker_user[0] ? c.w.cfg.worker_user : NULL;
 	c.p.pkt = -1;
 	c.p.nl.fd = -1;
+	c.nc.ioctl_fd = -1;
+	c.lease.lfd = -1;
 	if (c.enabled) {
-		/* Sockets are opened before confinement, so the filter needs no socket()
-		 * at all; rtnetlink still checks CAP_NET_ADMIN on every request. */
+		/* Sockets are opened before confinement; rtnetlink still checks
+		 * CAP_NET_ADMIN on every request. */
 		rc = netp_open(&c.p, &c.w.cfg);
 		if (rc != 0) {
 			log_errx("cannot open rtnetlink/packet sockets: %s", strerror(-rc));
 			return PVC_WORKER_EXIT_PERMANENT;
 		}
+		pw = spec.user ? getpwnam(spec.user) : NULL;
+		if (spec.user && !pw) {
+			log_errx("unknown user %s", spec.user);
+			return PVC_WORKER_EXIT_PERMANENT;
+		}
+		uid = pw ? pw->pw_uid : getuid();
+		gid = pw ? pw->pw_gid : getgid();
+		if (net_prepare_clients(&c, uid, gid) != 0)
+			return PVC_WORKER_EXIT_PERMANENT;
+		snprintf(helper_dir, sizeof(helper_dir), "%s", c.dm.helper);
+		slash = strrchr(helper_dir, '/');
+		if (slash && slash != helper_dir)
+			*slash = '\0';
+		snprintf(dm_dir, sizeof(dm_dir), "%s", c.dm.dir);
+		snprintf(log_dir, sizeof(log_dir), "%s", c.dm.logdir);
+		snprintf(nft_dir, sizeof(nft_dir), "%s/nft/networks", c.w.cfg.dynamic_directory);
+	} else {
+		/* nothing to run, nothing to write but sysctls */
+		spec.ambient_caps = 0;
+		spec.keep_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
+		spec.allow_fork = 0;
+		rw[1] = NULL;
+		spec.ro_paths = NULL;
+		spec.rx_paths = NULL;
 	}
+	/* The supervisor must have kept it for us (supervisor/priv.c); without it
+	 * dnsmasq cannot bind 53/67, but the rest of networking still works. */
+	if (prctl(PR_CAPBSET_READ, CAP_NET_BIND_SERVICE, 0, 0, 0) != 1 &&
+	    (spec.keep_caps & (1ULL << CAP_NET_BIND_SERVICE))) {
+		log_errx("CAP_NET_BIND_SERVICE is not in the bounding set: dnsmasq will not be able to bind its ports");
+		spec.keep_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
+		spec.ambient_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
+	}
+	/* Landlock refuses a rule for a path that does not exist: keep those that do
+	 * (/lib64 or the locale directory are absent on some systems). */
+	keep_existing(rw);
+	keep_existing(ro);
+	keep_existing(rx);
 	if (sandbox_enter(&spec) != 0)
 		return PVC_WORKER_EXIT_PERMANENT;
 	if (!c.enabled) {
@@ -347,12 +549,19 @@ int net_router_main(void)
 	rc = netp_reconcile(&c.p);
 	if (rc < 0)
 		log_warnx("cannot list addresses for reconciliation: %s", strerror(-rc));
+	if (netl_start(&c.lease, &c.w) != 0)
+		log_errx("lease socket not watched: DHCP leases will not reach ZooKeeper");
 	worker_ready(&c.w);
 	net_status(&c);
 	/* only a coordinator can be primary: zk-election answers nobody else */
 	if (c.w.cfg.is_coordinator)
 		net_hello(c.w.loop, &c);
 	rc = worker_run(&c.w);
+	dnsm_stop_all(&c.dm);
+	netl_close(&c.lease);
+	nftn_close(&c.nft);
+	netdef_free_all(c.defs, c.ndefs);
+	free(c.live);
 	netp_close(&c.p);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "vm_domain.h"
+#include "vm_selffence.h"
 
 #define POOL_THREADS 6
 #define ZK_RETRY_MIN_MS 250
@@ -563,6 +564,8 @@ static void handle_sync_done(struct vmm *m)
 			i++;
 	}
 	m->sync_gen++;
+	if (!vm_selffence_sync_done(m))
+		return; /* self-fenced: no VM is acted upon before a fresh list (docs/fencing.md) */
 	if (!m->synced) {
 		size_t known = 0;
 		for (size_t i = 0; i < m->nrecs; i++)
@@ -588,6 +591,10 @@ void vm_dispatch_zk(struct worker *w, struct ipc_msg *msg)
 	}
 	if (m->lv == NULL)
 		return; /* hypervisor function disabled */
+	if (msg->hdr.type == MSG_VM_KEEPALIVE) {
+		vm_selffence_keepalive(m, msg);
+		return;
+	}
 	if (msg->hdr.type == MSG_VM_SYNC_DONE) {
 		handle_sync_done(m);
 		return;
@@ -745,6 +752,7 @@ int vm_manager_main(void)
 		return 1;
 	}
 	worker_ready(&w);
+	vm_selffence_init(&m);
 	(void)worker_send(&w, MSG_VM_HELLO, ROLE_ZK, NULL, 0);
 	if (m.reconnecting) {
 		m.reconnect_ms = 500;

@@ -532,6 +532,7 @@ void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack)
 
 void zk_elect_net_hello(struct zk_ctx *z)
 {
+	zk_nets_hello(z); /* every networking node builds the client networks */
 	if (!z->cfg->is_coordinator || !z->cfg->enable_networking)
 		return;
 	if (z->net_want < 0)

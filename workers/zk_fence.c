@@ -1,18 +1,292 @@
 /*
- * zk_fence.c: dead-node detection, fencing and recovery (issue #8).
- * Being written: this first version only refuses fence results it did not ask for.
+ * zk_fence.c: dead-node detection (issue #8, docs/fencing.md), the jobs that
+ * fence a node, and the self-fencing clock sent to vm-manager.
+ *
+ * Detection runs on coordinators after each committed keepalive of our own (at
+ * most once per keepalive interval), never in maintenance mode, never while our
+ * own daemon state is not `run`. A keepalive's age is judged by ZooKeeper's clock
+ * only: the mtime of OUR keepalive znode, just committed, minus the mtime of
+ * THEIR keepalive znode (both assigned by the ZooKeeper leader). After a gap in
+ * our own keepalives (we, or ZooKeeper, were away) every node is measured from
+ * our first keepalive after the gap, so that an outage of ZooKeeper does not make
+ * everybody fence everybody afterwards.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "log.h"
-#include "zk_internal.h"
+#include "zk_fence_int.h"
+
+#define ROUND_STALE_MS 15000 /* a round whose answers never came (session closed) */
+#define SYNC_RETRY_MS 20
+
+static struct zk_fence *F(struct zk_ctx *z)
+{
+	return z->fence;
+}
+
+void zf_keepalive_ms(const struct zk_ctx *z, uint64_t *ms)
+{
+	int iv = z->cfg->keepalive_interval > 0 ? z->cfg->keepalive_interval : 5;
+
+	*ms = (uint64_t)iv * 1000u;
+}
 
 int zk_fence_init(struct zk_ctx *z)
 {
-	z->fence = NULL;
+	z->fence = calloc(1, sizeof(*z->fence));
+	if (z->fence == NULL)
+		return -1;
+	z->fence->next_gen = 1;
+	z->fence->grace = 1;
 	return 0;
 }
 
+/* ---- jobs ---------------------------------------------------------------------- */
+
+struct zf_job *zf_job_find(struct zk_ctx *z, uint64_t gen)
+{
+	for (struct zf_job *j = F(z)->jobs; j; j = j->next)
+		if (j->gen == gen)
+			return j;
+	return NULL;
+}
+
+struct zf_job *zf_job_by_node(struct zk_ctx *z, const char *node)
+{
+	for (struct zf_job *j = F(z)->jobs; j; j = j->next)
+		if (strcmp(j->node, node) == 0)
+			return j;
+	return NULL;
+}
+
+void zf_job_end(struct zk_ctx *z, struct zf_job *j, const char *why)
+{
+	struct zf_job **p;
+
+	if (why)
+		log_info("fence: node %s: %s", j->node, why);
+	if (j->timer)
+		ev_timer_cancel(z->loop, j->timer);
+	if (j->lock[0])
+		zf_lock_release(z, j);
+	zf_recover_free(j->rec);
+	for (p = &F(z)->jobs; *p; p = &(*p)->next) {
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	}
+	free(j);
+}
+
+static void job_new(struct zk_ctx *z, const char *node)
+{
+	struct zf_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		log_errx("fence: out of memory");
+		return;
+	}
+	j->z = z;
+	j->gen = F(z)->next_gen++;
+	strlcpy_pvc(j->node, node, sizeof(j->node));
+	snprintf(j->id, sizeof(j->id), "f%llu", (unsigned long long)j->gen);
+	j->next = F(z)->jobs;
+	F(z)->jobs = j;
+	zf_lock_start(z, j);
+}
+
+/* ---- detection ------------------------------------------------------------------ */
+
+/* /nodes/<name>/keepalive -> name (the batch's paths are ours, so well-formed) */
+static int path_node(const char *path, char *name, size_t size)
+{
+	const char *s = path + 7, *e = strchr(s, '/');
+
+	if (strncmp(path, "/nodes/", 7) != 0 || e == NULL || (size_t)(e - s) >= size)
+		return -1;
+	memcpy(name, s, (size_t)(e - s));
+	name[e - s] = '\0';
+	return 0;
+}
+
+static void round_done(struct zk_ctx *z, struct zf_batch *b)
+{
+	struct zk_fence *f = F(z);
+	int64_t own = -1, thr;
+	uint64_t iv;
+	char name[ZK_NAME];
+
+	f->round_inflight = 0;
+	zf_keepalive_ms(z, &iv);
+	thr = (int64_t)iv * z->cfg->fence_intervals;
+	for (int i = 0; i + 1 < b->n; i += 2)
+		if (path_node(b->it[i]->path, name, sizeof(name)) == 0 &&
+		    strcmp(name, z->cfg->node_name) == 0 && b->it[i]->rc == ZOK)
+			own = b->it[i]->mtime;
+	if (own < 0) {
+		log_debug("fence: own keepalive not readable: no judgement this round");
+		return;
+	}
+	if (f->grace) {
+		f->grace = 0;
+		f->epoch_mtime = own;
+		log_info("fence: judging keepalives from now on (ZooKeeper time %lld ms); "
+			 "every node gets %lld ms from here", (long long)own, (long long)thr);
+	}
+	/* the state may have changed while the reads were out */
+	if (z->phase != 0 || z->maintenance || strcmp(z->daemonstate, "run") != 0)
+		return;
+	for (int i = 0; i + 1 < b->n; i += 2) {
+		const char *ds = zf_val(b, i + 1);
+		int64_t base, age;
+
+		if (path_node(b->it[i]->path, name, sizeof(name)) != 0 ||
+		    strcmp(name, z->cfg->node_name) == 0 || ds == NULL || strcmp(ds, "run") != 0)
+			continue;
+		if (b->it[i]->rc != ZOK) {
+			log_debug("fence: node %s is `run` without a keepalive key: not judged", name);
+			continue;
+		}
+		base = b->it[i]->mtime > f->epoch_mtime ? b->it[i]->mtime : f->epoch_mtime;
+		age = own - base;
+		if (age <= thr || zf_job_by_node(z, name))
+			continue;
+		log_warnx("fence: node %s: keepalive %lld ms old by ZooKeeper's clock (limit %lld "
+			  "ms = %d x %llu ms): node is dead", name, (long long)(own - b->it[i]->mtime),
+			  (long long)thr, z->cfg->fence_intervals, (unsigned long long)iv);
+		job_new(z, name);
+	}
+}
+
+static void round_children(int rc, const struct String_vector *sv, const void *data)
+{
+	struct zk_ctx *z = (struct zk_ctx *)data;
+	struct zf_batch *b;
+	char path[ZF_PATH];
+	int n = 0;
+
+	if (z->closing)
+		return;
+	if (rc != ZOK) {
+		F(z)->round_inflight = 0;
+		return;
+	}
+	b = zf_batch_new(z, 0, round_done);
+	if (b == NULL) {
+		F(z)->round_inflight = 0;
+		return;
+	}
+	for (int i = 0; sv && i < sv->count && n < ZF_NODES_MAX; i++) {
+		const char *name = sv->data[i];
+		if (name == NULL || !zkv_node_name(name))
+			continue;
+		snprintf(path, sizeof(path), "/nodes/%s/keepalive", name);
+		if (zf_batch_exists(b, path) < 0)
+			break;
+		snprintf(path, sizeof(path), "/nodes/%s/daemonstate", name);
+		if (zf_batch_get(b, path) < 0)
+			break;
+		n++;
+	}
+	zf_batch_send(b);
+}
+
+static void round_start(struct zk_ctx *z)
+{
+	struct zk_fence *f = F(z);
+	uint64_t now = mono_ms(), iv;
+
+	if (!z->cfg->is_coordinator || z->phase != 0 || z->maintenance || !zk_usable(z) ||
+	    strcmp(z->daemonstate, "run") != 0 || z->cfg->fence_intervals <= 0)
+		return;
+	zf_keepalive_ms(z, &iv);
+	if (f->round_inflight && now - f->last_round_ms < ROUND_STALE_MS)
+		return;
+	if (f->last_round_ms && now - f->last_round_ms + 250 < iv)
+		return;
+	f->round_inflight = 1;
+	f->last_round_ms = now;
+	if (zoo_aget_children(z->zh, "/nodes", 0, round_children, z) != ZOK)
+		f->round_inflight = 0;
+}
+
+/* ---- hooks from the keepalive and the relay ------------------------------------------ */
+
+static void send_vm_keepalive(struct zk_ctx *z)
+{
+	struct ipc_u64 v = {F(z)->last_ka_sent};
+
+	if (z->cfg->enable_hypervisor)
+		(void)worker_send(z->w, MSG_VM_KEEPALIVE, ROLE_VM, &v, sizeof(v));
+}
+
+void zk_fence_keepalive_committed(struct zk_ctx *z, uint64_t sent_ms)
+{
+	struct zk_fence *f = F(z);
+	uint64_t iv;
+
+	zf_keepalive_ms(z, &iv);
+	/* a gap in our own keepalives: we or ZooKeeper were away, and so may the
+	 * others have been through no fault of theirs */
+	if (f->last_ka_sent == 0 || sent_ms > f->last_ka_sent + 2 * iv)
+		f->grace = 1;
+	if (sent_ms > f->last_ka_sent)
+		f->last_ka_sent = sent_ms;
+	send_vm_keepalive(z);
+	round_start(z);
+}
+
+void zk_fence_vm_hello(struct zk_ctx *z)
+{
+	send_vm_keepalive(z);
+}
+
+static void sync_retry(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+
+	F(z)->sync_timer = 0;
+	zk_relay_vm_sync(z);
+}
+
+int zk_fence_defer_sync(struct zk_ctx *z)
+{
+	/* A VM_DOMAIN read still in flight may carry a change made while we were cut
+	 * off (its watch fired on reconnection): answer once it has landed, so that
+	 * SYNC_DONE means "everything ZooKeeper said before our keepalive". */
+	for (int i = 0; i < z->ndoms; i++) {
+		if (z->doms[i].pending > 0) {
+			if (F(z)->sync_timer)
+				return 1;
+			F(z)->sync_timer = ev_timer(z->loop, SYNC_RETRY_MS, sync_retry, z);
+			if (F(z)->sync_timer == 0) {
+				log_errx("out of timers");
+				return 0;
+			}
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- frames from the fence worker ------------------------------------------------------ */
+
 void zk_fence_dispatch(struct zk_ctx *z, struct ipc_msg *msg)
 {
-	(void)z;
-	log_warnx("unexpected %s from fence", ipc_type_name(msg->hdr.type));
+	struct ipc_strv sv;
+	const char *err = NULL;
+
+	if (msg->hdr.type != MSG_FENCE_RESULT) {
+		log_warnx("unexpected %s from fence", ipc_type_name(msg->hdr.type));
+		return;
+	}
+	if (ipc_strv_decode(msg->data, msg->hdr.len, &sv, &err) != 0) {
+		log_warnx("fence: malformed FENCE_RESULT: %s", err ? err : "?");
+		return;
+	}
+	zf_fence_result(z, &sv);
+	ipc_strv_free(&sv);
 }

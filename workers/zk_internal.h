@@ -188,10 +188,18 @@ void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg);
  * and the self-fencing clock sent to vm-manager (issue #8) */
 int zk_fence_init(struct zk_ctx *z);
 void zk_fence_dispatch(struct zk_ctx *z, struct ipc_msg *msg); /* frames from ROLE_FENCE */
+/* a keepalive sent at `sent_ms` (mono) committed: VM_KEEPALIVE, detection round */
+void zk_fence_keepalive_committed(struct zk_ctx *z, uint64_t sent_ms);
+void zk_fence_vm_hello(struct zk_ctx *z);  /* VM_HELLO: send the self-fencing clock */
+int zk_fence_defer_sync(struct zk_ctx *z); /* 1: VM reads in flight, sync re-run later */
 
 /* zk_networks.c: /networks tree -> MSG_NET_NETWORKS, DHCP lease events (issue #9) */
 int zk_nets_init(struct zk_ctx *z);
 void zk_nets_lease_event(struct zk_ctx *z, struct ipc_msg *msg); /* MSG_NET_LEASE_EVENT */
+void zk_nets_connected(struct zk_ctx *z); /* (re)read /networks, send when complete */
+void zk_nets_hello(struct zk_ctx *z);     /* MSG_NET_HELLO: send the current set */
+struct netdef;
+const struct netdef *zk_nets_find(struct zk_ctx *z, uint32_t vni); /* valid ones only */
 
 /* zk_election.c */
 void zk_status(struct zk_ctx *z);

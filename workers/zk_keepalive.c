@@ -307,6 +307,7 @@ struct ka {
 	int set_run;
 	int set_upstream;
 	int final;
+	uint64_t sent_ms; /* self-fencing clock (docs/fencing.md) */
 	void (*done)(struct zk_ctx *z, int rc);
 };
 
@@ -325,6 +326,8 @@ static void ka_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 	}
 	if (rc == ZOK) {
 		z->ka_last_ok = mono_ms();
+		if (!k->final)
+			zk_fence_keepalive_committed(z, k->sent_ms);
 		z->ka_retry_armed = 0;
 		if (k->set_run && strcmp(z->daemonstate, "run") != 0) {
 			strlcpy_pvc(z->daemonstate, "run", sizeof(z->daemonstate));
@@ -393,6 +396,7 @@ static void ka_send(struct zk_ctx *z, int final, void (*done)(struct zk_ctx *z, 
 		return;
 	}
 	k->final = final;
+	k->sent_ms = mono_ms();
 	k->done = done;
 	{
 		const char *const kv[][2] = {

@@ -243,8 +243,11 @@ void zk_relay_vm_sync(struct zk_ctx *z)
 {
 	if (!z->cfg->enable_hypervisor)
 		return;
+	zk_fence_vm_hello(z); /* the self-fencing clock first (docs/fencing.md) */
 	if (!z->vm_sync_sent)
 		return; /* the initial sync is still running and ends with SYNC_DONE */
+	if (zk_fence_defer_sync(z))
+		return; /* VM reads in flight: answer when they have landed */
 	for (int i = 0; i < z->ndoms; i++)
 		if (z->doms[i].valid)
 			dom_send(z, &z->doms[i]);

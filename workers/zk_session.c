@@ -221,6 +221,7 @@ static void zk_on_connected(struct zk_ctx *z)
 	zk_keepalive_connected(z, new_session);
 	zk_elect_connected(z);
 	zk_relay_connected(z);
+	zk_nets_connected(z);
 	zk_status(z);
 }
 

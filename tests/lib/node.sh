@@ -14,6 +14,10 @@
 #     NODE_KEEPALIVE     keepalive_interval s [1]
 #     NODE_FENCE         fence_intervals [6]
 #     NODE_EXTRA_SYSTEM  YAML text inserted under pvc.system (indented 4 spaces)
+#     NODE_SUPERVISOR_EXTRA YAML text inserted under pvc.system.supervisor (indented 6)
+#     NODE_FENCE_OK      successful_fence action [migrate]
+#     NODE_FENCE_FAIL    failed_fence action [None]
+#     NODE_SUICIDE       suicide_intervals [0]
 #     NODE_CLUSTER_NET / NODE_CLUSTER_FLOAT / NODE_UPSTREAM_NET / NODE_UPSTREAM_FLOAT /
 #     NODE_UPSTREAM_GW / NODE_STORAGE_NET / NODE_STORAGE_FLOAT / NODE_DEV
 #                        networking values [10.200.0.0/24, 10.200.0.254/24,
@@ -78,11 +82,11 @@ pvc:
     intervals:
       keepalive_interval: ${NODE_KEEPALIVE:-1}
       fence_intervals: ${NODE_FENCE:-6}
-      suicide_intervals: 0
+      suicide_intervals: ${NODE_SUICIDE:-0}
     fencing:
       actions:
-        successful_fence: migrate
-        failed_fence: None
+        successful_fence: ${NODE_FENCE_OK:-migrate}
+        failed_fence: ${NODE_FENCE_FAIL:-None}
       ipmi:
         host: $name-lom.test
         user: admin
@@ -94,6 +98,7 @@ pvc:
       shutdown_timeout: 5
     supervisor:
       user: nobody
+${NODE_SUPERVISOR_EXTRA:-}
 ${NODE_EXTRA_SYSTEM:-}
     configuration:
       directories:

@@ -22,6 +22,12 @@ packages).  Hosts come from -s HOSTS, else $ZK_HOSTS.
   zkcli.py -s HOSTS define-vm UUID NAME NODE XMLFILE [--state STATE]
                                              /domains/<uuid> tree as the API's define_vm
                                              (state default "stop"); exit 3 if present
+  zkcli.py -s HOSTS define-network VNI [--type T] [--net4 CIDR] [--gw4 A] [--dhcp4 B]
+                [--start A] [--end A] [--net6 CIDR] [--gw6 A] [--dhcp6 B] [--desc D]
+                [--domain D] [--ns TEXT]     /networks/<vni> tree as the API's add_network
+                                             (every key; absent values "None"); exit 3 if present
+  zkcli.py -s HOSTS add-reservation VNI MAC IP [HOSTNAME]   dhcp4_reservations/<mac>
+  zkcli.py -s HOSTS add-acl VNI in|out DESCRIPTION ORDER RULE   firewall_rules/<dir>/<desc>
 
 Exit status: 0 ok, 1 error (connection, timeout, usage), 2 no such node,
 3 node exists, 4 transaction failed.
@@ -287,6 +293,42 @@ def cmd_define_vm(zk, a):
     create_all(zk, pairs)
 
 
+def cmd_define_network(zk, a):
+    base = "/networks/%s" % a.vni
+    pairs = [
+        (base, enc(a.desc if a.desc is not None else "net%s" % a.vni)),
+        (base + "/nettype", enc(a.type)),
+        (base + "/domain", enc(a.domain if a.domain is not None else "net%s.local" % a.vni)),
+        (base + "/name_servers", enc(a.ns)),
+        (base + "/ip6_network", enc(a.net6)),
+        (base + "/ip6_gateway", enc(a.gw6)),
+        (base + "/dhcp6_flag", enc(a.dhcp6)),
+        (base + "/ip4_network", enc(a.net4)),
+        (base + "/ip4_gateway", enc(a.gw4)),
+        (base + "/dhcp4_flag", enc(a.dhcp4)),
+        (base + "/dhcp4_start", enc(a.start)),
+        (base + "/dhcp4_end", enc(a.end)),
+        (base + "/dhcp4_leases", b""),
+        (base + "/dhcp4_reservations", b""),
+        (base + "/firewall_rules", b""),
+        (base + "/firewall_rules/in", b""),
+        (base + "/firewall_rules/out", b""),
+    ]
+    create_all(zk, pairs)
+
+
+def cmd_add_reservation(zk, a):
+    base = "/networks/%s/dhcp4_reservations/%s" % (a.vni, a.mac)
+    create_all(zk, [(base, b"static"), (base + "/ipaddr", enc(a.ip)),
+                    (base + "/hostname", enc(a.hostname))])
+
+
+def cmd_add_acl(zk, a):
+    base = "/networks/%s/firewall_rules/%s/%s" % (a.vni, a.dir, a.desc)
+    create_all(zk, [(base, b""), (base + "/order", enc(a.order)),
+                    (base + "/rule", enc(a.rule))])
+
+
 def parse(argv):
     p = argparse.ArgumentParser(prog="zkcli.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -340,6 +382,30 @@ def parse(argv):
     s.add_argument("xmlfile")
     s.add_argument("--state", default="stop")
     s.set_defaults(fn=cmd_define_vm)
+    s = sub.add_parser("define-network")
+    s.add_argument("vni")
+    s.add_argument("--type", default="managed")
+    s.add_argument("--desc")
+    s.add_argument("--domain")
+    s.add_argument("--ns", default="")
+    for opt in ("net4", "gw4", "start", "end", "net6", "gw6"):
+        s.add_argument("--" + opt, default="None")
+    s.add_argument("--dhcp4", default="False")
+    s.add_argument("--dhcp6", default="False")
+    s.set_defaults(fn=cmd_define_network)
+    s = sub.add_parser("add-reservation")
+    s.add_argument("vni")
+    s.add_argument("mac")
+    s.add_argument("ip")
+    s.add_argument("hostname", nargs="?", default="")
+    s.set_defaults(fn=cmd_add_reservation)
+    s = sub.add_parser("add-acl")
+    s.add_argument("vni")
+    s.add_argument("dir", choices=("in", "out"))
+    s.add_argument("desc")
+    s.add_argument("order")
+    s.add_argument("rule")
+    s.set_defaults(fn=cmd_add_acl)
     a = p.parse_args(argv)
     if not a.hosts:
         p.error("no hosts: use -s HOSTS or set ZK_HOSTS")
