@@ -432,8 +432,12 @@ static void routerstate_done(int rc, const char *value, int len, const struct St
 		v[len] = '\0';
 	}
 	if (rc == ZOK || rc == ZNONODE) {
-		if (rc == ZOK && !zkv_routerstate(v))
-			log_warnx("own router state is garbage; it will be rewritten");
+		if (rc == ZOK && !zkv_routerstate(v)) {
+			char ex[64];
+
+			log_warnx("/nodes/%s/routerstate: invalid value \"%s\" ignored; it will be rewritten",
+				  z->cfg->node_name, zkv_excerpt(value, len, ex, sizeof(ex)));
+		}
 		strlcpy_pvc(z->routerstate, zkv_routerstate(v) ? v : "", sizeof(z->routerstate));
 		z->routerstate_known = 1;
 		zk_elect_evaluate(z);

@@ -225,8 +225,16 @@ static void ds_done(int rc, const char *value, int len, const struct Stat *stat,
 		return;
 	}
 	if (!zkv_daemonstate(v)) {
-		log_warnx("own daemon state is garbage; the keepalive rewrites it");
-		v[0] = '\0';
+		char ex[64], path[ZK_NAME * 3];
+
+		/* Not a state: keep the last valid one, so that the election does not
+		 * react to garbage (a primary would relinquish and take over again). */
+		node_path(z, "daemonstate", path, sizeof(path));
+		log_warnx("%s: invalid value \"%s\" ignored (keeping \"%s\"); the keepalive rewrites it",
+			  path, zkv_excerpt(value, rc == ZOK ? len : 0, ex, sizeof(ex)), z->daemonstate);
+		if (z->phase == 0 && z->registered)
+			zk_keepalive_run(z);
+		return;
 	}
 	if (strcmp(v, z->daemonstate) != 0 && z->ds_known && v[0])
 		log_info("daemon state is now %s", v);

@@ -154,7 +154,14 @@ static void dom_field_done(int rc, const char *value, int len, const struct Stat
 		break;
 	}
 	if (!ok) {
-		log_warnx("domain %s: malformed value ignored", r->uuid);
+		char ex[64];
+
+		log_warnx("/domains/%s/%s: invalid value \"%s\" ignored", r->uuid,
+			  r->field == DF_STATE  ? "state"
+			  : r->field == DF_NAME ? "(data: name)"
+			  : r->field == DF_NODE ? "node"
+						: "lastnode",
+			  zkv_excerpt(value, len, ex, sizeof(ex)));
 		free(s);
 		goto out;
 	}
@@ -289,7 +296,10 @@ static void ds_done(int rc, const char *value, int len, const struct Stat *stat,
 		v[len] = '\0';
 	}
 	if (!zkv_domainstate(v)) {
-		log_warnx("own domain state is malformed; ignored");
+		char ex[64];
+
+		log_warnx("/nodes/%s/domainstate: invalid value \"%s\" ignored (keeping \"%s\")",
+			  z->cfg->node_name, zkv_excerpt(value, len, ex, sizeof(ex)), z->domainstate);
 		return;
 	}
 	strlcpy_pvc(z->domainstate, v, sizeof(z->domainstate));
@@ -323,6 +333,12 @@ static void maint_done(int rc, const char *value, int len, const struct Stat *st
 	if (rc == ZOK && value && len > 0 && len < (int)sizeof(v)) {
 		memcpy(v, value, (size_t)len);
 		v[len] = '\0';
+	}
+	if (rc == ZOK && len > 0 && strcmp(v, "True") != 0 && strcmp(v, "False") != 0) {
+		char ex[64];
+
+		log_warnx("/maintenance: invalid value \"%s\" read as False",
+			  zkv_excerpt(value, len, ex, sizeof(ex)));
 	}
 	if (rc == ZOK || rc == ZNONODE)
 		z->maintenance = zkv_strtobool(v); /* missing or garbage: false (ref §0.3) */

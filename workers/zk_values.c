@@ -519,3 +519,35 @@ int zkv_policy_write(int role, const char *self, const char *op, const char *pat
 		return zkv_node_name(mid) && node_key_ok(role, self, mid, key, del ? NULL : value);
 	return 0;
 }
+
+const char *zkv_excerpt(const char *value, int len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (outlen < 8)
+		return "";
+	if (value == NULL || len <= 0) {
+		snprintf(out, outlen, "(empty)");
+		return out;
+	}
+	for (int i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if (o + 8 > outlen || i >= 48) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}

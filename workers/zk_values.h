@@ -72,4 +72,8 @@ int zkv_meminfo(const char *text, struct zkv_mem *out);
 /* First field of /proc/loadavg. */
 int zkv_loadavg(const char *text, double *out);
 
+/* A printable excerpt of an untrusted value for log lines: at most ~48 characters,
+ * non-printable bytes as \xNN, "..." when cut, "(empty)" for none. */
+const char *zkv_excerpt(const char *value, int len, char *out, size_t outlen);
+
 #endif

@@ -245,6 +245,24 @@ static void test_policy(void **state)
 	assert_false(zkv_policy_write(VM, "hv1", "delete", U "/consolelog", "x", &v));
 }
 
+static void test_excerpt(void **state)
+{
+	char out[64], big[300];
+
+	(void)state;
+	assert_string_equal(zkv_excerpt("run", 3, out, sizeof(out)), "run");
+	assert_string_equal(zkv_excerpt(NULL, 0, out, sizeof(out)), "(empty)");
+	assert_string_equal(zkv_excerpt("a\0b\n\xff", 5, out, sizeof(out)), "a\\x00b\\x0a\\xff");
+	memset(big, 'x', sizeof(big));
+	zkv_excerpt(big, (int)sizeof(big), out, sizeof(out));
+	assert_true(strlen(out) < sizeof(out));
+	assert_non_null(strstr(out, "..."));
+	memset(big, 0, sizeof(big));
+	zkv_excerpt(big, (int)sizeof(big), out, sizeof(out));
+	assert_true(strlen(out) < sizeof(out));
+	assert_non_null(strstr(out, "..."));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_pyfloat),  cmocka_unit_test(test_contender),
 		cmocka_unit_test(test_path),     cmocka_unit_test(test_meminfo),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_excerpt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
