@@ -7,8 +7,9 @@
  * valid networks to net-router. Rebuilding everything from raw text is simpler than
  * patching definitions in place and costs microseconds per network; the timer
  * coalesces a burst of watch events (an API transaction touches many keys) into
- * one frame. An invalid network is logged once per change and left out; the
- * others are unaffected.
+ * one frame. An invalid network is logged once per change; a network that never
+ * was valid is left out, one that was keeps its last valid definition (see
+ * rebuild()); the others are unaffected.
  *
  * Watches are one-shot: a data watch is re-armed by the read it triggers; a key
  * that does not exist is watched with exists() so its creation is seen. After a
@@ -75,7 +76,7 @@ struct zk_nets {
 struct zn_op {
 	struct zk_ctx *z;
 	uint64_t gen;
-	char path[256];
+	char path[512]; /* an ACL description may be 255 bytes */
 };
 
 static void nets_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
@@ -506,7 +507,7 @@ static void read_children(struct zk_ctx *z, const char *path);
 
 static void read_child_fields(struct zk_ctx *z, struct zn_net *n, int c, size_t i)
 {
-	char path[256];
+	char path[512]; /* an ACL description may be 255 bytes */
 
 	for (int j = 0; j < 2; j++) {
 		snprintf(path, sizeof(path), NETS "/%s/%s/%s/%s", n->name, contname[c],
@@ -700,7 +701,7 @@ static void read_children(struct zk_ctx *z, const char *path)
 
 static void net_read_all(struct zk_ctx *z, struct zn_net *n)
 {
-	char path[256];
+	char path[512]; /* an ACL description may be 255 bytes */
 
 	for (int k = 0; k < NKEYS; k++) {
 		snprintf(path, sizeof(path), NETS "/%s%s%s", n->name, k ? "/" : "", keyname[k]);

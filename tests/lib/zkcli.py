@@ -247,6 +247,19 @@ def cmd_lock_holders(zk, a):
         print(c)
 
 
+def cmd_hold_lock(zk, a):
+    # a kazoo read or write lock held for SECONDS (fencing: the daemon's write lock
+    # on /nodes/<n>/daemonstate must wait for it); prints "held" and "released"
+    import time
+    from kazoo.recipe.lock import ReadLock, WriteLock
+    lock = (ReadLock if a.kind == "read" else WriteLock)(zk, a.path, "zkcli")
+    lock.acquire(timeout=30)
+    print("held", flush=True)
+    time.sleep(a.seconds)
+    lock.release()
+    print("released", flush=True)
+
+
 INIT_TREE = [
     ("/primary_node", b"none"),
     ("/upstream_ip", b"none"),
@@ -373,6 +386,11 @@ def parse(argv):
     s = sub.add_parser("lock-holders")
     s.add_argument("path")
     s.set_defaults(fn=cmd_lock_holders)
+    s = sub.add_parser("hold-lock")
+    s.add_argument("path")
+    s.add_argument("kind", choices=["read", "write"])
+    s.add_argument("seconds", type=float)
+    s.set_defaults(fn=cmd_hold_lock)
     s = sub.add_parser("init-cluster")
     s.set_defaults(fn=cmd_init_cluster)
     s = sub.add_parser("define-vm")
