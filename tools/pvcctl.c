@@ -561,8 +561,10 @@ static int cmd_domainstate(struct ctl *c, int flush, const char *node, int wait,
 	int rc;
 
 	ds = kget(c, "nodes", node, "domainstate", "");
-	if (ds[0] == '\0')
+	if (ds[0] == '\0') {
+		free(ds);
 		return finish(c, action, node, 1, "refused: no such node");
+	}
 	if (strcmp(ds, goal) == 0) {
 		free(ds);
 		return finish(c, action, node, 0, "already %s", goal);
@@ -577,9 +579,9 @@ static int cmd_domainstate(struct ctl *c, int flush, const char *node, int wait,
 	snprintf(path, sizeof(path), "/nodes/%s/domainstate", node);
 	/* rewriting the same request is harmless: the worker carries on */
 	rc = zk_write1(c, "set", path, action);
+	free(ds);
 	if (rc != 0)
 		return finish(c, action, node, 1, "refused: %s (rc %d)", rc_text(rc), rc);
-	free(ds);
 	if (!wait)
 		return finish(c, action, node, 0, "requested");
 	for (;;) {
