@@ -9,13 +9,13 @@
  * Requests are served one at a time, in order.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,7 +23,7 @@
 #include "log.h"
 #include "sandbox.h"
 
-#define FENCE_CMD_TIMEOUT_MS 20000 /* per ipmitool run; lanplus retries take ~10 s */
+#define FENCE_CMD_TIMEOUT_MS 30000 /* per ipmitool run; an unreachable BMC: ~20 s of retries */
 #define FENCE_SETTLE_MS 1000       /* BMCs report the new state a moment after reset */
 #define FENCE_QUEUE_MAX 64
 
@@ -40,7 +40,6 @@ struct fjob {
 
 struct fence_ctx {
 	struct worker *w;
-	int devnull;
 	struct fjob *queue, *cur;
 	int nqueued;
 	enum fstep step;
@@ -96,8 +95,8 @@ static void run_step(struct fence_ctx *f)
 	const char *argv[] = {"ipmitool", "-I", "lanplus", "-H", j->host, "-U", j->user, "-E",
 			      "chassis", "power", step_name(f->step), NULL};
 
-	if (fence_cmd_start(&f->cmd, f->w->loop, f->devnull, argv, j->pass, FENCE_CMD_TIMEOUT_MS,
-			    cmd_done, f) != 0) {
+	if (fence_cmd_start(&f->cmd, f->w->loop, argv, j->pass, FENCE_CMD_TIMEOUT_MS, cmd_done,
+			    f) != 0) {
 		snprintf(f->detail, sizeof(f->detail), "cannot run ipmitool chassis power %s",
 			 step_name(f->step));
 		job_answer(f, 0);
@@ -291,8 +290,6 @@ static void fence_shutdown(struct worker *w, uint32_t phase)
 		}                                                                         \
 	} while (0)
 
-int fence_seccomp_rules(void *scmp_ctx);
-
 /* The filter is inherited across execve: these rules are also those of ipmitool
  * (and of a wrapper script's shell), measured with strace. What stays out: TCP and
  * every socket family but IPv4/IPv6 datagrams, writes to files (Landlock also
@@ -303,14 +300,32 @@ int fence_seccomp_rules(void *scmp_ctx)
 					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff, SOCK_DGRAM)};
 	const struct scmp_arg_cmp dgram6[] = {SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0),
 					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff, SOCK_DGRAM)};
+	/* name resolution of the BMC host: glibc's nscd probe (AF_UNIX) and
+	 * getaddrinfo's interface query (AF_NETLINK) get an error and fall back */
+	const struct scmp_arg_cmp unix_[] = {SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)};
+	const struct scmp_arg_cmp netlink[] = {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0)};
+	/* the resolver sizes a UDP answer with FIONREAD before reading it */
+	const struct scmp_arg_cmp fionread[] = {SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0)};
 	/* fork() is clone(SIGCHLD): never a new namespace or a thread sharing our memory */
 	const struct scmp_arg_cmp fork_only[] = {
 		SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM | CLONE_NEWNS | CLONE_NEWUSER |
 			CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, 0)};
 	int rc;
 
-	if ((rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, dgram4)) != 0 ||
+	/* kill(-pgid, SIGKILL) only: the command's process group on a deadline (a
+	 * negative pid_t is above 0x7fffffff as the register holds it); any other
+	 * signal, and any single process but ourselves (common rules), stays out */
+	const struct scmp_arg_cmp group_kill[] = {SCMP_A0(SCMP_CMP_GT, 0x7fffffffULL, 0),
+						  SCMP_A1(SCMP_CMP_EQ, SIGKILL, 0)};
+
+	if ((rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 2, group_kill)) != 0 ||
+	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, dgram4)) != 0 ||
 	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, dgram6)) != 0 ||
+	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+					 unix_)) != 0 ||
+	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+					 netlink)) != 0 ||
+	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, fionread)) != 0 ||
 	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, fork_only)) != 0 ||
 	    (rc = seccomp_rule_add(scmp_ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) != 0) {
 		log_errx("seccomp rule socket/clone: %s", strerror(-rc));
@@ -320,7 +335,6 @@ int fence_seccomp_rules(void *scmp_ctx)
 	ALLOW(execve);
 	ALLOW(vfork); /* dash's fork for a wrapper script's commands */
 	ALLOW(wait4);
-	ALLOW(kill); /* the command's process group on a deadline */
 	ALLOW(setpgid);
 	ALLOW(getpgid);
 	ALLOW(getpgrp);
@@ -353,6 +367,7 @@ int fence_seccomp_rules(void *scmp_ctx)
 	ALLOW(getsockname);
 	ALLOW(getsockopt);
 	ALLOW(setsockopt);
+	ALLOW(sendmmsg); /* the resolver's parallel A/AAAA queries */
 	ALLOW(getrusage);
 	ALLOW(times);
 	return sandbox_rules_files_ro(scmp_ctx);
@@ -382,7 +397,8 @@ static int build_rx(char **buf, const char ***list)
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
 		l[n++] = sys[i];
 	for (p = strtok_r(*buf, ":", &save); p; p = strtok_r(NULL, ":", &save))
-		if (p[0] == '/' && n < cap) /* relative PATH entries are never honoured */
+		/* relative entries are never honoured; "/" would open the whole tree */
+		if (p[0] == '/' && p[strspn(p, "/")] != '\0' && n < cap)
 			l[n++] = p;
 	l[n] = NULL;
 	*list = l;
@@ -400,12 +416,6 @@ int fence_main(void)
 
 	worker_start(&w, ROLE_FENCE, fence_dispatch, fence_shutdown, &f);
 	f.w = &w;
-	/* the children's stdin, opened before Landlock closes /dev */
-	f.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (f.devnull < 0) {
-		log_err("fence: /dev/null");
-		return PVC_WORKER_EXIT_PERMANENT;
-	}
 	if (build_rx(&pathbuf, &rx) != 0) {
 		log_errx("fence: out of memory");
 		return PVC_EXIT_FATAL;

@@ -141,7 +141,7 @@ static void round_done(struct zk_ctx *z, struct zf_batch *b)
 		return;
 	for (int i = 0; i + 1 < b->n; i += 2) {
 		const char *ds = zf_val(b, i + 1);
-		int64_t base, age;
+		int64_t age;
 
 		if (path_node(b->it[i]->path, name, sizeof(name)) != 0 ||
 		    strcmp(name, z->cfg->node_name) == 0 || ds == NULL || strcmp(ds, "run") != 0)
@@ -150,9 +150,9 @@ static void round_done(struct zk_ctx *z, struct zf_batch *b)
 			log_debug("fence: node %s is `run` without a keepalive key: not judged", name);
 			continue;
 		}
-		base = b->it[i]->mtime > f->epoch_mtime ? b->it[i]->mtime : f->epoch_mtime;
-		age = own - base;
-		if (age <= thr || zf_job_by_node(z, name))
+		age = zf_age(own, b->it[i]->mtime, f->epoch_mtime);
+		if (!zf_is_dead(ds, age, z->cfg->keepalive_interval, z->cfg->fence_intervals) ||
+		    zf_job_by_node(z, name))
 			continue;
 		log_warnx("fence: node %s: keepalive %lld ms old by ZooKeeper's clock (limit %lld "
 			  "ms = %d x %llu ms): node is dead", name, (long long)(own - b->it[i]->mtime),
@@ -226,12 +226,10 @@ static void send_vm_keepalive(struct zk_ctx *z)
 void zk_fence_keepalive_committed(struct zk_ctx *z, uint64_t sent_ms)
 {
 	struct zk_fence *f = F(z);
-	uint64_t iv;
 
-	zf_keepalive_ms(z, &iv);
 	/* a gap in our own keepalives: we or ZooKeeper were away, and so may the
 	 * others have been through no fault of theirs */
-	if (f->last_ka_sent == 0 || sent_ms > f->last_ka_sent + 2 * iv)
+	if (zf_gap(f->last_ka_sent, sent_ms, z->cfg->keepalive_interval))
 		f->grace = 1;
 	if (sent_ms > f->last_ka_sent)
 		f->last_ka_sent = sent_ms;

@@ -1,0 +1,352 @@
+/*
+ * zk_fence_lock.c: the kazoo-compatible WRITE lock on /nodes/<node>/daemonstate
+ * (ref §0.5, §4.4) and the marking of a dead node under it.
+ *
+ * Contender: ephemeral-sequential `<32 hex>__lock__<10 digits>` (data: our node
+ * name). A write lock is granted when no `__lock__` or `__rlock__` contender with a
+ * smaller sequence exists; we watch the closest smaller one. Under the lock the
+ * daemon state is re-read and `dead` written only over `run`, with a version check:
+ * so exactly one coordinator starts the fence of a node, and never over a node
+ * that has just written `run` again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "log.h"
+#include "zk_fence_int.h"
+
+struct tok {
+	struct zk_ctx *z;
+	uint64_t gen;
+};
+
+static struct tok *tok_new(struct zk_ctx *z, struct zf_job *j)
+{
+	struct tok *t = malloc(sizeof(*t));
+
+	if (t) {
+		t->z = z;
+		t->gen = j->gen;
+	}
+	return t;
+}
+
+/* The job a completion belongs to, or NULL (ended meanwhile, or closing). */
+static struct zf_job *tok_job(const void *data, struct zk_ctx **zp)
+{
+	const struct tok *t = data;
+	struct zf_job *j;
+
+	*zp = t->z;
+	if (t->z->closing)
+		return NULL;
+	j = zf_job_find(t->z, t->gen);
+	return j;
+}
+
+static void ds_path(const struct zf_job *j, char *buf, size_t size)
+{
+	snprintf(buf, size, "/nodes/%s/daemonstate", j->node);
+}
+
+static void lock_list(struct zk_ctx *z, struct zf_job *j);
+
+/* ---- release ----------------------------------------------------------------------- */
+
+struct rel {
+	struct zk_ctx *z;
+	char dir[ZF_PATH];
+	char prefix[33];
+};
+
+static void rel_delete_done(int rc, const void *data)
+{
+	char *path = (char *)data;
+
+	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING)
+		log_warnx("fence: cannot delete lock contender %s: %s", path, zk_err(rc));
+	free(path);
+}
+
+static void rel_delete(struct zk_ctx *z, const char *path)
+{
+	char *p = strdup(path);
+
+	if (p == NULL || !zk_usable(z) || zoo_adelete(z->zh, p, -1, rel_delete_done, p) != ZOK) {
+		/* ephemeral: it goes with our session at the latest */
+		if (p)
+			log_warnx("fence: lock contender %s left to expire with the session", p);
+		free(p);
+	}
+}
+
+/* The create's answer was lost: find our contender by its random prefix. */
+static void rel_children_done(int rc, const struct String_vector *sv, const void *data)
+{
+	struct rel *r = (struct rel *)data;
+	char path[ZF_PATH * 2];
+
+	if (rc == ZOK && !r->z->closing)
+		for (int i = 0; sv && i < sv->count; i++)
+			if (sv->data[i] && strncmp(sv->data[i], r->prefix, 32) == 0) {
+				snprintf(path, sizeof(path), "%s/%s", r->dir, sv->data[i]);
+				rel_delete(r->z, path);
+			}
+	free(r);
+}
+
+void zf_lock_release(struct zk_ctx *z, struct zf_job *j)
+{
+	char dir[ZF_PATH], path[ZF_PATH * 2];
+
+	ds_path(j, dir, sizeof(dir));
+	if (j->lock[0]) {
+		snprintf(path, sizeof(path), "%s/%s", dir, j->lock);
+		rel_delete(z, path);
+	} else if (j->prefix[0]) {
+		struct rel *r = calloc(1, sizeof(*r));
+		if (r && zk_usable(z)) {
+			r->z = z;
+			strlcpy_pvc(r->dir, dir, sizeof(r->dir));
+			strlcpy_pvc(r->prefix, j->prefix, sizeof(r->prefix));
+			if (zoo_aget_children(z->zh, dir, 0, rel_children_done, r) == ZOK)
+				r = NULL;
+		}
+		free(r);
+	}
+	j->lock[0] = '\0';
+	j->prefix[0] = '\0';
+}
+
+/* ---- marking ------------------------------------------------------------------------- */
+
+static void mark_set_done(int rc, const struct Stat *stat, const void *data)
+{
+	struct zk_ctx *z;
+	struct zf_job *j = tok_job(data, &z);
+
+	free((void *)data);
+	if (j == NULL)
+		return;
+	zf_lock_release(z, j);
+	if (rc != ZOK) {
+		zf_job_end(z, j, rc == ZBADVERSION ? "daemon state changed under the lock: not fenced"
+						   : "cannot write daemon state `dead`: not fenced");
+		return;
+	}
+	j->ds_ver = stat ? stat->version : -1;
+	j->marked_ms = mono_ms();
+	log_warnx("fence: node %s: marked `dead` (daemonstate version %d)", j->node, (int)j->ds_ver);
+	zf_throws_start(z, j);
+}
+
+static void mark_get_done(int rc, const char *value, int len, const struct Stat *stat,
+			  const void *data)
+{
+	struct zk_ctx *z;
+	struct zf_job *j = tok_job(data, &z);
+	char path[ZF_PATH], v[16] = "";
+	struct tok *t;
+
+	free((void *)data);
+	if (j == NULL)
+		return;
+	if (rc == ZOK && value && len > 0 && len < (int)sizeof(v)) {
+		memcpy(v, value, (size_t)len);
+		v[len] = '\0';
+	}
+	if (rc != ZOK || stat == NULL || strcmp(v, "run") != 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "daemon state is `%.16s` under the lock: nothing to do",
+			 rc == ZOK ? v : zk_err(rc));
+		zf_job_end(z, j, why);
+		return;
+	}
+	ds_path(j, path, sizeof(path));
+	t = tok_new(z, j);
+	if (t == NULL || zoo_aset(z->zh, path, "dead", 4, stat->version, mark_set_done, t) != ZOK) {
+		free(t);
+		zf_job_end(z, j, "cannot send the `dead` write");
+	}
+}
+
+static void lock_held(struct zk_ctx *z, struct zf_job *j)
+{
+	char path[ZF_PATH];
+	struct tok *t;
+
+	if (j->timer) {
+		ev_timer_cancel(z->loop, j->timer);
+		j->timer = 0;
+	}
+	j->st = ZJ_MARK;
+	log_debug("fence: node %s: write lock %s held", j->node, j->lock);
+	ds_path(j, path, sizeof(path));
+	t = tok_new(z, j);
+	if (t == NULL || !zk_usable(z) || zoo_aget(z->zh, path, 0, mark_get_done, t) != ZOK) {
+		free(t);
+		zf_job_end(z, j, "cannot re-read the daemon state under the lock");
+	}
+}
+
+/* ---- waiting --------------------------------------------------------------------------- */
+
+static void pred_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	struct zk_ctx *z;
+	struct zf_job *j = tok_job(ctx, &z);
+
+	free(ctx);
+	if (j == NULL || j->st != ZJ_LOCK)
+		return;
+	lock_list(z, j);
+}
+
+static void pred_exists_done(int rc, const struct Stat *stat, const void *data)
+{
+	struct zk_ctx *z;
+	struct zf_job *j = tok_job(data, &z);
+
+	free((void *)data);
+	if (j == NULL || j->st != ZJ_LOCK)
+		return;
+	j->lock_wait_inflight = 0;
+	if (rc == ZNONODE)
+		lock_list(z, j); /* gone between the listing and the watch */
+	else if (rc != ZOK)
+		zf_job_end(z, j, "lost the ZooKeeper connection while waiting for the fence lock");
+}
+
+static void children_done(int rc, const struct String_vector *sv, const void *data)
+{
+	struct zk_ctx *z;
+	struct zf_job *j = tok_job(data, &z);
+	char pred[ZK_NAME] = "", path[ZF_PATH * 2];
+	uint32_t best = 0, s;
+	int mine = 0;
+	struct tok *t, *wt;
+
+	free((void *)data);
+	if (j == NULL || j->st != ZJ_LOCK)
+		return;
+	if (rc != ZOK) {
+		zf_job_end(z, j, "cannot list the fence lock contenders");
+		return;
+	}
+	for (int i = 0; sv && i < sv->count; i++) {
+		const char *c = sv->data[i];
+		if (c == NULL || zkv_contender(c, &s) == 0)
+			continue; /* not a kazoo contender: ignored, as kazoo does */
+		if (strcmp(c, j->lock) == 0) {
+			mine = 1;
+			continue;
+		}
+		/* a write lock waits for every lower lock and read-lock contender */
+		if (s < j->seq && (pred[0] == '\0' || s > best)) {
+			best = s;
+			strlcpy_pvc(pred, c, sizeof(pred));
+		}
+	}
+	if (!mine) {
+		j->lock[0] = '\0';
+		zf_job_end(z, j, "own fence lock contender vanished (session lost?)");
+		return;
+	}
+	if (pred[0] == '\0') {
+		lock_held(z, j);
+		return;
+	}
+	if (j->lock_wait_inflight)
+		return;
+	log_debug("fence: node %s: waiting for lock contender %s", j->node, pred);
+	ds_path(j, path, sizeof(path));
+	strncat(path, "/", sizeof(path) - strlen(path) - 1);
+	strncat(path, pred, sizeof(path) - strlen(path) - 1);
+	t = tok_new(z, j);
+	wt = tok_new(z, j);
+	if (t == NULL || wt == NULL ||
+	    zoo_awexists(z->zh, path, pred_watcher, wt, pred_exists_done, t) != ZOK) {
+		free(t);
+		free(wt);
+		zf_job_end(z, j, "cannot watch the fence lock predecessor");
+		return;
+	}
+	j->lock_wait_inflight = 1;
+}
+
+static void lock_list(struct zk_ctx *z, struct zf_job *j)
+{
+	char path[ZF_PATH];
+	struct tok *t = tok_new(z, j);
+
+	ds_path(j, path, sizeof(path));
+	if (t == NULL || !zk_usable(z) || zoo_aget_children(z->zh, path, 0, children_done, t) != ZOK) {
+		free(t);
+		zf_job_end(z, j, "cannot list the fence lock contenders");
+	}
+}
+
+static void create_done(int rc, const char *value, const void *data)
+{
+	struct zk_ctx *z;
+	struct zf_job *j = tok_job(data, &z);
+	const char *name;
+
+	free((void *)data);
+	if (j == NULL)
+		return;
+	if (rc != ZOK || value == NULL) {
+		char why[128];
+		snprintf(why, sizeof(why), "cannot create the fence lock contender: %s", zk_err(rc));
+		/* lost answer: the contender may exist; release finds it by prefix */
+		zf_job_end(z, j, why);
+		return;
+	}
+	name = strrchr(value, '/');
+	name = name ? name + 1 : value;
+	if (zkv_contender(name, &j->seq) != 1 || strlen(name) >= sizeof(j->lock)) {
+		zf_job_end(z, j, "ZooKeeper returned a malformed contender name");
+		return;
+	}
+	strlcpy_pvc(j->lock, name, sizeof(j->lock));
+	lock_list(z, j);
+}
+
+static void lock_timeout(struct ev_loop *loop, void *arg)
+{
+	struct zf_job *j = arg;
+
+	j->timer = 0;
+	/* a kazoo client holding the lock for this long is stuck; the next detection
+	 * round tries again (ref §0.5: always use timeouts) */
+	zf_job_end(j->z, j, "timed out waiting for the fence lock");
+}
+
+void zf_lock_start(struct zk_ctx *z, struct zf_job *j)
+{
+	unsigned char rnd[16];
+	char path[ZF_PATH];
+	uint64_t iv;
+	struct tok *t;
+
+	j->st = ZJ_LOCK;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		zf_job_end(z, j, "getrandom failed");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(j->prefix + 2 * i, 3, "%02x", rnd[i]);
+	zf_keepalive_ms(z, &iv);
+	j->timer = ev_timer(z->loop, iv * (uint64_t)(z->cfg->fence_intervals + 1), lock_timeout, j);
+	snprintf(path, sizeof(path), "/nodes/%s/daemonstate/%s__lock__", j->node, j->prefix);
+	t = tok_new(z, j);
+	if (t == NULL || j->timer == 0 || !zk_usable(z) ||
+	    zoo_acreate(z->zh, path, z->cfg->node_name, (int)strlen(z->cfg->node_name),
+			&ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL | ZOO_SEQUENCE, create_done, t) != ZOK) {
+		free(t);
+		j->prefix[0] = '\0';
+		zf_job_end(z, j, "cannot create the fence lock contender");
+	}
+}
