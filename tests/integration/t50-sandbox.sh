@@ -14,7 +14,7 @@ set -euo pipefail
 . "$PVCT_ROOT/tests/lib/node.sh"
 require_root
 
-ROLES=(zk-election vm-manager net-router flush)
+ROLES=(zk-election vm-manager net-router flush fence)
 [[ -x $PVCT_BUILD/pvcnoded ]] || skip_all "build/pvcnoded missing (make all)"
 getent passwd nobody >/dev/null || skip_all "no user nobody"
 NOBODY_UID=$(id -u nobody)
@@ -42,8 +42,16 @@ status_field() { # PID FIELD -> value (tabs kept)
 	printf '%s\n' "${line#"${line%%[![:space:]]*}"}"
 }
 
+# net-router: NET_ADMIN + NET_RAW; with networking also NET_BIND_SERVICE, and the three
+# ambient (inheritable) for the dnsmasq it executes (docs/privileges.md).
 expected_caps() {
-	if [[ $1 == net-router ]]; then echo 0000000000003000; else echo 0000000000000000; fi
+	if [[ $1 != net-router ]]; then echo 0000000000000000
+	elif [[ $NODE_NETWORKING == true ]]; then echo 0000000000003400
+	else echo 0000000000003000; fi
+}
+expected_ambient() {
+	if [[ $1 == net-router && $NODE_NETWORKING == true ]]; then echo 0000000000003400
+	else echo 0000000000000000; fi
 }
 
 # ---- 1. a running node --------------------------------------------------------------
@@ -60,6 +68,7 @@ if ! node_wait_ready hv1 30; then
 	finish
 fi
 pass "node starts (networking=$NODE_NETWORKING${NS:+, namespace $NS})"
+wait_for 10 node_has_worker hv1 fence || true
 sleep 0.5 # past worker_ready: confinement is complete before READY is sent
 
 sup=$(node_pid hv1)
@@ -88,8 +97,8 @@ for r in "${ROLES[@]}"; do
 	check_eq "$r CapEff" "$want" "$(status_field "$pid" CapEff)"
 	check_eq "$r CapPrm" "$want" "$(status_field "$pid" CapPrm)"
 	check_eq "$r CapBnd" "$want" "$(status_field "$pid" CapBnd)"
-	check_eq "$r CapInh" 0000000000000000 "$(status_field "$pid" CapInh)"
-	check_eq "$r CapAmb" 0000000000000000 "$(status_field "$pid" CapAmb)"
+	check_eq "$r CapInh" "$(expected_ambient "$r")" "$(status_field "$pid" CapInh)"
+	check_eq "$r CapAmb" "$(expected_ambient "$r")" "$(status_field "$pid" CapAmb)"
 	check_eq "$r NoNewPrivs" 1 "$(status_field "$pid" NoNewPrivs)"
 	check_eq "$r Seccomp" 2 "$(status_field "$pid" Seccomp)"
 	# Inherited fds: beyond 0-2 and the socketpair (3) a worker holds only what it
@@ -190,6 +199,9 @@ forbidden_case vm-manager open
 forbidden_case vm-manager readable # /etc/passwd: refused by Landlock alone
 forbidden_case flush fork
 forbidden_case flush tcp 1
+forbidden_case fence tcp     # UDP only (lanplus): a TCP socket kills it
+forbidden_case fence netlink
+forbidden_case fence readdir # /var is outside its Landlock paths
 
 # ---- 3. the installed binary has no trigger --------------------------------------------
 if grep -q PVC_TEST_FORBIDDEN "$PVCT_BUILD/pvcnoded"; then
