@@ -42,8 +42,9 @@ int lease_valid_hostname(const char *s)
 		return 0;
 	for (; s[n] != '\0'; n++) {
 		char c = s[n];
+		/* dnsmasq's legal_hostname() also allows '_' (vm_1 is a common name) */
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.') ||
+		      c == '-' || c == '_' || c == '.') ||
 		    n >= 63)
 			return 0;
 	}

@@ -12,7 +12,7 @@
  *   vni       decimal 1..16777215
  *   mac       lower-case aa:bb:cc:dd:ee:ff      (empty for init)
  *   ip        dotted IPv4 address               (empty for init)
- *   hostname  [A-Za-z0-9.-]{0,63}, may be empty (empty for init)
+ *   hostname  [A-Za-z0-9._-]{0,63}, may be empty (empty for init)
  *   expiry    decimal uint64, 0 = infinite      (add/old; optional for del; empty for init)
  *   clientid  hex digits and ':' or "*"         (add/old; optional for del; empty for init)
  * No field contains a tab, newline or NUL.
@@ -52,7 +52,7 @@ struct lease_req {
 /* Field validators: 1 valid, 0 not (NULL is never valid). */
 int lease_valid_mac(const char *s);      /* lower-case colon form */
 int lease_valid_ip4(const char *s);      /* dotted quad, inet_pton rules */
-int lease_valid_hostname(const char *s); /* [A-Za-z0-9.-]{0,63} */
+int lease_valid_hostname(const char *s); /* [A-Za-z0-9._-]{0,63}, as dnsmasq allows */
 int lease_valid_clientid(const char *s); /* "*" or [0-9a-fA-F:]+ */
 int lease_parse_expiry(const char *s, uint64_t *out); /* 0 / -1 */
 int lease_parse_vni(const char *s, uint32_t *out);    /* 0 / -1 */

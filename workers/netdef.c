@@ -191,18 +191,23 @@ static int dns_name_ok(const char *s)
 }
 
 /* The API stores name_servers as a Python list repr; accept that and a plain
- * comma list, and keep "a,b" with every entry an address or a DNS name. */
+ * comma list, and keep "a,b" with every entry an address or a DNS name. Blanks
+ * around an entry go; a blank inside one is an error, not a join ("a b" is not
+ * the name "ab"). "None", like for every other key, means unset. */
 static int clean_ns(const char *s, char *out, size_t outlen, char *err, size_t errlen)
 {
 	char item[NETDEF_TEXT];
 	size_t o = 0, il = 0;
 	const char *p = s;
+	int gap = 0; /* a blank after the entry began */
 
 	if (strlen(s) >= NETDEF_TEXT) {
 		seterr(err, errlen, "name_servers", s, "is too long");
 		return -1;
 	}
 	out[0] = '\0';
+	if (strcmp(s, "None") == 0)
+		return 0;
 	for (;; p++) {
 		char c = *p;
 		if (c == ',' || c == '\0') {
@@ -226,12 +231,21 @@ static int clean_ns(const char *s, char *out, size_t outlen, char *err, size_t e
 				out[o] = '\0';
 			}
 			il = 0;
+			gap = 0;
 			if (c == '\0')
 				break;
 			continue;
 		}
-		if (c == '[' || c == ']' || c == '\'' || c == '"' || c == ' ' || c == '\t')
+		if (c == '[' || c == ']' || c == '\'' || c == '"')
 			continue;
+		if (c == ' ' || c == '\t') {
+			gap = il > 0;
+			continue;
+		}
+		if (gap) {
+			seterr(err, errlen, "name_servers", s, "has an entry with a blank inside");
+			return -1;
+		}
 		if (il + 1 >= sizeof(item))
 			return -1; /* unreachable: s is shorter than item */
 		item[il++] = c;
@@ -350,6 +364,8 @@ static int parse_mac(const char *s, char out[18])
 	return 0;
 }
 
+/* The characters dnsmasq's legal_hostname() accepts: a reservation for "my_vm"
+ * must not make its whole network invalid. */
 static int hostname_ok(const char *s)
 {
 	size_t n = 0;
@@ -357,7 +373,7 @@ static int hostname_ok(const char *s)
 	for (; s[n] != '\0'; n++) {
 		char c = s[n];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.'))
+		      c == '-' || c == '_' || c == '.'))
 			return 0;
 	}
 	return n <= 63;
@@ -387,7 +403,7 @@ int netdef_add_res(struct netdef *d, const char *mac, const char *ipaddr,
 	}
 	if (!hostname_ok(hostname)) {
 		seterr(err, errlen, "dhcp4_reservations hostname", hostname,
-		       "is not a host name ([A-Za-z0-9.-]{0,63})");
+		       "is not a host name ([A-Za-z0-9._-]{0,63})");
 		return -1;
 	}
 	(void)snprintf(r.hostname, sizeof(r.hostname), "%s", hostname);

@@ -8,7 +8,8 @@
  * reference helper, on purpose: `add` is an upsert and `old` refreshes expiry and
  * hostname; both write the lease node and its four children in ONE transaction,
  * built after reading what exists (create or set per node), retried once if the
- * tree changed in between.
+ * tree changed in between. Events for the same lease run one after the other in
+ * arrival order (enqueue()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "netdef.h"
 #include "zk_internal.h"
+#include "zk_nets_int.h"
 
 static const char *const lfield[4] = {"expiry", "ipaddr", "hostname", "clientid"};
 
@@ -43,6 +45,9 @@ struct lease_op {
 	size_t ne;
 	int pending;
 	int failed_rc;   /* a read failed: a partial lease list must not reach dnsmasq */
+	/* the list of zk_nets_lease_ops(), in arrival order */
+	struct lease_op *next;
+	int listed, waiting;
 };
 
 static void start(struct lease_op *op);
@@ -79,21 +84,70 @@ static void op_free(struct lease_op *op)
 	free(op);
 }
 
+static int same_lease(const struct lease_op *a, const struct lease_op *b)
+{
+	return a->r.vni == b->r.vni && strcmp(a->r.mac, b->r.mac) == 0;
+}
+
+/*
+ * Started together, two events for one MAC (an `add` and a `del` back to back)
+ * would each read the tree before the other's transaction: the `del` finds
+ * nothing and succeeds, then the `add` creates the lease, and ZooKeeper ends up
+ * with a lease dnsmasq has already released. So an event waits for the one
+ * before it on the same lease; `init` reads only and is never held.
+ */
+static void enqueue(struct lease_op *op)
+{
+	struct lease_op **pp = zk_nets_lease_ops(op->z);
+	int busy = 0;
+
+	for (; *pp != NULL; pp = &(*pp)->next)
+		if (op->r.action != LEASE_INIT && (*pp)->r.action != LEASE_INIT && same_lease(*pp, op))
+			busy = 1;
+	*pp = op;
+	op->listed = 1;
+	op->waiting = busy;
+	if (!busy)
+		start(op);
+}
+
+/* Unlink a finished operation, free it, and start the next event of its lease. */
+static void release(struct lease_op *op)
+{
+	struct lease_op **pp = zk_nets_lease_ops(op->z), *next = NULL;
+
+	if (op->listed) {
+		while (*pp != NULL && *pp != op)
+			pp = &(*pp)->next;
+		if (*pp == op)
+			*pp = op->next;
+		for (next = *zk_nets_lease_ops(op->z); next != NULL; next = next->next)
+			if (next->waiting && same_lease(next, op))
+				break;
+	}
+	op_free(op);
+	if (next != NULL) {
+		next->waiting = 0;
+		start(next);
+	}
+}
+
 static void finish(struct lease_op *op, int rc)
 {
 	const struct lease_req *r = &op->r;
 
 	if (rc == ZOK && r->action == LEASE_DEL)
-		log_info("lease del %s %s on network %u: removed from ZooKeeper", r->mac, r->ip, r->vni);
+		log_info("lease del %s %s on network %u: removed from ZooKeeper [event %s]", r->mac,
+			 r->ip, r->vni, op->reqid);
 	else if (rc == ZOK)
 		log_info("lease %s %s %s on network %u: written to ZooKeeper (expiry %llu, hostname "
-			 "'%s', clientid %s)", lease_action_name(r->action), r->mac, r->ip, r->vni,
-			 (unsigned long long)r->expiry, r->hostname, r->clientid);
+			 "'%s', clientid %s) [event %s]", lease_action_name(r->action), r->mac, r->ip,
+			 r->vni, (unsigned long long)r->expiry, r->hostname, r->clientid, op->reqid);
 	else
-		log_warnx("lease %s %s %s on network %u failed: %s", lease_action_name(r->action),
-			  r->mac, r->ip, r->vni, zk_err(rc));
+		log_warnx("lease %s %s %s on network %u failed: %s [event %s]",
+			  lease_action_name(r->action), r->mac, r->ip, r->vni, zk_err(rc), op->reqid);
 	reply(op->z, op->reqid, rc, NULL, 0);
-	op_free(op);
+	release(op);
 }
 
 /* ---- add / old / del: one transaction ---------------------------------------------- */
@@ -254,7 +308,7 @@ static void init_reply(struct lease_op *op)
 	reply(op->z, op->reqid, ZOK, lines, n);
 	free(lines);
 	free(buf);
-	op_free(op);
+	release(op);
 }
 
 struct field_ref {
@@ -360,10 +414,14 @@ static void start(struct lease_op *op)
 		finish(op, rc);
 }
 
+/* The router state string alone is not enough: it keeps its last value across a
+ * lost session (routerstate_known is cleared, the text is not), while another
+ * node may already be primary. */
 static int is_primary(const struct zk_ctx *z)
 {
-	return zk_elect_desired(z) || strcmp(z->routerstate, "primary") == 0 ||
-	       strcmp(z->routerstate, "takeover") == 0;
+	return zk_elect_desired(z) ||
+	       (z->routerstate_known && zk_lock_held(z) &&
+		(strcmp(z->routerstate, "primary") == 0 || strcmp(z->routerstate, "takeover") == 0));
 }
 
 static int reqid_ok(const char *s)
@@ -444,7 +502,7 @@ void zk_nets_lease_event(struct zk_ctx *z, struct ipc_msg *msg)
 	ipc_strv_free(&sv);
 	snprintf(op->base, sizeof(op->base), "/networks/%u/dhcp4_leases", op->r.vni);
 	snprintf(op->node, sizeof(op->node), "%s/%s", op->base, op->r.mac);
-	start(op);
+	enqueue(op);
 	return;
 refuse:
 	ipc_strv_free(&sv);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "netdef.h"
 #include "zk_internal.h"
+#include "zk_nets_int.h"
 
 #define NETS "/networks"
 #define SEND_DELAY_MS 10
@@ -71,6 +72,7 @@ struct zk_nets {
 	uint8_t *last;       /* last payload sent */
 	size_t lastlen;
 	int sent_once;
+	struct lease_op *lease_ops; /* zk_net_lease.c */
 };
 
 struct zn_op {
@@ -255,7 +257,8 @@ static void send_now(struct zk_ctx *z)
 	struct zk_nets *nn = z->nets;
 	struct ipc_strv_buf b;
 	const uint8_t *p;
-	size_t len, nvalid = 0, nbad = 0;
+	size_t len = 0, nvalid = 0, nbad = 0, total = 0;
+	const char *stopped = NULL;
 	char list[1024];
 	size_t lo = 0;
 
@@ -270,8 +273,13 @@ static void send_now(struct zk_ctx *z)
 		}
 		size_t at = b.len ? b.len : 4; /* the builder reserves the count first */
 		uint64_t h = 1469598103934665603ull; /* FNV-1a of the record: logs real changes */
-		if (netdef_encode(&nn->net[i]->def, &b) < 0)
-			break;
+		total++;
+		if (stopped != NULL)
+			continue; /* only counted, for the error below */
+		if (netdef_encode(&nn->net[i]->def, &b) < 0) {
+			stopped = nn->net[i]->name;
+			continue;
+		}
 		for (size_t k = at; k < b.len; k++)
 			h = (h ^ b.data[k]) * 1099511628211ull;
 		if (nn->net[i]->hash != 0 && nn->net[i]->hash != h) {
@@ -289,7 +297,14 @@ static void send_now(struct zk_ctx *z)
 	}
 	p = strvb_finish(&b, &len);
 	if (p == NULL || len > IPC_MAX_PAYLOAD) {
-		log_errx("networks: cannot encode %zu networks (%zu bytes): not sent", nvalid, len);
+		/* Sending part of the set would make net-router tear down the rest:
+		 * keeping its previous set is the lesser harm until the set shrinks. */
+		log_errx("networks: the %zu valid network(s) do not fit in one MSG_NET_NETWORKS "
+			 "frame (at most %u bytes, %u strings): network %s and the %zu after it did "
+			 "not fit (%zu bytes, %u strings encoded); not sent, net-router keeps the "
+			 "previous set", total, IPC_MAX_PAYLOAD, IPC_STRV_MAX,
+			 stopped != NULL ? stopped : "?", stopped != NULL ? total - nvalid - 1 : 0,
+			 b.len, b.count);
 		strvb_free(&b);
 		return;
 	}
@@ -526,6 +541,58 @@ static int child_cmp(const void *a, const void *b)
 	return strcmp(((const struct zn_child *)a)->name, ((const struct zn_child *)b)->name);
 }
 
+static void unwatch_done(int rc, const void *data)
+{
+	(void)rc; /* ZNOWATCHER is the common case: nothing was left */
+	(void)data;
+}
+
+/*
+ * A key read after its deletion leaves an exists() watch so that its re-creation
+ * is seen. Once its reservation, ACL or network is gone from the tree, that watch
+ * would stay on the server and in the client until the same path is created
+ * again: one per deleted key, for the life of the session. Drop ours.
+ */
+static void unwatch(struct zk_ctx *z, const char *path)
+{
+	/* "all": only that removes the watch on the server too (removing one watcher
+	 * is a client-side check). Below /networks every watch of this handle is
+	 * ours. The prototype says void_completion_t * but the client stores and
+	 * calls the pointer it is given as the completion itself. */
+	if (zk_usable(z))
+		(void)zoo_aremove_all_watches(z->zh, path, ZWATCHTYPE_ANY, 0,
+					      (void_completion_t *)(void *)unwatch_done, NULL);
+}
+
+static void unwatch_child(struct zk_ctx *z, const struct zn_net *n, int c, const char *child)
+{
+	char path[512]; /* an ACL description may be 255 bytes */
+
+	for (int j = 0; j < 2; j++) {
+		snprintf(path, sizeof(path), NETS "/%s/%s/%s/%s", n->name, contname[c], child,
+			 fieldname[c][j]);
+		unwatch(z, path);
+	}
+}
+
+static void unwatch_net(struct zk_ctx *z, const struct zn_net *n)
+{
+	char path[512];
+
+	if (n->vni == 0)
+		return; /* never read */
+	for (int k = 0; k < NKEYS; k++) {
+		snprintf(path, sizeof(path), NETS "/%s%s%s", n->name, k ? "/" : "", keyname[k]);
+		unwatch(z, path);
+	}
+	for (int c = 0; c < NCONT; c++) {
+		snprintf(path, sizeof(path), NETS "/%s/%s", n->name, contname[c]);
+		unwatch(z, path);
+		for (size_t i = 0; i < n->nch[c]; i++)
+			unwatch_child(z, n, c, n->ch[c][i].name);
+	}
+}
+
 /* New children list of a container: keep known children, read new ones. */
 static void container_list(struct zk_ctx *z, struct zn_net *n, int c, const struct String_vector *sv)
 {
@@ -566,6 +633,7 @@ static void container_list(struct zk_ctx *z, struct zn_net *n, int c, const stru
 		if (moved[i])
 			continue;
 		z->nets->dirty = 1;
+		unwatch_child(z, n, c, n->ch[c][i].name);
 		free(n->ch[c][i].name);
 		free(n->ch[c][i].val[0]);
 		free(n->ch[c][i].val[1]);
@@ -639,6 +707,7 @@ static void networks_list(struct zk_ctx *z, const struct String_vector *sv)
 	for (size_t i = 0; i < nn->n; i++)
 		if (!moved[i]) {
 			log_info("network %s: removed from ZooKeeper", nn->net[i]->name);
+			unwatch_net(z, nn->net[i]);
 			free_net(nn->net[i]);
 			nn->dirty = 1;
 		}
@@ -659,6 +728,7 @@ static void children_done(int rc, const struct String_vector *sv, const void *da
 		if (rc == ZNONODE)
 			sv = &empty;
 		if (rc == ZOK || rc == ZNONODE) {
+			int ours = 1;
 			if (strcmp(op->path, NETS) == 0) {
 				networks_list(z, sv);
 				nn->listed = 1;
@@ -668,8 +738,10 @@ static void children_done(int rc, const struct String_vector *sv, const void *da
 				size_t chi;
 				if (resolve(nn, op->path, &n, &idx, &chi, &fld) == 2)
 					container_list(z, n, idx, sv);
+				else
+					ours = 0; /* its network left meanwhile: no watch */
 			}
-			if (rc == ZNONODE) {
+			if (rc == ZNONODE && ours) {
 				/* watch for its creation */
 				struct zn_op *eop = op_new(z, op->path);
 				if (eop != NULL && zoo_awexists(z->zh, op->path, nets_watcher, z,
@@ -784,6 +856,11 @@ void zk_nets_hello(struct zk_ctx *z)
 	if (nn->listed && nn->outstanding == 0)
 		send_now(z);
 	/* else: sent when the reads in flight complete */
+}
+
+struct lease_op **zk_nets_lease_ops(struct zk_ctx *z)
+{
+	return &z->nets->lease_ops;
 }
 
 const struct netdef *zk_nets_find(struct zk_ctx *z, uint32_t vni)

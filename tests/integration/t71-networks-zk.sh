@@ -8,7 +8,11 @@
 #    are logged with vni and key and skipped; the others stay
 #  - a fix, a change, a reservation and an ACL propagate; a deleted network goes
 #  - build/pvc-dhcp-lease against hv1's socket: add (upsert), old, init, del,
-#    garbage refused; the lease tree in ZooKeeper; hv2 (not primary) refuses
+#    garbage refused; the lease tree in ZooKeeper; hv2 (not primary) refuses;
+#    a hostname with '_' is kept; add+del of one MAC at once end as the later one
+#  - no watch is left on keys of deleted reservations and networks (4lw wchp)
+#  - a set over one IPC frame is refused with the network named, then resumes
+#  - zero networks: the empty set is sent and applied
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$PVCT_ROOT/tests/lib/netns.sh"
@@ -110,6 +114,11 @@ check "reservation outside the network is logged" wait_for 10 logged hv1 \
 	"$KEEP dhcp4_reservations: '52:54:00:00:00:0b' reserves 10.2.2.2"
 Z delete -r /networks/100/dhcp4_reservations/52:54:00:00:00:0b >/dev/null
 check "valid again after the bad reservation is removed" wait_for 10 eval '(( $(grep -c "network 100: managed network valid" "$(node_log hv1)") >= 3 ))'
+# watches on keys that left the tree are dropped (ZooKeeper's 4lw "wchp": watched paths)
+zkwatched() { zk_probe "${NODE_ZK%:*}" "${NODE_ZK##*:}" wchp | grep -c "^$1" || true; }
+if wait_for 5 eval '(( $(zkwatched /networks/100/dhcp4_reservations/52:54:00:00:00:0b/) == 0 ))'; then
+	pass "no watch left on the deleted reservation's keys"; else
+	fail "no watch left on the deleted reservation's keys" "$(zkwatched /networks/100/dhcp4_reservations/52:54:00:00:00:0b/) path(s) still watched"; fi
 n0=$(nsent hv1)
 Z add-acl 100 in web 10 "tcp dport 80 accept" >/dev/null
 Z add-acl 100 in ssh 2 "tcp dport 22 accept" >/dev/null
@@ -133,6 +142,8 @@ for n in hv1 hv2; do
 		fail "$n: deleted network 200 is gone" "last: '$(sent_last "$n")'"; fi
 done
 check "removal logged" logged hv1 "network 200: removed from ZooKeeper"
+if wait_for 5 eval '(( $(zkwatched /networks/200/) == 0 ))'; then pass "no watch left below the deleted network 200"; else
+	fail "no watch left below the deleted network 200" "$(zkwatched /networks/200/) path(s) still watched"; fi
 if wait_for 15 applied_is hv2 "100,101"; then pass "hv2 net-router applied 100,101"; else
 	fail "hv2 net-router applied 100,101" "networks='$(applied hv2)'"; fi
 
@@ -188,6 +199,10 @@ print(s.recv(4096).decode(errors="replace").split("\n")[0])' "$SOCK1" 2>&1 || tr
 if [[ $raw == -* ]]; then pass "garbage request on the socket gets a negative rc"; else
 	fail "garbage request on the socket gets a negative rc" "reply '$raw'"; fi
 check_eq "no lease written by refused requests" "52:54:00:12:34:57" "$(Z ls /networks/100/dhcp4_leases)"
+# dnsmasq's legal_hostname() allows '_': such a name must be kept, not dropped
+check "add with hostname my_vm exits 0" helper "$SOCK1" vmbr100 0 add 52:54:00:12:34:5a 10.1.1.54 my_vm
+check_eq "hostname with '_' stored" my_vm "$(Z get /networks/100/dhcp4_leases/52:54:00:12:34:5a/hostname 2>/dev/null)"
+helper "$SOCK1" vmbr100 0 del 52:54:00:12:34:5a 10.1.1.54 || true
 # hv2 is not the primary: its zk-election refuses
 if [[ -S $SOCK2 ]]; then
 	err=$(helper "$SOCK2" vmbr100 0 add 52:54:00:12:34:59 10.1.1.53 2>&1) && rc=0 || rc=$?
@@ -198,6 +213,44 @@ if [[ -S $SOCK2 ]]; then
 else
 	fail "hv2 lease socket exists" "$SOCK2 missing"
 fi
+
+# ---- back-to-back events for one MAC: the one that arrived last wins ------------
+# An add and a del of a new lease, sent at once on two connections: zk-election
+# must run them in arrival order (net-router's event ids, logged as [event N]).
+# Started together, the del used to find nothing and the add to create the lease.
+"$PVCT_PY" - "$SOCK1" >"$PVCT_WORK/race.txt" 2>&1 <<'PY' || true
+import socket, sys
+out = []
+for i in range(20):
+    mac = "52:54:00:aa:00:%02x" % i
+    cs = []
+    for line in ("add\t100\t%s\t10.1.1.%d\t\t0\t*\n" % (mac, 60 + i), "del\t100\t%s\t10.1.1.%d\t\t\t\n" % (mac, 60 + i)):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.settimeout(15); c.connect(sys.argv[1])
+        cs.append((c, line))
+    for c, line in cs:
+        c.sendall(line.encode())
+    rcs = []
+    for c, _ in cs:
+        data = b""
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            data += b
+        rcs.append(data.decode(errors="replace").split("\t")[0])
+    print(mac, *rcs)
+PY
+race_bad=""
+for i in $(seq 0 19); do
+	mac=$(printf '52:54:00:aa:00:%02x' "$i")
+	grep -q "^$mac 0 0\$" "$PVCT_WORK/race.txt" || race_bad+=" $mac:rc($(grep "^$mac" "$PVCT_WORK/race.txt" || true))"
+	last=$(grep -E "lease (add|del) $mac .*\[event [0-9]+\]" "$(node_log hv1)" |
+		sed -n 's/.*lease \(add\|del\) .*\[event \([0-9]*\)\]$/\2 \1/p' | sort -n | tail -n1 | cut -d' ' -f2)
+	if Z get "/networks/100/dhcp4_leases/$mac" >/dev/null 2>&1; then have=add; else have=del; fi
+	[[ $last == "$have" ]] || race_bad+=" $mac:last=${last:-?},zk=$have"
+done
+check_eq "add+del of one MAC at once: ZooKeeper follows the later event (20 pairs)" "" "$race_bad"
+for i in $(seq 0 19); do Z delete -r "$(printf '/networks/100/dhcp4_leases/52:54:00:aa:00:%02x' "$i")" >/dev/null 2>&1 || true; done
 
 # ---- scale: 60 managed networks with 5 reservations each, one transaction --------
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$(node_worker hv1 zk-election)/status"; }
@@ -264,6 +317,69 @@ for n in hv1 hv2; do
 	if wait_for 20 sent_is "$n" "100 101"; then pass "$n: 60 deleted networks are gone"; else
 		fail "$n: 60 deleted networks are gone" "last: '$(sent_last "$n")'"; fi
 done
+if wait_for 10 eval '(( $(zkwatched /networks/10[0-9][0-9]) == 0 ))'; then pass "no watch left below the 60 deleted networks"; else
+	fail "no watch left below the 60 deleted networks" "$(zkwatched /networks/10[0-9][0-9]) path(s) still watched: $(zk_probe "${NODE_ZK%:*}" "${NODE_ZK##*:}" wchc | grep -E '^0x|/networks/10[0-9][0-9]' | head -n 12 | tr '\n' ' ')"; fi
+
+# ---- a set larger than one IPC frame (1 MiB): logged, not sent, no crash --------
+# 3 networks x 400 ACLs of ~1000 bytes = ~1.2 MB of records
+n0=$(nsent hv1)
+"$PVCT_PY" - "$NODE_ZK" <<'PY' || fail "big ACL sets created" "kazoo failed"
+import sys
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1])
+zk.start(timeout=10)
+rule = "tcp dport 1 accept comment \"" + "x" * 960 + "\""
+for v in (3000, 3001, 3002):
+    b = "/networks/%d" % v
+    t = zk.transaction()
+    for p, d in ((b, "big"), (b + "/nettype", "managed"), (b + "/ip4_network", "10.30.%d.0/24" % (v - 3000)),
+                 (b + "/firewall_rules", ""), (b + "/firewall_rules/in", ""), (b + "/firewall_rules/out", "")):
+        t.create(p, d.encode())
+    t.commit()
+    for k in range(0, 400, 100):
+        t = zk.transaction()
+        for j in range(k, k + 100):
+            a = "%s/firewall_rules/in/rule%03d" % (b, j)
+            t.create(a, b"")
+            t.create(a + "/order", str(j).encode())
+            t.create(a + "/rule", rule.encode())
+        if [r for r in t.commit() if isinstance(r, Exception)]:
+            sys.exit(1)
+zk.stop()
+PY
+TOOBIG="networks: the 5 valid network(s) do not fit in one MSG_NET_NETWORKS frame (at most 1048576 bytes, 65536 strings): network 3002 and the 0 after it did not fit"
+if wait_for 30 logged hv1 "$TOOBIG"; then pass "a set over 1 MiB is refused naming the network that did not fit"; else
+	fail "a set over 1 MiB is refused naming the network that did not fit" "$(grep 'do not fit\|cannot encode' "$(node_log hv1)" | tail -n1)"; fi
+n1=$(nsent hv1)
+ntb=$(grep -c "do not fit in one MSG_NET_NETWORKS" "$(node_log hv1)" || true)
+Z set /networks/3000 big2 >/dev/null
+check "a change while too large is refused again" wait_for 10 eval \
+	'(( $(grep -c "do not fit in one MSG_NET_NETWORKS" "$(node_log hv1)") > ntb ))'
+check_eq "nothing sent while the set is too large" "$n1" "$(nsent hv1)"
+"$PVCT_PY" - "$NODE_ZK" <<'PY'
+import sys
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1])
+zk.start(timeout=10)
+for v in (3000, 3001, 3002):
+    zk.delete("/networks/%d" % v, recursive=True)
+zk.stop()
+PY
+n0=$(nsent hv1)
+Z set /networks/101/domain net101b.local >/dev/null
+if wait_for 15 more_sent hv1 "$n0"; then pass "sending resumes once the set fits again"; else
+	fail "sending resumes once the set fits again" "no new 'networks: sent'"; fi
+
+# ---- zero networks: the empty set is sent and applied -----------------------------
+Z delete -r /networks/100 >/dev/null
+Z delete -r /networks/101 >/dev/null
+for n in hv1 hv2; do
+	if wait_for 15 eval 'grep -qF "networks: sent 0 valid network(s) [] to net-router" "$(node_log '"$n"')"'; then
+		pass "$n: the empty set is sent"; else fail "$n: the empty set is sent" "last: '$(sent_last "$n")'"; fi
+done
+if wait_for 15 eval 'node_ctl hv2 status 2>/dev/null | grep -Eq "^net-router\.networks *\$"'; then
+	pass "hv2 net-router applied the empty set"; else
+	fail "hv2 net-router applied the empty set" "networks='$(applied hv2)'"; fi
 
 for n in hv1 hv2; do
 	node_stop "$n" 20 || fail "$n stops" "killed"

@@ -37,7 +37,8 @@ static void test_validators(void **state)
 	assert_false(lease_valid_ip4("::1"));
 	assert_true(lease_valid_hostname(""));
 	assert_true(lease_valid_hostname("vm-1.example"));
-	assert_false(lease_valid_hostname("vm_1"));
+	assert_true(lease_valid_hostname("vm_1")); /* dnsmasq hands out such names */
+	assert_false(lease_valid_hostname("vm/1"));
 	assert_false(lease_valid_hostname("a b"));
 	assert_true(lease_valid_hostname("123456789012345678901234567890123456789012345678901234567890123"));
 	assert_false(lease_valid_hostname("1234567890123456789012345678901234567890123456789012345678901234"));

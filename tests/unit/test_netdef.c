@@ -55,7 +55,12 @@ static void test_keys(void **state)
 	assert_string_equal(d.ns, "a.example,b.example");
 	assert_int_equal(set(&d, "name_servers", "[]"), 0);
 	assert_string_equal(d.ns, "");
-	assert_int_equal(set(&d, "name_servers", "['bad name']"), 0); /* blanks stripped */
+	assert_int_equal(set(&d, "name_servers", "[ 'a.example' ,  'b.example' ]"), 0);
+	assert_string_equal(d.ns, "a.example,b.example"); /* blanks around entries go */
+	assert_int_equal(set(&d, "name_servers", "['bad name']"), -1); /* not "badname" */
+	assert_non_null(strstr(err, "blank inside"));
+	assert_int_equal(set(&d, "name_servers", "None"), 0);
+	assert_string_equal(d.ns, "");
 	assert_int_equal(set(&d, "name_servers", "['b@d']"), -1);
 	assert_non_null(strstr(err, "name_servers"));
 
@@ -71,6 +76,16 @@ static void test_keys(void **state)
 	assert_int_equal(set(&d, "ip4_gateway", "10.1.1.1/24"), -1);
 	assert_int_equal(set(&d, "ip4_gateway", "2001:db8::1"), -1);
 	assert_int_equal(set(&d, "ip6_network", "10.0.0.0/8"), -1);
+	assert_int_equal(set(&d, "ip6_network", "2001:db8:1::1/64"), -1); /* host bits */
+	assert_non_null(strstr(err, "host bits"));
+	assert_int_equal(set(&d, "ip6_network", "2001:db8:1:0:8000::/64"), -1);
+	assert_int_equal(set(&d, "ip6_network", "2001:db8:1:0:8000::/65"), 0);
+	assert_int_equal(set(&d, "ip6_network", "2001:db8:1::/129"), -1);
+	assert_int_equal(set(&d, "ip6_network", "2001:db8:1::/64"), 0);
+	assert_int_equal(netdef_add_acl(&d, 0, "big", "1000000001", "drop", err, sizeof(err)), -1);
+	assert_int_equal(netdef_add_acl(&d, 0, "huge", "99999999999999999999", "drop", err,
+					sizeof(err)), -1);
+	assert_non_null(strstr(err, "huge"));
 	assert_int_equal(set(&d, "nettype", "vxlan"), -1);
 	assert_int_equal(set(&d, "dhcp4_flag", "yes"), -1);
 	assert_int_equal(set(&d, "domain", "bad domain"), -1);
@@ -158,9 +173,12 @@ static void test_res_acl(void **state)
 					sizeof(err)), -1);
 	assert_int_equal(netdef_add_res(&d, "52:54:00:aa:bb:03", "10.1.1.300", "", err,
 					sizeof(err)), -1);
-	assert_int_equal(netdef_add_res(&d, "52:54:00:aa:bb:03", "10.1.1.3", "under_score",
+	assert_int_equal(netdef_add_res(&d, "52:54:00:aa:bb:03", "10.1.1.3", "a,b",
 					err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "hostname"));
+	/* dnsmasq accepts '_': such a reservation must not invalidate the network */
+	assert_int_equal(netdef_add_res(&d, "52:54:00:aa:bb:04", "10.1.1.4", "my_vm", err,
+					sizeof(err)), 0);
 	assert_int_equal(netdef_add_acl(&d, 0, "web", "10", "tcp dport 80 accept", err,
 					sizeof(err)), 0);
 	assert_int_equal(netdef_add_acl(&d, 0, "ssh", "2", "tcp dport 22 accept", err,
