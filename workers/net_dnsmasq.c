@@ -1,0 +1,439 @@
+/*
+ * net_dnsmasq.c: dnsmasq per managed network while primary (ref §7.5, §7.6, with
+ * its bugs fixed: arguments are an argv, never a string re-split on spaces;
+ * processes are reaped, stopped by PID and supervised; reservations come from
+ * dhcp4_reservations and the whole hosts directory is regenerated at start).
+ *
+ * dnsmasq runs as net-router's user and inherits its seccomp filter, Landlock
+ * domain and no_new_privs; it gets CAP_NET_BIND_SERVICE / CAP_NET_ADMIN /
+ * CAP_NET_RAW as ambient capabilities (see net_router.c). It is a child of this
+ * process: a pidfd in the event loop says when it dies, PR_SET_PDEATHSIG takes it
+ * down with a dying net-router, and a PID file per network lets the next
+ * net-router stop one that survived anyway.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "log.h"
+#include "net_dnsmasq.h"
+#include "pvc.h"
+
+/* ---- processes ---------------------------------------------------------------- */
+
+static struct dnsm_proc *find(struct dnsm *m, uint32_t vni)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i]->vni == vni)
+			return m->v[i];
+	return NULL;
+}
+
+static void def_copy(struct netdef *dst, const struct netdef *src)
+{
+	*dst = *src;
+	dst->acl_in = dst->acl_out = NULL;
+	dst->nacl_in = dst->nacl_out = 0;
+	dst->res = NULL;
+	dst->nres = 0;
+	if (src->nres) {
+		dst->res = malloc(src->nres * sizeof(src->res[0]));
+		if (dst->res) {
+			memcpy(dst->res, src->res, src->nres * sizeof(src->res[0]));
+			dst->nres = src->nres;
+		} else {
+			log_errx("network %u: out of memory for reservations", src->vni);
+		}
+	}
+}
+
+static int sig_of(struct dnsm *m, const struct netdef *d, char **out)
+{
+	static char store[8192];
+	char *argv[DNSM_MAX_ARGS], hosts[320];
+	size_t len = 0;
+	int n;
+	char *s;
+
+	snprintf(hosts, sizeof(hosts), "%s/%u", m->dir, d->vni);
+	n = dnsm_build_argv(d, m->helper, hosts, argv, DNSM_MAX_ARGS, store, sizeof(store));
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len + 1);
+	if (!s)
+		return -1;
+	len = 0;
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(argv[i]);
+		memcpy(s + len, argv[i], l);
+		s[len + l] = '\n';
+		len += l + 1;
+	}
+	s[len] = '\0';
+	*out = s;
+	return 0;
+}
+
+static void on_exit_fd(struct ev_loop *loop, int fd, short revents, void *arg);
+static void restart_cb(struct ev_loop *loop, void *arg);
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* fork+execve. Only async-signal-safe calls between fork and execve. */
+static int start(struct dnsm *m, struct dnsm_proc *p)
+{
+	static char store[8192];
+	char *argv[DNSM_MAX_ARGS], hosts[320], logp[400];
+	char env_br[64], env_cfg[300], env_sock[360];
+	char *envp[] = {env_br, env_cfg, env_sock, NULL};
+	int logfd, nullfd, n;
+	pid_t pid, parent = getpid();
+
+	snprintf(hosts, sizeof(hosts), "%s/%u", m->dir, p->vni);
+	n = dnsm_build_argv(&p->def, m->helper, hosts, argv, DNSM_MAX_ARGS, store, sizeof(store));
+	if (n < 0) {
+		log_errx("network %u: dnsmasq arguments too long", p->vni);
+		return -1;
+	}
+	(void)dnsm_write_hosts(m, p);
+	snprintf(env_br, sizeof(env_br), "DNSMASQ_BRIDGE_INTERFACE=vmbr%u", p->vni);
+	snprintf(env_cfg, sizeof(env_cfg), "PVCD_CONFIG_FILE=%s", m->cfg->config_path);
+	snprintf(env_sock, sizeof(env_sock), "PVC_LEASE_SOCKET=%s", m->sock);
+	snprintf(logp, sizeof(logp), "%s/dnsmasq-%u.log", m->logdir, p->vni);
+	logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (logfd < 0) {
+		log_errx("network %u: cannot open %s: %s", p->vni, logp, strerror(errno));
+		return -1;
+	}
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nullfd < 0) {
+		log_errx("network %u: cannot open /dev/null: %s", p->vni, strerror(errno));
+		close(logfd);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_errx("network %u: cannot fork dnsmasq: %s", p->vni, strerror(errno));
+		close(logfd);
+		close(nullfd);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		static const char failed[] = "pvcnoded: execve " DNSM_EXE " failed\n";
+
+		/* the worker ignores these and blocks nothing dnsmasq needs: defaults */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* a dying net-router takes its dnsmasq along */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
+			_exit(127);
+		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+			_exit(127);
+		(void)syscall(SYS_close_range, 3, ~0U, 0);
+		execve(DNSM_EXE, argv, envp);
+		(void)!write(2, failed, sizeof(failed) - 1);
+		_exit(127);
+	}
+	close(logfd);
+	close(nullfd);
+	p->pid = pid;
+	p->started_ms = mono_ms();
+	p->pidfd = pidfd_open_(pid);
+	if (p->pidfd < 0 || ev_add_fd(m->loop, p->pidfd, POLLIN, on_exit_fd, m) != 0) {
+		/* without it the death would go unnoticed: give up on this one */
+		log_errx("network %u: cannot watch dnsmasq pid %d: %s", p->vni, (int)pid,
+			 strerror(errno));
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		if (p->pidfd >= 0)
+			close(p->pidfd);
+		p->pidfd = -1;
+		p->pid = 0;
+		return -1;
+	}
+	dnsm_pidfile(m, p->vni, pid);
+	log_info("network %u: dnsmasq started (pid %d)", p->vni, (int)pid);
+	return 0;
+}
+
+static void describe(int st, char *buf, size_t cap)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, cap, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+		snprintf(buf, cap, "killed by SIGSYS (a syscall outside net-router's seccomp filter)");
+	else if (WIFSIGNALED(st))
+		snprintf(buf, cap, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, cap, "ended (status 0x%x)", (unsigned)st);
+}
+
+static void forget(struct dnsm *m, struct dnsm_proc *p)
+{
+	if (p->pidfd >= 0) {
+		ev_del_fd(m->loop, p->pidfd);
+		close(p->pidfd);
+	}
+	p->pidfd = -1;
+	p->pid = 0;
+	dnsm_pidfile(m, p->vni, 0);
+}
+
+static void on_exit_fd(struct ev_loop *loop, int fd, short revents, void *arg)
+{
+	struct dnsm *m = arg;
+	char how[128];
+	int st = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		struct dnsm_proc *p = m->v[i];
+		uint64_t ran;
+		pid_t r;
+
+		if (p->pidfd != fd)
+			continue;
+		r = waitpid(p->pid, &st, WNOHANG);
+		if (r == 0)
+			return; /* spurious */
+		describe(st, how, sizeof(how));
+		ran = mono_ms() - p->started_ms;
+		forget(m, p);
+		if (!p->wanted)
+			return;
+		if (ran >= DNSM_HEALTHY_MS || p->backoff_ms == 0)
+			p->backoff_ms = DNSM_BACKOFF_MIN_MS;
+		else if (p->backoff_ms < DNSM_BACKOFF_MAX_MS)
+			p->backoff_ms = p->backoff_ms * 2 > DNSM_BACKOFF_MAX_MS ? DNSM_BACKOFF_MAX_MS
+										: p->backoff_ms * 2;
+		log_errx("network %u: dnsmasq %s after %llu ms: restarting in %d ms (see %s/dnsmasq-%u.log)",
+			 p->vni, how, (unsigned long long)ran, p->backoff_ms, m->logdir, p->vni);
+		p->restart_timer = ev_timer(m->loop, (uint64_t)p->backoff_ms, restart_cb, p);
+		return;
+	}
+	ev_del_fd(loop, fd); /* not ours any more */
+}
+
+static void restart_cb(struct ev_loop *loop, void *arg)
+{
+	struct dnsm_proc *p = arg;
+
+	(void)loop;
+	p->restart_timer = 0;
+	if (p->wanted && p->pid == 0 && start(p->m, p) != 0) {
+		p->backoff_ms = DNSM_BACKOFF_MAX_MS;
+		p->restart_timer = ev_timer(p->m->loop, (uint64_t)p->backoff_ms, restart_cb, p);
+	}
+}
+
+/* SIGTERM to each of `ps`, wait for all together up to DNSM_STOP_MS, SIGKILL the
+ * rest; every one is reaped. */
+static void stop_procs(struct dnsm *m, struct dnsm_proc **ps, size_t n)
+{
+	uint64_t deadline = mono_ms() + DNSM_STOP_MS;
+	size_t left = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct dnsm_proc *p = ps[i];
+		p->wanted = 0;
+		if (p->restart_timer)
+			ev_timer_cancel(m->loop, p->restart_timer);
+		p->restart_timer = 0;
+		if (p->pid == 0)
+			continue;
+		if (pidfd_signal(p->pidfd, SIGTERM) != 0 && errno != ESRCH)
+			log_warnx("network %u: SIGTERM to dnsmasq pid %d: %s", p->vni, (int)p->pid,
+				  strerror(errno));
+		left++;
+	}
+	while (left) {
+		struct pollfd pf[64];
+		size_t k = 0;
+		uint64_t now = mono_ms();
+
+		for (size_t i = 0; i < n && k < 64; i++)
+			if (ps[i]->pid)
+				pf[k++] = (struct pollfd){.fd = ps[i]->pidfd, .events = POLLIN};
+		if (now >= deadline)
+			break;
+		if (poll(pf, k, (int)(deadline - now)) < 0 && errno != EINTR)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (ps[i]->pid && waitpid(ps[i]->pid, NULL, WNOHANG) == ps[i]->pid) {
+				forget(m, ps[i]);
+				left--;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct dnsm_proc *p = ps[i];
+		if (p->pid == 0)
+			continue;
+		log_warnx("network %u: dnsmasq pid %d ignored SIGTERM for %d ms: SIGKILL", p->vni,
+			  (int)p->pid, DNSM_STOP_MS);
+		(void)pidfd_signal(p->pidfd, SIGKILL);
+		(void)waitpid(p->pid, NULL, 0);
+		forget(m, p);
+	}
+}
+
+static void drop(struct dnsm *m, size_t i)
+{
+	struct dnsm_proc *p = m->v[i];
+
+	free(p->def.res);
+	free(p->sig);
+	free(p);
+	m->v[i] = m->v[--m->n];
+}
+
+void dnsm_apply(struct dnsm *m, const struct netdef *defs, size_t n, int primary)
+{
+	struct dnsm_proc **stop = NULL;
+	size_t nstop = 0, i;
+
+	if (m->n) {
+		stop = calloc(m->n, sizeof(*stop));
+		if (!stop) {
+			log_errx("dnsmasq: out of memory");
+			return;
+		}
+	}
+	/* stop what is no longer wanted, or whose arguments changed */
+	for (i = 0; i < m->n; i++) {
+		struct dnsm_proc *p = m->v[i];
+		const struct netdef *d = NULL;
+		char *sig = NULL;
+
+		for (size_t j = 0; j < n && !d; j++)
+			if (defs[j].vni == p->vni && defs[j].managed)
+				d = &defs[j];
+		if (primary && d && sig_of(m, d, &sig) == 0 && strcmp(sig, p->sig) == 0) {
+			free(sig);
+			continue;
+		}
+		free(sig);
+		if (d && primary)
+			log_info("network %u: dnsmasq arguments changed: restarting it", p->vni);
+		stop[nstop++] = p;
+	}
+	if (nstop)
+		stop_procs(m, stop, nstop);
+	free(stop);
+	for (i = 0; i < m->n;) {
+		if (!m->v[i]->wanted)
+			drop(m, i);
+		else
+			i++;
+	}
+	if (!primary)
+		return;
+	for (i = 0; i < n; i++) {
+		struct dnsm_proc *p;
+
+		if (!defs[i].managed)
+			continue;
+		p = find(m, defs[i].vni);
+		if (p) {
+			/* running with the same arguments: reservations in place */
+			free(p->def.res);
+			def_copy(&p->def, &defs[i]);
+			if (dnsm_write_hosts(m, p) && p->pid && pidfd_signal(p->pidfd, SIGHUP) != 0)
+				log_warnx("network %u: SIGHUP to dnsmasq: %s", p->vni, strerror(errno));
+			continue;
+		}
+		if (m->n == m->cap) {
+			size_t nc = m->cap ? m->cap * 2 : 16;
+			struct dnsm_proc **nv = realloc(m->v, nc * sizeof(*nv));
+			if (!nv) {
+				log_errx("dnsmasq: out of memory");
+				return;
+			}
+			m->v = nv;
+			m->cap = nc;
+		}
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			log_errx("dnsmasq: out of memory");
+			return;
+		}
+		p->m = m;
+		p->vni = defs[i].vni;
+		p->pidfd = -1;
+		p->wanted = 1;
+		def_copy(&p->def, &defs[i]);
+		if (sig_of(m, &defs[i], &p->sig) != 0) {
+			log_errx("network %u: dnsmasq arguments too long", p->vni);
+			free(p->def.res);
+			free(p);
+			continue;
+		}
+		m->v[m->n++] = p;
+		if (start(m, p) != 0) {
+			p->backoff_ms = DNSM_BACKOFF_MIN_MS;
+			p->restart_timer = ev_timer(m->loop, (uint64_t)p->backoff_ms, restart_cb, p);
+		}
+	}
+}
+
+void dnsm_stop_all(struct dnsm *m)
+{
+	if (m->n)
+		stop_procs(m, m->v, m->n);
+	while (m->n)
+		drop(m, 0);
+}
+
+void dnsm_list(const struct dnsm *m, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	if (cap)
+		buf[0] = '\0';
+	for (size_t i = 0; i < m->n; i++) {
+		int r = snprintf(buf + used, cap - used, "%s%u:%d", i ? "," : "", m->v[i]->vni,
+				 (int)m->v[i]->pid);
+		if (r < 0 || (size_t)r >= cap - used)
+			break;
+		used += (size_t)r;
+	}
+}
+
+size_t dnsm_running(const struct dnsm *m)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		k += m->v[i]->pid != 0;
+	return k;
+}
