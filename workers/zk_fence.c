@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "log.h"
 #include "zk_fence_int.h"
@@ -40,6 +41,12 @@ int zk_fence_init(struct zk_ctx *z)
 		return -1;
 	z->fence->next_gen = 1;
 	z->fence->grace = 1;
+	/* a FENCE_RESULT still queued for a previous zk-election (same ids "f1"...)
+	 * must not be taken for ours: it may report a reset from before the node came
+	 * back and was judged dead again */
+	if (getrandom(&z->fence->id_tag, sizeof(z->fence->id_tag), 0) !=
+	    (ssize_t)sizeof(z->fence->id_tag))
+		z->fence->id_tag = (uint32_t)mono_ms();
 	return 0;
 }
 
@@ -69,7 +76,8 @@ void zf_job_end(struct zk_ctx *z, struct zf_job *j, const char *why)
 		log_info("fence: node %s: %s", j->node, why);
 	if (j->timer)
 		ev_timer_cancel(z->loop, j->timer);
-	if (j->lock[0])
+	/* also with only a prefix: a create whose answer was lost may have made one */
+	if (j->lock[0] || j->prefix[0])
 		zf_lock_release(z, j);
 	zf_recover_free(j->rec);
 	for (p = &F(z)->jobs; *p; p = &(*p)->next) {
@@ -81,7 +89,7 @@ void zf_job_end(struct zk_ctx *z, struct zf_job *j, const char *why)
 	free(j);
 }
 
-static void job_new(struct zk_ctx *z, const char *node)
+static void job_new(struct zk_ctx *z, const char *node, int64_t judged_mtime)
 {
 	struct zf_job *j = calloc(1, sizeof(*j));
 
@@ -92,7 +100,9 @@ static void job_new(struct zk_ctx *z, const char *node)
 	j->z = z;
 	j->gen = F(z)->next_gen++;
 	strlcpy_pvc(j->node, node, sizeof(j->node));
-	snprintf(j->id, sizeof(j->id), "f%llu", (unsigned long long)j->gen);
+	j->judged_mtime = judged_mtime;
+	snprintf(j->id, sizeof(j->id), "f%08x-%llu", (unsigned)F(z)->id_tag,
+		 (unsigned long long)j->gen);
 	j->next = F(z)->jobs;
 	F(z)->jobs = j;
 	zf_lock_start(z, j);
@@ -157,7 +167,7 @@ static void round_done(struct zk_ctx *z, struct zf_batch *b)
 		log_warnx("fence: node %s: keepalive %lld ms old by ZooKeeper's clock (limit %lld "
 			  "ms = %d x %llu ms): node is dead", name, (long long)(own - b->it[i]->mtime),
 			  (long long)thr, z->cfg->fence_intervals, (unsigned long long)iv);
-		job_new(z, name);
+		job_new(z, name, b->it[i]->mtime);
 	}
 }
 
@@ -234,6 +244,7 @@ void zk_fence_keepalive_committed(struct zk_ctx *z, uint64_t sent_ms)
 	if (sent_ms > f->last_ka_sent)
 		f->last_ka_sent = sent_ms;
 	send_vm_keepalive(z);
+	zf_lock_sweep(z);
 	round_start(z);
 }
 
@@ -250,24 +261,75 @@ static void sync_retry(struct ev_loop *loop, void *arg)
 	zk_relay_vm_sync(z);
 }
 
+static void own_ds_done(int rc, const char *value, int len, const struct Stat *stat,
+			const void *data)
+{
+	struct zk_ctx *z = (struct zk_ctx *)data;
+	char ex[64];
+
+	if (z->closing)
+		return;
+	F(z)->ds_read_inflight = 0;
+	if (rc == ZOK && value && len == 3 && memcmp(value, "run", 3) == 0) {
+		F(z)->ds_ok_for = F(z)->ds_read_for;
+		return;
+	}
+	log_warnx("fence: /nodes/%s/daemonstate is %s after our keepalive: the VM list waits "
+		  "for a keepalive that rewrites `run`", z->cfg->node_name,
+		  rc == ZOK ? zkv_excerpt(value, len, ex, sizeof(ex)) : zk_err(rc));
+}
+
+/* 1 if our daemonstate has been read `run` after the last committed keepalive;
+ * otherwise starts that read (one per keepalive) and returns 0. */
+static int own_ds_confirmed(struct zk_ctx *z)
+{
+	struct zk_fence *f = F(z);
+	char path[ZF_PATH];
+
+	if (f->last_ka_sent != 0 && f->ds_ok_for == f->last_ka_sent)
+		return 1;
+	if (f->last_ka_sent == 0 || f->ds_read_inflight || f->ds_read_for == f->last_ka_sent ||
+	    !zk_usable(z))
+		return 0;
+	snprintf(path, sizeof(path), "/nodes/%s/daemonstate", z->cfg->node_name);
+	f->ds_read_for = f->last_ka_sent;
+	if (zoo_aget(z->zh, path, 0, own_ds_done, z) == ZOK)
+		f->ds_read_inflight = 1;
+	else
+		f->ds_read_for = 0;
+	return 0;
+}
+
 int zk_fence_defer_sync(struct zk_ctx *z)
 {
+	int wait = 0, ds_wait = 0;
+
+	/* A keepalive that commits after our return from a cut-off does not rewrite
+	 * `run` when we have not yet seen the `dead` a fencer wrote (the keepalive only
+	 * repairs a state it knows about), so it does not invalidate the fencer's
+	 * recovery, which checks the version of that `dead`. vm-manager lifts its
+	 * self-fence on this answer: give it only once our daemonstate was read `run`
+	 * after the keepalive it has heard of; any recovery before that `run` is then
+	 * visible below (its watch events came before the read's answer), any later
+	 * one fails its check. Shutdown does not wait for it. */
+	if (z->phase == 0 && !own_ds_confirmed(z))
+		wait = ds_wait = 1;
 	/* A VM_DOMAIN read still in flight may carry a change made while we were cut
 	 * off (its watch fired on reconnection): answer once it has landed, so that
 	 * SYNC_DONE means "everything ZooKeeper said before our keepalive". */
-	for (int i = 0; i < z->ndoms; i++) {
-		if (z->doms[i].pending > 0) {
-			if (F(z)->sync_timer)
-				return 1;
-			F(z)->sync_timer = ev_timer(z->loop, SYNC_RETRY_MS, sync_retry, z);
-			if (F(z)->sync_timer == 0) {
-				log_errx("out of timers");
-				return 0;
-			}
-			return 1;
-		}
+	for (int i = 0; !wait && i < z->ndoms; i++)
+		if (z->doms[i].pending > 0)
+			wait = 1;
+	if (!wait)
+		return 0;
+	if (F(z)->sync_timer)
+		return 1;
+	F(z)->sync_timer = ev_timer(z->loop, SYNC_RETRY_MS, sync_retry, z);
+	if (F(z)->sync_timer == 0) {
+		log_errx("out of timers");
+		return ds_wait; /* never hand over a list that may predate a recovery */
 	}
-	return 0;
+	return 1;
 }
 
 /* ---- frames from the fence worker ------------------------------------------------------ */

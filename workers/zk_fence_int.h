@@ -103,6 +103,7 @@ struct zf_job {
 	char lock[ZK_NAME];      /* own contender name under daemonstate, "" if none */
 	uint32_t seq;
 	int lock_wait_inflight;
+	int64_t judged_mtime;    /* mtime of its keepalive when judged dead */
 	/* after marking */
 	int32_t ds_ver;          /* data version of our `dead` */
 	int throws;
@@ -113,8 +114,18 @@ struct zf_job {
 	struct zf_rec *rec;
 };
 
+#define ZF_ORPHANS 16
+struct zf_orphan {
+	char dir[ZF_PATH];
+	char prefix[33];
+};
+
 struct zk_fence {
 	uint64_t next_gen;
+	uint32_t id_tag;         /* random per process: request ids never repeat */
+	/* lock contenders whose removal failed (zk_fence_lock.c) */
+	struct zf_orphan orphans[ZF_ORPHANS];
+	int norphans;
 	struct zf_job *jobs;
 	/* detection */
 	int round_inflight;
@@ -123,6 +134,11 @@ struct zk_fence {
 	int64_t epoch_mtime;     /* ZooKeeper mtime from which absent nodes are measured */
 	uint64_t last_ka_sent;   /* mono send time of our last committed keepalive */
 	uint64_t sync_timer;     /* a deferred VM sync answer */
+	/* VM sync answers wait for a read of our daemonstate, issued after the last
+	 * committed keepalive, that says `run` (zk_fence_defer_sync) */
+	uint64_t ds_read_for;    /* last_ka_sent when that read was issued */
+	uint64_t ds_ok_for;      /* ... and when it answered `run` */
+	int ds_read_inflight;
 };
 
 struct zf_job *zf_job_find(struct zk_ctx *z, uint64_t gen);
@@ -133,6 +149,8 @@ void zf_keepalive_ms(const struct zk_ctx *z, uint64_t *ms);
 /* zk_fence_lock.c: the kazoo write lock, marking `dead` */
 void zf_lock_start(struct zk_ctx *z, struct zf_job *j);
 void zf_lock_release(struct zk_ctx *z, struct zf_job *j);
+/* Retry the removal of contenders left behind (after a committed keepalive). */
+void zf_lock_sweep(struct zk_ctx *z);
 
 /* zk_fence_job.c: saving throws, IPMI, after-fence writes */
 void zf_throws_start(struct zk_ctx *z, struct zf_job *j);

@@ -62,12 +62,16 @@ static void throw_done(struct zk_ctx *z, struct zf_batch *b)
 		log_warnx("fence: node %s: saving throw: cannot read daemon state: %s", j->node,
 			  zk_err(b->n ? b->it[0]->rc : ZSYSTEMERROR));
 		j->timer = ev_timer(z->loop, iv, throw_cb, j);
+		if (j->timer == 0)
+			zf_job_end(z, j, "out of timers"); /* not a job waiting for nothing */
 		return;
 	}
 	if (strcmp(v, "dead") != 0 || b->it[0]->version != j->ds_ver) {
-		char why[160];
-		snprintf(why, sizeof(why), "came back (daemon state `%.16s`, version %d): fence "
-			 "aborted after %d saving throw(s)", v, (int)b->it[0]->version, j->throws);
+		char why[200], ex[64];
+		snprintf(why, sizeof(why), "came back (daemon state `%s`, version %d): fence "
+			 "aborted after %d saving throw(s)",
+			 zkv_excerpt(v, (int)strlen(v), ex, sizeof(ex)), (int)b->it[0]->version,
+			 j->throws);
 		zf_job_end(z, j, why);
 		return;
 	}
@@ -75,6 +79,8 @@ static void throw_done(struct zk_ctx *z, struct zf_batch *b)
 	log_warnx("fence: node %s: saving throw %d of %d failed", j->node, j->throws, THROWS);
 	if (j->throws < THROWS) {
 		j->timer = ev_timer(z->loop, iv, throw_cb, j);
+		if (j->timer == 0)
+			zf_job_end(z, j, "out of timers");
 		return;
 	}
 	j->st = ZJ_IPMI;

@@ -55,30 +55,71 @@ static void lock_list(struct zk_ctx *z, struct zf_job *j);
 
 /* ---- release ----------------------------------------------------------------------- */
 
+/* A contender we could not remove (connection down, lost answer) stays while our
+ * session lives, and a session that survives a disconnection lives on: every
+ * later write lock on that daemonstate, ours and the other coordinators', would
+ * wait behind it and time out, and the node would never be fenced. So it is
+ * remembered by its random prefix and removed after the next committed keepalive. */
+static void orphan_add(struct zk_ctx *z, const char *dir, const char *prefix)
+{
+	struct zk_fence *f = z->fence;
+
+	if (z->closing || prefix[0] == '\0')
+		return;
+	for (int i = 0; i < f->norphans; i++)
+		if (strcmp(f->orphans[i].prefix, prefix) == 0)
+			return;
+	if (f->norphans >= ZF_ORPHANS) {
+		log_warnx("fence: lock contender %s/%s* left to expire with the session "
+			  "(too many to clean up)", dir, prefix);
+		return;
+	}
+	strlcpy_pvc(f->orphans[f->norphans].dir, dir, sizeof(f->orphans[0].dir));
+	strlcpy_pvc(f->orphans[f->norphans].prefix, prefix, sizeof(f->orphans[0].prefix));
+	f->norphans++;
+	log_warnx("fence: lock contender %s/%s* not removed yet: retried after the next "
+		  "keepalive", dir, prefix);
+}
+
 struct rel {
 	struct zk_ctx *z;
 	char dir[ZF_PATH];
 	char prefix[33];
 };
 
-static void rel_delete_done(int rc, const void *data)
+static struct rel *rel_new(struct zk_ctx *z, const char *dir, const char *prefix)
 {
-	char *path = (char *)data;
+	struct rel *r = calloc(1, sizeof(*r));
 
-	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING)
-		log_warnx("fence: cannot delete lock contender %s: %s", path, zk_err(rc));
-	free(path);
+	if (r) {
+		r->z = z;
+		strlcpy_pvc(r->dir, dir, sizeof(r->dir));
+		strlcpy_pvc(r->prefix, prefix, sizeof(r->prefix));
+	}
+	return r;
 }
 
-static void rel_delete(struct zk_ctx *z, const char *path)
+static void rel_delete_done(int rc, const void *data)
 {
-	char *p = strdup(path);
+	struct rel *r = (struct rel *)data;
 
-	if (p == NULL || !zk_usable(z) || zoo_adelete(z->zh, p, -1, rel_delete_done, p) != ZOK) {
-		/* ephemeral: it goes with our session at the latest */
-		if (p)
-			log_warnx("fence: lock contender %s left to expire with the session", p);
-		free(p);
+	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING) {
+		log_warnx("fence: cannot delete lock contender %s/%s*: %s", r->dir, r->prefix,
+			  zk_err(rc));
+		orphan_add(r->z, r->dir, r->prefix);
+	}
+	free(r);
+}
+
+static void rel_delete(struct zk_ctx *z, const char *dir, const char *prefix, const char *name)
+{
+	struct rel *r = rel_new(z, dir, prefix);
+	char path[ZF_PATH * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (r == NULL || !zk_usable(z) || zoo_adelete(z->zh, path, -1, rel_delete_done, r) != ZOK) {
+		free(r);
+		orphan_add(z, dir, prefix);
 	}
 }
 
@@ -86,36 +127,51 @@ static void rel_delete(struct zk_ctx *z, const char *path)
 static void rel_children_done(int rc, const struct String_vector *sv, const void *data)
 {
 	struct rel *r = (struct rel *)data;
-	char path[ZF_PATH * 2];
 
-	if (rc == ZOK && !r->z->closing)
+	if (rc == ZOK && !r->z->closing) {
 		for (int i = 0; sv && i < sv->count; i++)
-			if (sv->data[i] && strncmp(sv->data[i], r->prefix, 32) == 0) {
-				snprintf(path, sizeof(path), "%s/%s", r->dir, sv->data[i]);
-				rel_delete(r->z, path);
-			}
+			if (sv->data[i] && strncmp(sv->data[i], r->prefix, 32) == 0)
+				rel_delete(r->z, r->dir, r->prefix, sv->data[i]);
+	} else if (rc != ZNONODE && rc != ZCLOSING) {
+		orphan_add(r->z, r->dir, r->prefix);
+	}
 	free(r);
+}
+
+static void rel_by_prefix(struct zk_ctx *z, const char *dir, const char *prefix)
+{
+	struct rel *r = rel_new(z, dir, prefix);
+
+	if (r == NULL || !zk_usable(z) ||
+	    zoo_aget_children(z->zh, dir, 0, rel_children_done, r) != ZOK) {
+		free(r);
+		orphan_add(z, dir, prefix);
+	}
+}
+
+void zf_lock_sweep(struct zk_ctx *z)
+{
+	struct zk_fence *f = z->fence;
+	struct zf_orphan o[ZF_ORPHANS];
+	int n = f->norphans;
+
+	if (n == 0 || !zk_usable(z))
+		return;
+	memcpy(o, f->orphans, sizeof(o[0]) * (size_t)n);
+	f->norphans = 0;
+	for (int i = 0; i < n; i++)
+		rel_by_prefix(z, o[i].dir, o[i].prefix); /* re-added if it fails again */
 }
 
 void zf_lock_release(struct zk_ctx *z, struct zf_job *j)
 {
-	char dir[ZF_PATH], path[ZF_PATH * 2];
+	char dir[ZF_PATH];
 
 	ds_path(j, dir, sizeof(dir));
-	if (j->lock[0]) {
-		snprintf(path, sizeof(path), "%s/%s", dir, j->lock);
-		rel_delete(z, path);
-	} else if (j->prefix[0]) {
-		struct rel *r = calloc(1, sizeof(*r));
-		if (r && zk_usable(z)) {
-			r->z = z;
-			strlcpy_pvc(r->dir, dir, sizeof(r->dir));
-			strlcpy_pvc(r->prefix, j->prefix, sizeof(r->prefix));
-			if (zoo_aget_children(z->zh, dir, 0, rel_children_done, r) == ZOK)
-				r = NULL;
-		}
-		free(r);
-	}
+	if (j->lock[0])
+		rel_delete(z, dir, j->prefix, j->lock);
+	else if (j->prefix[0])
+		rel_by_prefix(z, dir, j->prefix);
 	j->lock[0] = '\0';
 	j->prefix[0] = '\0';
 }
@@ -142,31 +198,34 @@ static void mark_set_done(int rc, const struct Stat *stat, const void *data)
 	zf_throws_start(z, j);
 }
 
-static void mark_get_done(int rc, const char *value, int len, const struct Stat *stat,
-			  const void *data)
+static void mark_read_done(struct zk_ctx *z, struct zf_batch *b)
 {
-	struct zk_ctx *z;
-	struct zf_job *j = tok_job(data, &z);
-	char path[ZF_PATH], v[16] = "";
+	struct zf_job *j = zf_job_find(z, b->gen);
+	const char *v = zf_val(b, 0);
+	char path[ZF_PATH];
 	struct tok *t;
 
-	free((void *)data);
-	if (j == NULL)
+	if (j == NULL || j->st != ZJ_MARK)
 		return;
-	if (rc == ZOK && value && len > 0 && len < (int)sizeof(v)) {
-		memcpy(v, value, (size_t)len);
-		v[len] = '\0';
-	}
-	if (rc != ZOK || stat == NULL || strcmp(v, "run") != 0) {
-		char why[96];
-		snprintf(why, sizeof(why), "daemon state is `%.16s` under the lock: nothing to do",
-			 rc == ZOK ? v : zk_err(rc));
+	if (v == NULL || strcmp(v, "run") != 0) {
+		char why[128], ex[64];
+		snprintf(why, sizeof(why), "daemon state is `%s` under the lock: nothing to do",
+			 v ? zkv_excerpt(v, (int)strlen(v), ex, sizeof(ex))
+			   : zk_err(b->n ? b->it[0]->rc : ZSYSTEMERROR));
 		zf_job_end(z, j, why);
+		return;
+	}
+	/* `run` alone does not say the node is still silent: a judgement made just
+	 * before it came back (or a lock wait behind a read lock while it did) would
+	 * mark a live node `dead`, and a live primary relinquishes on that */
+	if (b->n < 2 || b->it[1]->rc != ZOK || b->it[1]->mtime != j->judged_mtime) {
+		zf_job_end(z, j, "wrote a keepalive since it was judged dead: not fenced");
 		return;
 	}
 	ds_path(j, path, sizeof(path));
 	t = tok_new(z, j);
-	if (t == NULL || zoo_aset(z->zh, path, "dead", 4, stat->version, mark_set_done, t) != ZOK) {
+	if (t == NULL || !zk_usable(z) ||
+	    zoo_aset(z->zh, path, "dead", 4, b->it[0]->version, mark_set_done, t) != ZOK) {
 		free(t);
 		zf_job_end(z, j, "cannot send the `dead` write");
 	}
@@ -175,7 +234,7 @@ static void mark_get_done(int rc, const char *value, int len, const struct Stat 
 static void lock_held(struct zk_ctx *z, struct zf_job *j)
 {
 	char path[ZF_PATH];
-	struct tok *t;
+	struct zf_batch *b;
 
 	if (j->timer) {
 		ev_timer_cancel(z->loop, j->timer);
@@ -183,12 +242,16 @@ static void lock_held(struct zk_ctx *z, struct zf_job *j)
 	}
 	j->st = ZJ_MARK;
 	log_debug("fence: node %s: write lock %s held", j->node, j->lock);
-	ds_path(j, path, sizeof(path));
-	t = tok_new(z, j);
-	if (t == NULL || !zk_usable(z) || zoo_aget(z->zh, path, 0, mark_get_done, t) != ZOK) {
-		free(t);
+	b = zf_batch_new(z, j->gen, mark_read_done);
+	if (b == NULL) {
 		zf_job_end(z, j, "cannot re-read the daemon state under the lock");
+		return;
 	}
+	ds_path(j, path, sizeof(path));
+	(void)zf_batch_get(b, path);
+	snprintf(path, sizeof(path), "/nodes/%s/keepalive", j->node);
+	(void)zf_batch_exists(b, path);
+	zf_batch_send(b); /* unreadable: mark_read_done ends the job */
 }
 
 /* ---- waiting --------------------------------------------------------------------------- */
@@ -196,8 +259,15 @@ static void lock_held(struct zk_ctx *z, struct zf_job *j)
 static void pred_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
 	struct zk_ctx *z;
-	struct zf_job *j = tok_job(ctx, &z);
+	struct zf_job *j;
 
+	/* The C client hands every session event (connecting, connected, expired) to
+	 * every registered watcher too, with the same context, and the watch stays
+	 * registered: freeing `ctx` here would let the real event (or the next
+	 * session event) use and free it again. Only a node event consumes it. */
+	if (type == ZOO_SESSION_EVENT)
+		return;
+	j = tok_job(ctx, &z);
 	free(ctx);
 	if (j == NULL || j->st != ZJ_LOCK)
 		return;
@@ -295,8 +365,21 @@ static void create_done(int rc, const char *value, const void *data)
 	const char *name;
 
 	free((void *)data);
-	if (j == NULL)
+	if (j == NULL) {
+		/* the job ended (lock timeout, session trouble) while the create was out:
+		 * its release could not see this contender yet */
+		const char *slash = value ? strrchr(value, '/') : NULL;
+		if (rc == ZOK && slash && !z->closing && (size_t)(slash - value) < ZF_PATH &&
+		    strlen(slash + 1) >= 32) {
+			char dir[ZF_PATH], prefix[33];
+			memcpy(dir, value, (size_t)(slash - value));
+			dir[slash - value] = '\0';
+			memcpy(prefix, slash + 1, 32);
+			prefix[32] = '\0';
+			rel_delete(z, dir, prefix, slash + 1);
+		}
 		return;
+	}
 	if (rc != ZOK || value == NULL) {
 		char why[128];
 		snprintf(why, sizeof(why), "cannot create the fence lock contender: %s", zk_err(rc));

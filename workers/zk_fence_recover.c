@@ -363,6 +363,10 @@ static void vms_read(struct zk_ctx *z, struct zf_batch *b)
 			vm->v[k] = dup_or_null(zf_val(b, idx));
 			vm->ver[k] = b->it[idx]->version;
 		}
+		/* the name only goes to log lines: no forged lines from a hostile name */
+		for (char *c = vm->v[VK_NAME]; c && *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+				*c = '?';
 		if (vm->v[VK_NODE] && strcmp(vm->v[VK_NODE], j->node) == 0 &&
 		    wants_running(vm->v[VK_STATE])) {
 			if (keep != i) {

@@ -9,6 +9,7 @@
 #   2. kill -9 of hv2's whole daemon while hv3 is frozen: exactly one fence, not before
 #      5 s; VMs run elsewhere exactly once with lastnode hv2; domainstate flushed
 #   3. hv3 frozen past the dead threshold, resumed once marked dead: not fenced
+#  3b. hv3 resumed while the fencer waits for a read lock: not even marked dead
 #   4. failed IPMI with failed_fence None: hv3's VMs stay assigned to it
 #   5. failed IPMI with failed_fence migrate (self-fencing on): they are recovered
 #   and throughout: the BMC password appears in no `ps` output and no log.
@@ -41,8 +42,13 @@ PSLOG=$PVCT_WORK/ps.log
 PSPID=$!
 on_exit "kill $PSPID 2>/dev/null"
 
+# hv3's session outlives the dead threshold (15 s > 5 s): after a cut-off shorter than
+# that it comes back in the same session, where the `dead` written meanwhile is only
+# learnt from a watch (case 3); the others' 4 s sessions expire first
 start_node() {
-	NODE_HYPERVISOR=true NODE_KEEPALIVE=$KA NODE_FENCE=$FI NODE_SUICIDE=$SI \
+	local sess=4000
+	[[ $1 == hv3 ]] && sess=15000
+	NODE_SESSION_MS=$sess NODE_HYPERVISOR=true NODE_KEEPALIVE=$KA NODE_FENCE=$FI NODE_SUICIDE=$SI \
 		NODE_FENCE_FAIL=${FAILED_FENCE:-None} \
 		NODE_SUPERVISOR_EXTRA="      hang_timeout_ms: 60000" \
 		NODE_LIBVIRT_URI="test://$PVCT_WORK/$1.xml" node_config "$1" >/dev/null
@@ -221,16 +227,18 @@ if ((ok)) && [[ -n $VMS_HV2 ]]; then pass "kill case: hv2's VMs ($VMS_HV2) run e
 	fail "kill case: hv2's VMs run elsewhere exactly once, lastnode hv2" "vms '$VMS_HV2': $(for i in 1 2 3; do vm_where $i; done)"; fi
 check "kill case: hv3 (frozen 2.5 s) was not fenced" test "$(resets_for hv3)" = 0
 
-# ---- 3. hv3 frozen past the threshold, back during the saving throws ---------------------------
+# ---- 3. hv3's zk-election frozen past the threshold, back during the saving throws ---------------
+# (same session: its first keepalive after the return does not rewrite `run`, it has
+# not seen the `dead` yet; vm-manager, not frozen, self-fences on time)
 sleep 2
 marks
-P3=$(node_pid hv3)
-kill -STOP -- "-$P3"
+ZK3=$(node_worker hv3 zk-election)
+kill -STOP "$ZK3"
 if wait_for 30 logged hv1 "fence: node hv3: marked .dead."; then
-	kill -CONT -- "-$P3"
+	kill -CONT "$ZK3"
 	pass "throws case: hv3 marked dead while frozen"
 else
-	kill -CONT -- "-$P3"
+	kill -CONT "$ZK3"
 	fail "throws case: hv3 marked dead while frozen" "$(tail -5 "$(node_log hv1)")"
 fi
 check "throws case: fence of hv3 aborted (came back)" wait_for 15 logged hv1 "fence: node hv3: came back"
@@ -239,7 +247,37 @@ sleep 3
 check_eq "throws case: no IPMI reset of hv3" 0 "$(resets_for hv3)"
 check "throws case: hv3 self-fenced its VMs while cut off" logged hv3 "self-fence: destroying VM vm4"
 check "throws case: hv3 restarts its VMs after a fresh VM list" wait_for 30 all_running 4 6 hv3
+# the fencer's recovery checks the version of its `dead`: only a `run` written after
+# it makes the recovery fail, so vm-manager may act on its VMs only after that write
+t_run=$(first_ms "daemon state is now run" "$(node_log hv3)" "${M[hv3]}" || true)
+t_lift=$(first_ms "self-fence lifted" "$(node_log hv3)" "${M[hv3]}" || true)
+if [[ -n $t_run && -n $t_lift ]] && ((t_lift >= t_run)); then
+	pass "throws case: self-fence lifted $((t_lift - t_run)) ms after hv3 rewrote \`run\`"; else
+	fail "throws case: self-fence lifted only after hv3 rewrote \`run\`" "run ${t_run:-never}, lifted ${t_lift:-never}"; fi
 
+# ---- 3b. hv3 back while the fencer waits for a kazoo read lock: not marked `dead` -----------------
+# (under the lock the fencer re-checks that the keepalive it judged has not moved: a
+# live node marked `dead` would relinquish the primary, and its VMs would flap)
+sleep 2
+marks
+LOCK3=$PVCT_WORK/lock3b.out
+ZK3=$(node_worker hv3 zk-election)
+kill -STOP "$ZK3"
+sleep 3
+zkcli hold-lock /nodes/hv3/daemonstate read 5 >"$LOCK3" 2>&1 &
+L3PID=$!
+on_exit "kill $L3PID 2>/dev/null"
+judged=0
+wait_for 20 logged hv1 "fence: node hv3: keepalive [0-9]+ ms old" && judged=1
+kill -CONT "$ZK3"
+check_eq "lock-wait case: hv3 judged dead while frozen, read lock still held" "1 0" \
+	"$judged $(grep -c released "$LOCK3" || true)"
+check "lock-wait case: the read lock was released" wait_for 20 grep -q released "$LOCK3"
+check "lock-wait case: fence dropped (keepalive moved since the judgement)" \
+	wait_for 10 logged hv1 "fence: node hv3: wrote a keepalive since it was judged dead"
+check_eq "lock-wait case: hv3 not marked dead" 0 \
+	"$(tail -n +"${M[hv1]}" "$(node_log hv1)" | grep -c "fence: node hv3: marked" || true)"
+check "lock-wait case: hv3 runs its VMs again" wait_for 30 all_running 4 6 hv3
 # ---- 4. failed IPMI, failed_fence None: VMs stay assigned --------------------------------------
 ctl_fake "SLEEP=0.4" "RESET_RC=1" "POWER=off"
 marks
