@@ -409,6 +409,8 @@ static void wbuf_compact(struct ipc_chan *c)
 	/* queued fds belong to frames not yet reached: at >= woff */
 	for (struct ipc_fdq *q = c->fdq; q; q = q->next)
 		q->at -= c->woff;
+	/* sent frames may carry secrets (the BMC password of FENCE_REQ) */
+	explicit_bzero(c->wbuf + c->wlen - c->woff, c->woff);
 	c->wlen -= c->woff;
 	c->woff = 0;
 }
@@ -580,6 +582,8 @@ int ipc_chan_flush(struct ipc_chan *c)
 		}
 		c->woff += (size_t)w;
 	}
+	if (c->wlen > 0)
+		explicit_bzero(c->wbuf, c->wlen); /* sent frames may carry secrets */
 	c->woff = c->wlen = 0;
 	return 1;
 }
@@ -617,9 +621,13 @@ ssize_t ipc_chan_read(struct ipc_chan *c)
 	/* Decoded frames are dropped here, once per read, not by moving the rest of
 	 * the buffer after every frame (quadratic with many small frames). */
 	if (c->roff > 0) {
+		size_t used = c->roff;
+
 		memmove(c->rbuf, c->rbuf + c->roff, c->rlen - c->roff);
 		c->rlen -= c->roff;
 		c->roff = 0;
+		/* consumed frames may carry secrets (the BMC password of FENCE_REQ) */
+		explicit_bzero(c->rbuf + c->rlen, used);
 	}
 	if (c->rcap - c->rlen < 65536) {
 		size_t cap = c->rcap ? c->rcap * 2 : 131072;

@@ -335,6 +335,7 @@ int fence_seccomp_rules(void *scmp_ctx)
 	ALLOW(execve);
 	ALLOW(vfork); /* dash's fork for a wrapper script's commands */
 	ALLOW(wait4);
+	ALLOW(rt_sigsuspend); /* the `wait` builtin of a wrapper shell */
 	ALLOW(setpgid);
 	ALLOW(getpgid);
 	ALLOW(getpgrp);

@@ -62,6 +62,12 @@ static void maybe_sync_done(struct zk_ctx *z)
 	for (int i = 0; i < z->ndoms; i++)
 		if (!z->doms[i].valid && !z->doms[i].settled)
 			return;
+	/* The same gate as a HELLO answer (docs/fencing.md §6): vm-manager may take
+	 * this SYNC_DONE as the answer to its post-self-fence HELLO when a previous
+	 * zk-election died before answering; the retry timer comes back here through
+	 * zk_relay_vm_sync(). */
+	if (zk_fence_defer_sync(z))
+		return;
 	z->vm_sync_sent = 1;
 	(void)worker_send(z->w, MSG_VM_SYNC_DONE, ROLE_VM, NULL, 0);
 	log_info("sent %d VM(s) to vm-manager", z->ndoms);
@@ -251,8 +257,11 @@ void zk_relay_vm_sync(struct zk_ctx *z)
 	if (!z->cfg->enable_hypervisor)
 		return;
 	zk_fence_vm_hello(z); /* the self-fencing clock first (docs/fencing.md) */
-	if (!z->vm_sync_sent)
-		return; /* the initial sync is still running and ends with SYNC_DONE */
+	if (!z->vm_sync_sent) {
+		/* the initial sync is still running and ends with SYNC_DONE */
+		maybe_sync_done(z);
+		return;
+	}
 	if (zk_fence_defer_sync(z))
 		return; /* VM reads in flight: answer when they have landed */
 	for (int i = 0; i < z->ndoms; i++)
