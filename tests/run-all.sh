@@ -375,8 +375,8 @@ asan)
 		rm -rf "$SANDIR"
 		mkdir -p "$SANDIR"
 		# Fatal and visible: abort at the first report, into files where possible.
-		export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:log_path=$SANDIR/asan:log_exe_name=1"
-		export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$SANDIR/ubsan:log_exe_name=1"
+		export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:symbolize=1:log_path=$SANDIR/report:log_exe_name=1"
+		export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:symbolize=1:log_path=$SANDIR/report:log_exe_name=1"
 		export PVCT_BUILD=$BUILD PVCT_KEEP=1
 		run_unit
 		run_scripts tests/integration t

@@ -230,6 +230,7 @@ static int rebuild(struct nftn *f, const struct netdef *defs, size_t n)
 			int l = nftn_render(&defs[i], NULL, all + len, cap - len);
 			len += (size_t)(l > 0 ? l : 0);
 		}
+	all[len] = '\0'; /* with no managed network nothing above wrote one */
 	rc = run(f, all, err, sizeof(err));
 	free(all);
 	if (rc != 0) {

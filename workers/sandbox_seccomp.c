@@ -47,6 +47,52 @@ static int add_rule(void *ctx, uint32_t action, int nr, const char *name, unsign
 	return 0;
 }
 
+/* ---- sanitizer builds only (make asan-build) ---------------------------------------
+ * A report from a confined worker must come out whole, and must be fatal: the
+ * supervisor hands workers a scrubbed environment (no ASAN_OPTIONS/UBSAN_OPTIONS), so
+ * the defaults below are what workers run with; an exported ASAN_OPTIONS still wins
+ * for the supervisor, pvcctl and the unit tests. symbolize=0: the symbolizer is a
+ * child process (fork + exec, forbidden here): the report shows module+offset
+ * instead, which `llvm-symbolizer --obj=BINARY` resolves afterwards. The runtime
+ * reads /proc/self/maps with the legacy open(2) to name the modules; without this
+ * rule the worker dies of SIGSYS in the middle of its report. Landlock still decides
+ * which paths open. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define SB_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SB_SANITIZER)
+#define SB_SANITIZER 1
+#endif
+#ifdef SB_SANITIZER
+const char *__asan_default_options(void);
+const char *__ubsan_default_options(void);
+
+const char *__asan_default_options(void)
+{
+	return "halt_on_error=1:abort_on_error=1:symbolize=0";
+}
+
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:abort_on_error=1:print_stacktrace=1:symbolize=0";
+}
+
+static int sb_rules_sanitizer(void *ctx)
+{
+	const struct scmp_arg_cmp rdonly[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)};
+
+	return add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open (sanitizer)", 1, rdonly);
+}
+#else
+static int sb_rules_sanitizer(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+#endif
+
 int sandbox_rules_common(void *ctx)
 {
 	/* Signals only to ourselves: abort() and raise() use them. */
@@ -119,7 +165,7 @@ int sandbox_rules_common(void *ctx)
 	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), "prlimit64", 2, rl) != 0 ||
 	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), "ioctl", 1, tcgets) != 0)
 		return -1;
-	return 0;
+	return sb_rules_sanitizer(ctx);
 }
 
 int sandbox_rules_threads(void *ctx)
@@ -313,6 +359,14 @@ static int sb_try(const char *action)
 	if (strcmp(action, "readable") == 0) {
 		/* world-readable: only Landlock (or seccomp) can stop this one */
 		int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		return 0;
+	}
+	if (strcmp(action, "readdir") == 0) {
+		/* /var: world-readable and outside every role's Landlock paths */
+		int fd = open("/var", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return -1;
 		close(fd);
