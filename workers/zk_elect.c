@@ -444,6 +444,47 @@ static void routerstate_done(int rc, const char *value, int len, const struct St
 	}
 }
 
+/* Watched re-reads of our own routerstate: we are its only writer, so any other
+ * value (garbage, or a valid state written behind our back) is logged and our
+ * state written again. */
+static void routerstate_check_done(int rc, const char *value, int len, const struct Stat *stat,
+				   const void *data)
+{
+	struct zk_ctx *z = (struct zk_ctx *)data;
+	char v[16] = "", ex[64];
+
+	if (z->closing || rc != ZOK || z->rs_inflight > 0 || !z->routerstate_known)
+		return;
+	if (value != NULL && len > 0 && len < (int)sizeof(v)) {
+		memcpy(v, value, (size_t)len);
+		v[len] = '\0';
+	}
+	if (len >= 0 && (size_t)len == strlen(z->routerstate) && strcmp(v, z->routerstate) == 0)
+		return;
+	if (!zkv_routerstate(v) || (size_t)len >= sizeof(v))
+		log_warnx("/nodes/%s/routerstate: invalid value \"%s\"; writing %s again",
+			  z->cfg->node_name, zkv_excerpt(value, len, ex, sizeof(ex)),
+			  z->routerstate[0] ? z->routerstate : "(pending)");
+	else
+		log_warnx("/nodes/%s/routerstate: changed to %s behind our back; writing %s again",
+			  z->cfg->node_name, v, z->routerstate[0] ? z->routerstate : "(pending)");
+	if (z->routerstate[0])
+		rs_write(z, z->routerstate, 0);
+}
+
+void zk_elect_rs_event(struct zk_ctx *z)
+{
+	char path[ZK_NAME * 3];
+
+	if (!zk_usable(z))
+		return;
+	snprintf(path, sizeof(path), "/nodes/%s/routerstate", self(z));
+	if (zoo_awget(z->zh, path, zk_path_watcher, z, routerstate_check_done, z) != ZOK)
+		log_warnx("cannot read own router state");
+	else
+		z->rs_watch = 1;
+}
+
 void zk_elect_connected(struct zk_ctx *z)
 {
 	char path[ZK_NAME * 3];
@@ -455,14 +496,17 @@ void zk_elect_connected(struct zk_ctx *z)
 	z->contend_inflight = 0;
 	z->none_inflight = 0;
 	z->rs_inflight = 0;
+	z->rs_watch = 0;
 	zk_elect_primary_read(z);
 	zk_lock_children(z);
 	if (!z->registered && !z->resumed)
 		return; /* registration writes the router state */
 	z->routerstate_known = 0;
 	snprintf(path, sizeof(path), "/nodes/%s/routerstate", self(z));
-	if (zoo_aget(z->zh, path, 0, routerstate_done, z) != ZOK)
+	if (zoo_awget(z->zh, path, zk_path_watcher, z, routerstate_done, z) != ZOK)
 		log_warnx("cannot read own router state");
+	else
+		z->rs_watch = 1;
 }
 
 void zk_elect_lock_changed(struct zk_ctx *z, int owner_vanished)
@@ -547,6 +591,9 @@ void zk_elect_net_hello(struct zk_ctx *z)
 
 void zk_elect_tick(struct zk_ctx *z)
 {
+	/* registration wrote our routerstate without a watch: arm it once */
+	if (!z->rs_watch && z->registered && z->routerstate_known && zk_usable(z))
+		zk_elect_rs_event(z);
 	if (!z->cfg->is_coordinator || !z->synced || !zk_usable(z) || z->phase != 0) {
 		z->missing_ticks = 0;
 		return;

@@ -87,6 +87,7 @@ struct zk_ctx {
 	int routerstate_known;
 	char routerstate[16];  /* in ZooKeeper, as last written by us (or read) */
 	int rs_inflight;
+	int rs_watch;          /* a watch on our own routerstate is armed (this session) */
 	struct zk_contender cont[ZK_MAX_CONTENDERS];
 	int ncont;
 	int children_known;
@@ -163,6 +164,7 @@ void zk_elect_lease_renewed(struct zk_ctx *z);
 void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack);
 void zk_elect_net_hello(struct zk_ctx *z);
 void zk_elect_tick(struct zk_ctx *z);
+void zk_elect_rs_event(struct zk_ctx *z); /* watch on our own routerstate fired */
 int zk_elect_desired(const struct zk_ctx *z);
 /* phase 2 of the shutdown: relinquish, release, `none`; calls back when done */
 void zk_elect_shutdown(struct zk_ctx *z, void (*done)(struct zk_ctx *z));

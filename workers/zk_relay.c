@@ -343,7 +343,7 @@ static void maint_done(int rc, const char *value, int len, const struct Stat *st
 		memcpy(v, value, (size_t)len);
 		v[len] = '\0';
 	}
-	if (rc == ZOK && len > 0 && strcmp(v, "True") != 0 && strcmp(v, "False") != 0) {
+	if (rc == ZOK && strcmp(v, "True") != 0 && strcmp(v, "False") != 0) {
 		char ex[64];
 
 		log_warnx("/maintenance: invalid value \"%s\" read as False",

@@ -252,6 +252,15 @@ static void zk_session_watcher(zhandle_t *zh, int type, int state, const char *p
 	}
 }
 
+/* path == "/nodes/<self>/<key>" */
+static int is_own_key(const struct zk_ctx *z, const char *path, const char *key)
+{
+	size_t n = strlen(z->cfg->node_name);
+
+	return strncmp(path, "/nodes/", 7) == 0 && strncmp(path + 7, z->cfg->node_name, n) == 0 &&
+	       path[7 + n] == '/' && strcmp(path + 8 + n, key) == 0;
+}
+
 /* Every per-path watch of this worker comes here; dispatch by path and type. */
 void zk_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
@@ -267,6 +276,10 @@ void zk_path_watcher(zhandle_t *zh, int type, int state, const char *path, void 
 			if (type == ZOO_CREATED_EVENT)
 				zk_lock_children(z);
 		}
+		return;
+	}
+	if (is_own_key(z, path, "routerstate")) {
+		zk_elect_rs_event(z);
 		return;
 	}
 	zk_relay_watch(z, type, path);
