@@ -83,7 +83,18 @@ static int sb_rules_sanitizer(void *ctx)
 {
 	const struct scmp_arg_cmp rdonly[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)};
 
-	return add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open (sanitizer)", 1, rdonly);
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open (sanitizer)", 1, rdonly) != 0)
+		return -1;
+	/* The runtime counts CPUs and reads the NUMA policy at start-up: a
+	 * single-threaded sanitizer-built program (net-router's lease helper, run by
+	 * dnsmasq under our filter) dies of SIGSYS before main() without these. */
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_getaffinity),
+		     "sched_getaffinity (sanitizer)", 0, NULL) != 0 ||
+	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(get_mempolicy), "get_mempolicy (sanitizer)", 0,
+		     NULL) != 0)
+		return -1;
+	return add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(set_mempolicy), "set_mempolicy (sanitizer)",
+			0, NULL);
 }
 #else
 static int sb_rules_sanitizer(void *ctx)
