@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../include/sanitizer.h"
 #include "../workers/lease_proto.h"
 
 #define TIMEOUT_MS 10000
@@ -38,15 +39,7 @@ static const char *prog = "pvc-dhcp-lease";
  * the symbolizer (fork + exec of llvm-symbolizer) are forbidden. Errors stay
  * fatal; leaks of the shared lease code are covered by the unit tests and
  * fuzz_lease, which run unconfined. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LEASE_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(LEASE_ASAN)
-#define LEASE_ASAN 1
-#endif
-#ifdef LEASE_ASAN
+#ifdef PVC_ASAN
 const char *__asan_default_options(void);
 
 const char *__asan_default_options(void)

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "sandbox.h"
+#include "sanitizer.h"
 #include "worker.h"
 
 /* Rights newer than Debian 12's kernel headers; values are kernel ABI. */
@@ -47,15 +48,7 @@
  * when it exits. Run the check once before confinement instead (it then
  * skips the one at exit): leaks made while confined go unreported there; the
  * unit tests and fuzzers cover the shared code without confinement. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
-#define SB_LSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(SB_LSAN)
-#define SB_LSAN 1
-#endif
-#ifdef SB_LSAN
+#ifdef PVC_LSAN
 void __lsan_do_leak_check(void);
 #endif
 
@@ -373,7 +366,7 @@ int sandbox_enter(const struct sandbox_spec *spec)
 	/* libc state that would otherwise be loaded lazily from files after open()
 	 * is no longer possible: the time zone for dated log lines. */
 	tzset();
-#ifdef SB_LSAN
+#ifdef PVC_LSAN
 	/* while still root and dumpable: it reads /proc/self/task */
 	__lsan_do_leak_check();
 #endif

@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "sandbox.h"
+#include "sanitizer.h"
 #include "worker.h"
 
 #define ALLOW(ctx, name)                                                                  \
@@ -57,15 +58,7 @@ static int add_rule(void *ctx, uint32_t action, int nr, const char *name, unsign
  * reads /proc/self/maps with the legacy open(2) to name the modules; without this
  * rule the worker dies of SIGSYS in the middle of its report. Landlock still decides
  * which paths open. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define SB_SANITIZER 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(SB_SANITIZER)
-#define SB_SANITIZER 1
-#endif
-#ifdef SB_SANITIZER
+#ifdef PVC_SANITIZER
 const char *__asan_default_options(void);
 const char *__ubsan_default_options(void);
 
@@ -82,19 +75,24 @@ const char *__ubsan_default_options(void)
 static int sb_rules_sanitizer(void *ctx)
 {
 	const struct scmp_arg_cmp rdonly[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)};
-
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open (sanitizer)", 1, rdonly) != 0)
-		return -1;
 	/* The runtime counts CPUs and reads the NUMA policy at start-up: a
 	 * single-threaded sanitizer-built program (net-router's lease helper, run by
 	 * dnsmasq under our filter) dies of SIGSYS before main() without these. */
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_getaffinity),
-		     "sched_getaffinity (sanitizer)", 0, NULL) != 0 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(get_mempolicy), "get_mempolicy (sanitizer)", 0,
-		     NULL) != 0)
+	static const struct {
+		int nr;
+		const char *name;
+	} startup[] = {
+		{SCMP_SYS(sched_getaffinity), "sched_getaffinity (sanitizer)"},
+		{SCMP_SYS(get_mempolicy), "get_mempolicy (sanitizer)"},
+		{SCMP_SYS(set_mempolicy), "set_mempolicy (sanitizer)"},
+	};
+
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open (sanitizer)", 1, rdonly) != 0)
 		return -1;
-	return add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(set_mempolicy), "set_mempolicy (sanitizer)",
-			0, NULL);
+	for (size_t i = 0; i < sizeof startup / sizeof startup[0]; i++)
+		if (add_rule(ctx, SCMP_ACT_ALLOW, startup[i].nr, startup[i].name, 0, NULL) != 0)
+			return -1;
+	return 0;
 }
 #else
 static int sb_rules_sanitizer(void *ctx)
