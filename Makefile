@@ -1,70 +1,123 @@
 # pvcnoded: build, test and demo.
 #
-#   make            build/pvcnoded, build/pvcctl, build/pvc-dhcp-lease
+#   make            build/pvcnoded (supervisor), one program per worker role
+#                   (build/pvc-zk-election, pvc-vm-manager, pvc-net-router, pvc-flush,
+#                   pvc-fence), build/pvcctl, build/pvc-dhcp-lease
 #   make check      install missing Debian packages, unit + integration tests
 #   make demo       local 3-node cluster with its own ZooKeeper (Ctrl-C or make demo-stop)
 #   make install DESTDIR=... PREFIX=/usr
+#
+# Each program links only the libraries of its role (-Wl,--as-needed drops the rest),
+# so a worker maps libzookeeper, libvirt or libnftables only where it is used.
 
 CC ?= cc
 BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
+LIBEXECDIR ?= $(PREFIX)/lib/pvc
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I/usr/include/zookeeper \
-	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+INCLUDES := -Iinclude -Ilib -Iipc -Iworkers/common
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(INCLUDES) -I/usr/include/zookeeper \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
+	-DPVC_LIBEXECDIR='"$(LIBEXECDIR)"'
 LIBVIRT_CFLAGS := $(shell pkg-config --cflags libvirt 2>/dev/null)
 LIBVIRT_LIBS := $(shell pkg-config --libs libvirt 2>/dev/null || echo -lvirt)
 CFLAGS += $(LIBVIRT_CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS += -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
-LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lm
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS)
 
-LIB_SRCS := $(wildcard ipc/*.c) $(filter-out supervisor/main.c,$(wildcard supervisor/*.c)) \
-	$(wildcard workers/*.c)
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-MAIN_OBJ := $(BUILD)/supervisor/main.o
-CTL_SRCS := tools/pvcctl.c
-LEASE_SRCS := $(wildcard tools/pvc-dhcp-lease.c)
+# What each program links beyond libc.
+SANDBOX_LIBS := -lseccomp -lcap
+LIBS_supervisor := -lyaml -lcap
+LIBS_zk := -lzookeeper_st $(SANDBOX_LIBS)
+LIBS_vm := $(LIBVIRT_LIBS) $(SANDBOX_LIBS)
+LIBS_net := -lnftables $(SANDBOX_LIBS)
+LIBS_flush := $(SANDBOX_LIBS)
+LIBS_fence := $(SANDBOX_LIBS)
+ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lm
+
+ROLES := zk vm net flush fence
+PROG_zk := pvc-zk-election
+PROG_vm := pvc-vm-manager
+PROG_net := pvc-net-router
+PROG_flush := pvc-flush
+PROG_fence := pvc-fence
+
+srcs_in = $(sort $(wildcard $(1)/*.c))
+objs_of = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+COMMON_SRCS := $(call srcs_in,lib) $(call srcs_in,ipc)
+WCOMMON_SRCS := $(call srcs_in,workers/common)
+SUP_SRCS := $(filter-out supervisor/main.c,$(call srcs_in,supervisor) $(call srcs_in,supervisor/config))
+$(foreach r,$(ROLES),$(eval ROLE_SRCS_$(r) := $(filter-out workers/$(r)/main.c,$(call srcs_in,workers/$(r)))))
+CTL_SRCS := $(call srcs_in,tools/pvcctl)
+LEASE_SRCS := $(call srcs_in,tools/pvc-dhcp-lease)
+
+COMMON_A := $(BUILD)/libpvc-common.a
+WCOMMON_A := $(BUILD)/libpvc-worker.a
+SUP_A := $(BUILD)/libpvc-supervisor.a
+ROLE_A = $(BUILD)/libpvc-$(1).a
+# Tests, fuzz targets and benchmarks link every archive (and every library).
+TEST_ARCHIVES := $(SUP_A) $(foreach r,$(ROLES),$(call ROLE_A,$(r))) $(WCOMMON_A) $(COMMON_A)
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
-
-PROGS := $(BUILD)/pvcnoded $(BUILD)/pvcctl $(if $(LEASE_SRCS),$(BUILD)/pvc-dhcp-lease)
+ROLE_PROGS := $(foreach r,$(ROLES),$(BUILD)/$(PROG_$(r)))
+PROGS := $(BUILD)/pvcnoded $(ROLE_PROGS) $(BUILD)/pvcctl $(BUILD)/pvc-dhcp-lease
 
 .PHONY: test-build asan-build unit-bins all check check-unit check-integration check-faults check-asan demo demo-stop install deps \
-	fuzz bench clean units-verify
+	fuzz bench bench-footprint clean units-verify print-%
 
 all: $(PROGS)
 
-# -MMD: every object also depends on the headers it really includes (workers/*.h too)
-$(BUILD)/%.o: %.c $(wildcard include/*.h)
+# -MMD: every object also depends on the headers it really includes
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-$(BUILD)/libpvc.a: $(LIB_OBJS)
+$(COMMON_A): $(call objs_of,$(COMMON_SRCS))
+$(WCOMMON_A): $(call objs_of,$(WCOMMON_SRCS))
+$(SUP_A): $(call objs_of,$(SUP_SRCS))
+$(foreach r,$(ROLES),$(eval $(call ROLE_A,$(r)): $(call objs_of,$(ROLE_SRCS_$(r)))))
+$(BUILD)/libpvc-%.a:
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/pvcnoded: $(MAIN_OBJ) $(BUILD)/libpvc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/pvcnoded: $(BUILD)/supervisor/main.o $(SUP_A) $(COMMON_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_supervisor)
 
-$(BUILD)/pvcctl: $(CTL_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libpvc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+define role_program
+$(BUILD)/$(PROG_$(1)): $(BUILD)/workers/$(1)/main.o $(call ROLE_A,$(1)) $(WCOMMON_A) $(COMMON_A)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_$(1))
+endef
+$(foreach r,$(ROLES),$(eval $(call role_program,$(r))))
 
-$(BUILD)/pvc-dhcp-lease: $(LEASE_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libpvc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# pvcctl reads the daemon's configuration (for the control socket's path).
+$(BUILD)/pvcctl: $(call objs_of,$(CTL_SRCS)) $(SUP_A) $(COMMON_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_supervisor)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpvc.a $(wildcard include/*.h)
+$(BUILD)/pvc-dhcp-lease: $(call objs_of,$(LEASE_SRCS)) $(COMMON_A)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+TEST_INCLUDES := $(INCLUDES) -Isupervisor $(foreach r,$(ROLES),-Iworkers/$(r))
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpvc.a $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(TEST_INCLUDES) $(LDFLAGS) -o $@ $< $(TEST_ARCHIVES) $(ALL_LIBS) -lcmocka
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libpvc.a
+$(BUILD)/bench/%: bench/%.c $(TEST_ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpvc.a $(LIBS)
+	$(CC) $(CFLAGS) $(TEST_INCLUDES) $(LDFLAGS) -o $@ $< $(TEST_ARCHIVES) $(ALL_LIBS)
+
+# For tools/fuzz.sh: the sources and include flags of everything but the mains.
+print-%:
+	@echo $($*)
+FUZZ_SRCS := $(COMMON_SRCS) $(WCOMMON_SRCS) $(SUP_SRCS) $(foreach r,$(ROLES),$(ROLE_SRCS_$(r)))
 
 deps:
 	@tools/install-deps.sh
@@ -75,10 +128,11 @@ test-build:
 	@$(MAKE) --no-print-directory BUILD=build-test EXTRA_CFLAGS=-DPVC_TEST_HOOKS all
 
 # The whole tree with AddressSanitizer + UndefinedBehaviorSanitizer.
+ASAN_FLAGS := BUILD=build-asan CC=clang \
+	EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
+	EXTRA_LDFLAGS="-fsanitize=address,undefined"
 asan-build:
-	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
-		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
-		EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit-bins
+	@$(MAKE) --no-print-directory $(ASAN_FLAGS) all unit-bins
 
 unit-bins: $(UNIT_BINS)
 
@@ -104,9 +158,7 @@ check-faults: deps all
 # there too because t20-net-core drives build-asan/bench/net_router.
 check-asan: deps
 	@$(MAKE) --no-print-directory asan-build
-	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
-		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
-		EXTRA_LDFLAGS="-fsanitize=address,undefined" $(BENCH_BINS:$(BUILD)/%=build-asan/%)
+	@$(MAKE) --no-print-directory $(ASAN_FLAGS) $(BENCH_BINS:$(BUILD)/%=build-asan/%)
 	@PVCT_BUILD=$(CURDIR)/build-asan tests/run-all.sh asan
 
 demo: deps
@@ -119,14 +171,18 @@ demo-stop:
 bench: all $(BENCH_BINS)
 	@tools/run-bench.sh
 
+# Memory (PSS) and idle CPU of one node's processes; prints figures, not a test.
+bench-footprint: deps all
+	@bash bench/footprint.sh
+
 fuzz: deps
 	@tools/fuzz.sh $(FUZZ_SECONDS)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pvc
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(BUILD)/pvcnoded $(DESTDIR)$(PREFIX)/sbin/pvcnoded
 	install -m 0755 $(BUILD)/pvcctl $(DESTDIR)$(PREFIX)/bin/pvcctl
-	if [ -x $(BUILD)/pvc-dhcp-lease ]; then install -m 0755 $(BUILD)/pvc-dhcp-lease $(DESTDIR)$(PREFIX)/lib/pvc/pvc-dhcp-lease; fi
+	install -m 0755 $(ROLE_PROGS) $(BUILD)/pvc-dhcp-lease $(DESTDIR)$(LIBEXECDIR)/
 	install -d $(DESTDIR)/lib/systemd/system
 	install -m 0644 units/pvc.target units/pvcnoded.service units/pvc-flush.service $(DESTDIR)/lib/systemd/system/
 	install -d $(DESTDIR)/etc/pvc

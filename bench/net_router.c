@@ -36,8 +36,8 @@
 #include "config.h"
 #include "log.h"
 #include "pvc.h"
-#include "../workers/net_host.h"
-#include "../workers/net_primary.h"
+#include "net_host.h"
+#include "net_primary.h"
 
 #define NGW 10
 

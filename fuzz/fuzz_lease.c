@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../workers/lease_proto.h"
+#include "lease_proto.h"
 
 static void check(int cond)
 {

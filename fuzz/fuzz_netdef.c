@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "ipc.h"
-#include "../workers/netdef.h"
+#include "netdef.h"
 
 static void check(int cond)
 {

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../workers/zk_values.h"
+#include "zk_values.h"
 
 static void check(int cond)
 {

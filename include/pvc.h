@@ -34,11 +34,12 @@ enum pvc_role {
  * the supervisor treats it as permanent and escalates at once. */
 #define PVC_WORKER_EXIT_PERMANENT 78
 
-/* The fd on which a re-executed worker finds its socketpair to the supervisor. */
+/* The fd on which a worker program finds its socketpair to the supervisor. */
 #define PVC_WORKER_FD 3
 
 const char *role_name(enum pvc_role role);
 int role_from_name(const char *name); /* -1 if unknown */
+const char *role_program(enum pvc_role role); /* "pvc-zk-election", ... */
 
 /* util.c */
 uint64_t mono_ms(void);           /* CLOCK_MONOTONIC in ms (system-wide, comparable across processes) */

@@ -1,6 +1,6 @@
 /*
- * main.c: pvcnoded entry point. Without --role it is the supervisor; with
- * "--role <name>" (only ever given by the supervisor itself) it becomes that worker.
+ * main.c: pvcnoded entry point: parse the configuration once, then become the
+ * supervisor, which starts each worker from its own program (workers/<role>/).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,7 +12,6 @@
 #include "log.h"
 #include "pvc.h"
 #include "supervisor.h"
-#include "worker.h"
 
 static void usage(FILE *out)
 {
@@ -25,36 +24,12 @@ static void usage(FILE *out)
 		"(escalation), 78 invalid configuration\n");
 }
 
-static int run_role(const char *name)
-{
-	int role = role_from_name(name);
-
-	/* Nothing the supervisor had open may leak into a worker (only fd 0-3). */
-	sandbox_close_inherited();
-	switch (role) {
-	case ROLE_ZK:
-		return zk_election_main();
-	case ROLE_VM:
-		return vm_manager_main();
-	case ROLE_NET:
-		return net_router_main();
-	case ROLE_FLUSH:
-		return flush_main();
-	case ROLE_FENCE:
-		return fence_main();
-	default:
-		fprintf(stderr, "pvcnoded: unknown role %s\n", name);
-		return PVC_EXIT_FATAL;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"check-config", no_argument, NULL, 'C'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
-		{"role", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cli_path = NULL, *path;
@@ -63,8 +38,6 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	if (argc == 3 && strcmp(argv[1], "--role") == 0)
-		return run_role(argv[2]);
 	while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -82,9 +55,6 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case 'R':
-			fprintf(stderr, "pvcnoded: --role is internal to the supervisor\n");
-			return PVC_EXIT_FATAL;
 		default:
 			usage(stderr);
 			return PVC_EXIT_FATAL;

@@ -163,7 +163,7 @@ static void sup_spawn(struct supervisor *sv, struct child *k)
 	}
 	if (pid == 0) {
 		sigset_t none;
-		char *argv[] = {"pvcnoded", "--role", (char *)role_name(k->role), NULL};
+		char *argv[] = {(char *)role_program(k->role), NULL};
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(sp[1], PVC_WORKER_FD) < 0)
@@ -173,7 +173,7 @@ static void sup_spawn(struct supervisor *sv, struct child *k)
 			_exit(127);
 		/* A fresh address space: nothing of the supervisor's memory (the whole
 		 * config, other roles' state) survives into the worker. */
-		execve("/proc/self/exe", argv, env);
+		execveat(k->program_fd, "", argv, env, AT_EMPTY_PATH);
 		_exit(127);
 	}
 	free(env);
@@ -854,7 +854,10 @@ int supervisor_main(const struct pvc_config *cfg)
 	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++) {
 		sv->kids[r].role = (enum pvc_role)r;
 		sv->kids[r].chan.fd = -1;
+		sv->kids[r].program_fd = -1;
 	}
+	if (programs_open(sv) != 0)
+		fatalx("cannot start without the worker programs");
 	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++)
 		sup_spawn(sv, &sv->kids[r]);
 	{
@@ -866,6 +869,7 @@ int supervisor_main(const struct pvc_config *cfg)
 	if (ev_run(sv->loop) != 0)
 		log_err("supervisor event loop");
 	control_close(sv);
+	programs_close(sv);
 	exit_code = sv->exit_code;
 	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++) {
 		ipc_chan_close(&sv->kids[r].chan);

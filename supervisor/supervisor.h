@@ -27,6 +27,7 @@ struct child {
 	enum pvc_role role;
 	pid_t pid;
 	enum child_state state;
+	int program_fd;            /* O_PATH fd of the role's program (programs.c) */
 	struct ipc_chan chan;
 	uint64_t started_ms, ready_ms;
 	uint64_t last_pong_ms;
@@ -76,6 +77,10 @@ struct supervisor {
 /* supervisor.c */
 int supervisor_main(const struct pvc_config *cfg);
 void supervisor_begin_shutdown(struct supervisor *sv, int exit_code, const char *why);
+
+/* programs.c: open every worker program at start (0, or -1 logged) */
+int programs_open(struct supervisor *sv);
+void programs_close(struct supervisor *sv);
 
 /* policy.c */
 int policy_allowed(uint32_t type, enum pvc_role from, enum pvc_role to);

@@ -3,7 +3,7 @@
 #
 # Each target is built with clang -fsanitize=fuzzer,address,undefined (UBSan
 # findings are fatal) and linked against the daemon's library sources
-# (ipc/*.c, supervisor/*.c without main.c, workers/*.c), compiled once into
+# (every source but the programs' main.c: make print-FUZZ_SRCS), compiled once into
 # build-fuzz/ with -fsanitize=fuzzer-no-link,address,undefined. Each target
 # then runs SECONDS (default 60) on a scratch copy of fuzz/corpus/<name>/
 # (<name> = file name without "fuzz_"), so the committed corpus does not grow;
@@ -44,8 +44,8 @@ SAN=(-fsanitize=address -fsanitize=undefined -fno-sanitize-recover=all -fno-omit
 LIBVIRT_CFLAGS=($(pkg-config --cflags libvirt 2>/dev/null || true))
 # shellcheck disable=SC2207
 LIBVIRT_LIBS=($(pkg-config --libs libvirt 2>/dev/null || echo -lvirt))
-CFLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -I/usr/include/zookeeper "${LIBVIRT_CFLAGS[@]}" "${SAN[@]}")
-LIBS=(-lzookeeper_st "${LIBVIRT_LIBS[@]}" -lyaml -lcap -lseccomp -lm)
+CFLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE $(make -s --no-print-directory print-TEST_INCLUDES) -I/usr/include/zookeeper "${LIBVIRT_CFLAGS[@]}" "${SAN[@]}")
+LIBS=(-lzookeeper_st "${LIBVIRT_LIBS[@]}" -lyaml -lcap -lseccomp -lnftables -lm)
 
 shopt -s nullglob
 targets=()
@@ -57,8 +57,8 @@ for f in "$FUZZ_DIR"/fuzz_*.c; do
 	fi
 	targets+=("$name")
 done
-srcs=(ipc/*.c supervisor/*.c workers/*.c)
-headers=(include/*.h supervisor/*.h workers/*.h)
+mapfile -t srcs < <(make -s --no-print-directory print-FUZZ_SRCS | tr " " "\n")
+headers=(include/*.h lib/*.h ipc/*.h supervisor/*.h workers/*/*.h)
 shopt -u nullglob
 if ((${#targets[@]} == 0)); then
 	echo "fuzz: no targets in $FUZZ_DIR/fuzz_*.c"

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/zk_fence_int.h"
+#include "zk_fence_int.h"
 
 static void test_age(void **state)
 {

@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
-#include "../../include/evloop.h"
-#include "../../include/pvc.h"
-#include "../../workers/fence.h"
-#include "../../workers/sandbox.h"
+#include "evloop.h"
+#include "pvc.h"
+#include "fence.h"
+#include "sandbox.h"
 
 static void test_valid(void **state)
 {

@@ -19,7 +19,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "pvc.h"
-#include "../../workers/flush_job.h"
+#include "flush_job.h"
 
 #define MAXK 2048
 #define NVM 30

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/flush_select.h"
+#include "flush_select.h"
 
 #define N(name, ds, dom, used, freem, alloc, load, vcpus, vms) \
 	{name, ds, dom, used, freem, alloc, load, vcpus, vms}

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/lease_proto.h"
+#include "lease_proto.h"
 
 static char err[256];
 

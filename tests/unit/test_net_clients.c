@@ -18,9 +18,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-#include "../../workers/net_client.h"
-#include "../../workers/net_dnsmasq.h"
-#include "../../workers/net_nft.h"
+#include "net_client.h"
+#include "net_dnsmasq.h"
+#include "net_nft.h"
 
 static void addr(struct netdef_addr *a, int family, const char *txt, int prefix)
 {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/net_garp.h"
+#include "net_garp.h"
 
 static const uint8_t mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
 

@@ -17,7 +17,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
-#include "../../workers/net_netlink.h"
+#include "net_netlink.h"
 
 static _Alignas(4) char buf[2048];
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/net_primary.h"
+#include "net_primary.h"
 
 static void test_parse_good(void **state)
 {

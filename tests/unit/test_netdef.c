@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/netdef.h"
+#include "netdef.h"
 
 static char err[256];
 

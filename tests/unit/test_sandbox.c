@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/sandbox.h"
+#include "sandbox.h"
 #include "log.h"
 #include "worker.h"
 

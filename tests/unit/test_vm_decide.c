@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/vm_domain.h"
+#include "vm_domain.h"
 
 static const char *const all_states[] = {"start", "restart", "shutdown", "stop", "migrate",
 					 "disable", "fail", "provision", "delete", "stopped",

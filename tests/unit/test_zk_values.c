@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../workers/zk_values.h"
+#include "zk_values.h"
 
 static void test_states(void **state)
 {

@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -258,4 +260,23 @@ int worker_run(struct worker *w)
 	if (rc != 0)
 		log_err("event loop");
 	return rc == 0 ? 0 : 1;
+}
+
+int worker_program_main(enum pvc_role role, int argc, char **argv, int (*role_main)(void))
+{
+	struct stat st;
+
+	(void)argv;
+	/* Only the supervisor starts workers: it hands over the channel on fd 3 and
+	 * nothing on the command line. */
+	if (argc != 1 || fstat(PVC_WORKER_FD, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "%s: internal program of pvcnoded, started by its supervisor only\n",
+			role_program(role));
+		return PVC_EXIT_FATAL;
+	}
+	/* Nothing the supervisor had open may leak into a worker (only fd 0-3). */
+	sandbox_close_inherited();
+	/* The tests and operators find workers by their role name (comm). */
+	(void)prctl(PR_SET_NAME, role_name(role), 0, 0, 0);
+	return role_main();
 }

@@ -1,8 +1,8 @@
 /*
  * worker.h: what every worker process shares (workers/worker.c).
  *
- * Life of a worker: the supervisor re-executes /proc/self/exe with
- * "--role <name>" and the socketpair on fd 3. worker_start() receives MSG_CONFIG,
+ * Life of a worker: the supervisor executes the role's own program (pvc-zk-election,
+ * pvc-vm-manager, ...; see role_program()) with the socketpair on fd 3. worker_start() receives MSG_CONFIG,
  * names the process, routes log lines to the supervisor and creates the event loop.
  * The role then opens what it needs before confinement (netlink sockets, ...),
  * calls sandbox_enter() (workers/sandbox.c), sends MSG_READY with worker_ready()
@@ -52,7 +52,12 @@ void worker_shutdown_done(struct worker *w, uint32_t phase);
 /* Run the loop; returns when the supervisor is gone or the role called ev_break(). */
 int worker_run(struct worker *w);
 
-/* Role entry points (workers/<role>.c); each returns the process exit status. */
+/* The main() of every worker program (workers/<role>/main.c): refuses to run unless
+ * started by the supervisor (fd PVC_WORKER_FD is a socket), closes every other
+ * inherited fd, names the process after the role and calls role_main. */
+int worker_program_main(enum pvc_role role, int argc, char **argv, int (*role_main)(void));
+
+/* Role entry points (workers/<role>/); each returns the process exit status. */
 int zk_election_main(void);
 int vm_manager_main(void);
 int net_router_main(void);

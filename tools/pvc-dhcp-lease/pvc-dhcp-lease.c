@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../include/sanitizer.h"
-#include "../workers/lease_proto.h"
+#include "sanitizer.h"
+#include "lease_proto.h"
 
 #define TIMEOUT_MS 10000
 #define REPLY_MAX (8u * 1024u * 1024u) /* 4096 networks' worth of leases is far less */

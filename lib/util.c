@@ -30,6 +30,25 @@ const char *role_name(enum pvc_role role)
 	return role_names[role];
 }
 
+/* The program each worker runs as (installed in PVC_LIBEXECDIR, or found beside
+ * pvcnoded in a build tree). */
+static const char *const role_programs[ROLE_COUNT] = {
+	[ROLE_SUPERVISOR] = "pvcnoded",
+	[ROLE_ZK] = "pvc-zk-election",
+	[ROLE_VM] = "pvc-vm-manager",
+	[ROLE_NET] = "pvc-net-router",
+	[ROLE_FLUSH] = "pvc-flush",
+	[ROLE_FENCE] = "pvc-fence",
+	[ROLE_CTL] = "pvcctl",
+};
+
+const char *role_program(enum pvc_role role)
+{
+	if ((unsigned)role >= ROLE_COUNT)
+		return "unknown";
+	return role_programs[role];
+}
+
 int role_from_name(const char *name)
 {
 	for (int r = 0; r < ROLE_COUNT; r++)
