@@ -18,7 +18,7 @@ PACKAGES=(
 	libyaml-dev libcap-dev libseccomp-dev libcmocka-dev
 	iproute2 bridge-utils
 	python3-kazoo python3-yaml
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev universal-ctags
 	systemd
 	dnsmasq nftables libnftables-dev iputils-ping tcpdump busybox
 )
