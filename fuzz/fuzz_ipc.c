@@ -3,7 +3,7 @@
  *
  * The input is a byte stream as it would arrive on a worker's socketpair: decode
  * frames one after the other until the decoder wants more or rejects the stream,
- * decode every STRV payload and run the string validators of ipc/util.c on its
+ * decode every STRV payload and run the string validators of lib/util.c on its
  * strings. Build and run: see docs/privileges.md (Fuzzing).
  */
 #include <assert.h>
@@ -40,7 +40,7 @@ static void check_strv(const struct ipc_msg *m)
 		assert(sv.v[i] != NULL);
 		assert(strlen(sv.v[i]) == sv.lens[i]);
 		total += 4 + (size_t)sv.lens[i];
-		/* the validators every receiver applies to these strings (ipc/util.c) */
+		/* the validators every receiver applies to these strings (lib/util.c) */
 		if (valid_uuid(sv.v[i]))
 			assert(sv.lens[i] == 36);
 		if (valid_node_name(sv.v[i]))

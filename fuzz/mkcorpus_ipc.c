@@ -2,8 +2,9 @@
  * mkcorpus_ipc.c: writes the seed corpus of fuzz_ipc (fuzz/corpus/ipc/): valid
  * frames of every payload kind, a stream of several frames and a frame with the
  * fd flag. Sizes come from the real headers, so the seeds follow the catalogue.
- *   cc -std=c11 -D_GNU_SOURCE -Iinclude -I/usr/include/zookeeper fuzz/mkcorpus_ipc.c \
- *      ipc/ipc.c ipc/util.c ipc/log.c -o /tmp/mkcorpus && /tmp/mkcorpus fuzz/corpus/ipc
+ *   cc -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Iipc -I/usr/include/zookeeper \
+ *      fuzz/mkcorpus_ipc.c ipc/frame.c ipc/strv.c lib/util.c lib/log.c \
+ *      -o /tmp/mkcorpus && /tmp/mkcorpus fuzz/corpus/ipc
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,8 @@
 /*
- * ipc.h: the framed message protocol between the supervisor, its workers and pvcctl.
+ * ipc.h: the framed message protocol between the supervisor, its workers and pvcctl:
+ * the wire format, the message catalogue and the reply codes. The code that speaks
+ * it lives in ipc/ (frame.h: codec and channels, strv.h: string vectors, drain.h:
+ * the read-and-dispatch loop, zkreq.h: ZooKeeper requests through zk-election).
  *
  * Every frame is a 16-byte header followed by `len` payload bytes:
  *
@@ -72,6 +75,11 @@ struct ipc_net_cmd {
 	uint64_t epoch;
 	uint64_t lease_until_ms;
 };
+/* Valid = preferred lifetime of every primary address net-router holds (DESIGN §3):
+ * an address outlives the lease by at most this (plus the kernel's rounding), so
+ * zk-election ends the lease that much earlier. The one value both sides must agree
+ * on; still also NETP_LIFETIME_S (workers/net) and ZK_ADDR_LIFETIME_MS (workers/zk). */
+#define IPC_NET_ADDR_LIFETIME_MS 1000u
 
 struct ipc_net_ack {
 	uint64_t epoch;
@@ -130,7 +138,7 @@ struct ipc_shutdown {
 	X(MSG_CTL_STATUS, IPC_P_EMPTY, 0)                                            \
 	X(MSG_CTL_REPLY, IPC_P_STRV, 0)
 
-struct pvc_config; /* include/config.h; sizeof needed only in ipc.c */
+struct pvc_config; /* include/config.h; sizeof needed only in ipc/frame.c */
 
 enum ipc_type {
 	MSG_NONE = 0,
@@ -142,112 +150,23 @@ enum ipc_type {
 
 const char *ipc_type_name(uint32_t type);
 
-/* ---- decoded frames --------------------------------------------------------- */
+/* ---- reply codes ------------------------------------------------------------
+ * The second string of MSG_ZK_REPLY [reqid, rc, ...] and of MSG_NET_LEASE_REPLY:
+ * 0, a ZooKeeper error code (zookeeper.h, which the clients do not include), or
+ * one of zk-election's own. The last two never travel: ipc/zkreq.c hands them to
+ * its callbacks. */
+#define IPC_RC_OK 0
+#define IPC_RC_NONODE (-101)     /* ZNONODE: no such key */
+#define IPC_RC_BADVERSION (-103) /* ZBADVERSION: changed meanwhile (compare-and-set) */
+#define IPC_RC_NODEEXISTS (-110) /* ZNODEEXISTS */
+#define IPC_RC_POLICY (-1000)    /* refused by zk-election's path policy */
+#define IPC_RC_NOTCONN (-1001)   /* ZooKeeper not connected: ask again later */
+#define IPC_RC_CANCELLED (-9998) /* local: the request was dropped (ipc_zkreq_cancel_all) */
+#define IPC_RC_GARBAGE (-9999)   /* local: a reply that does not parse */
 
-struct ipc_msg {
-	struct ipc_hdr hdr;
-	uint8_t *data; /* len bytes, followed by one NUL (owned) */
-	int fd;        /* -1 unless the frame carried one */
-};
-
-void ipc_msg_free(struct ipc_msg *msg);
-
-enum ipc_decode_result { IPC_DECODE_OK = 0, IPC_DECODE_MORE = 1, IPC_DECODE_ERROR = -1 };
-
-/*
- * Strict decoder for one frame at the start of buf[0..len). On OK, *consumed is the
- * frame's size and msg->data a private copy. On ERROR, `err` (if not NULL) names the
- * inconsistency. The decoder checks: known type, known flags, sender/dest roles in
- * range, len <= IPC_MAX_PAYLOAD, and the payload against the type's kind.
- */
-int ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg, size_t *consumed,
-	       const char **err);
-
-/* Payload check by kind (used by ipc_decode and for locally built frames). */
-int ipc_check_payload(uint32_t type, const uint8_t *data, size_t len, const char **err);
-
-/* ---- string vectors --------------------------------------------------------- */
-
-struct ipc_strv {
-	uint32_t n;
-	char **v;       /* n NUL-terminated strings */
-	uint32_t *lens; /* their lengths */
-};
-
-/* Decode a STRV payload (validated). Returns 0, or -1 with err set. */
-int ipc_strv_decode(const uint8_t *data, size_t len, struct ipc_strv *out, const char **err);
-void ipc_strv_free(struct ipc_strv *sv);
-
-/* A builder for STRV payloads. */
-struct ipc_strv_buf {
-	uint8_t *data;
-	size_t len, cap;
-	uint32_t count;
-	int failed;
-};
-void strvb_init(struct ipc_strv_buf *b);
-void strvb_add(struct ipc_strv_buf *b, const char *s);           /* NUL-terminated */
-void strvb_addn(struct ipc_strv_buf *b, const char *s, size_t n); /* must contain no NUL */
-void strvb_addf(struct ipc_strv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Finish: returns payload pointer and length, or NULL if any step failed. */
-const uint8_t *strvb_finish(struct ipc_strv_buf *b, size_t *len);
-void strvb_free(struct ipc_strv_buf *b);
-
-/* ---- channels ---------------------------------------------------------------- */
-
-struct ipc_chan {
-	int fd;
-	enum pvc_role self; /* stamped into `sender` of every frame we write */
-	uint32_t next_seq;
-	uint8_t *rbuf;
-	size_t roff; /* rbuf[roff..rlen) is not decoded yet */
-	size_t rlen, rcap;
-	int rfds[4]; /* fds received but not yet attached to a frame */
-	int nrfds;
-	uint8_t *wbuf;
-	size_t wlen, wcap, woff;
-	int wfd_pending; /* fd to attach to the first byte of the pending frame at woff */
-	size_t wfd_at;   /* offset in wbuf of that frame */
-	struct ipc_fdq *fdq; /* queued fds for frames not yet reached */
-	int eof;
-};
-
-struct ipc_fdq {
-	size_t at;
-	int fd;
-	struct ipc_fdq *next;
-};
-
-void ipc_chan_init(struct ipc_chan *c, int fd, enum pvc_role self);
-void ipc_chan_close(struct ipc_chan *c);
-
-/* Queue a frame. fd >= 0 is passed (dup'ed by the kernel on send; the caller keeps
- * ownership of its copy). Returns 0 or -1 (errno) if the frame is invalid (EINVAL),
- * the peer is gone (EPIPE), IPC_WBUF_MAX is reached (ENOBUFS) or memory runs out.
- * Nothing is written until ipc_chan_flush(). */
-int ipc_send(struct ipc_chan *c, uint32_t type, enum pvc_role dest, const void *data,
-	     size_t len, int fd);
-/* Queue a STRV frame built from `n` strings. */
-int ipc_send_strv(struct ipc_chan *c, uint32_t type, enum pvc_role dest, const char *const *v,
-		  uint32_t n);
-/* Forward a decoded frame unchanged (supervisor routing; keeps sender and seq). */
-int ipc_forward(struct ipc_chan *c, const struct ipc_msg *msg);
-
-/* Write as much as possible. Returns 1 if everything is flushed, 0 if data remain
- * (wait for POLLOUT), -1 on error (peer gone). */
-int ipc_chan_flush(struct ipc_chan *c);
-int ipc_chan_pending(const struct ipc_chan *c);
-/* Blocking flush with a timeout in ms; 0 when flushed, -1 otherwise. */
-int ipc_chan_flush_wait(struct ipc_chan *c, int timeout_ms);
-
-/* Read what is available. Returns bytes read (>0), 0 on EOF, -1 on error
- * (EAGAIN included: check errno). */
-ssize_t ipc_chan_read(struct ipc_chan *c);
-/* Take the next complete frame out of the read buffer: IPC_DECODE_OK with *msg filled,
- * IPC_DECODE_MORE if incomplete, IPC_DECODE_ERROR on a malformed frame (the channel
- * must then be closed: framing is lost). */
-int ipc_chan_get(struct ipc_chan *c, struct ipc_msg *msg, const char **err);
-/* Blocking receive of one frame with a timeout; 0 ok, -1 on error/timeout/EOF. */
-int ipc_chan_recv_wait(struct ipc_chan *c, struct ipc_msg *msg, int timeout_ms);
+/* The code that speaks the protocol (ipc/): every user of the catalogue gets it. */
+#include "frame.h"
+#include "strv.h"
+#include "drain.h"
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * test_ipc.c: the IPC codec (ipc/ipc.c) and the validators of ipc/util.c.
+ * test_ipc.c: the IPC codec (ipc/frame.c, ipc/strv.c) and the validators of lib/util.c.
  *
  * The decoder is the first code that sees bytes from another process, so every
  * rejection rule has a case here, and the channel tests go through a real

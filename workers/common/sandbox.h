@@ -1,6 +1,6 @@
 /*
  * sandbox.h: building blocks for the seccomp allow-lists of the roles, beyond
- * sandbox_rules_common() (include/worker.h). Each takes the libseccomp context that
+ * sandbox_rules_common() (worker.h). Each takes the libseccomp context that
  * sandbox_enter() hands to the role's seccomp_rules function and returns 0, or -1
  * after logging which rule could not be added.
  *
@@ -9,6 +9,30 @@
  */
 #ifndef SANDBOX_H
 #define SANDBOX_H
+
+#include <stdint.h>
+
+struct scmp_arg_cmp;
+
+/* One entry of an allow-list: a syscall allowed whatever its arguments, and its name
+ * for the log. Build tables with SANDBOX_SYS (needs <seccomp.h>) and end them with
+ * SANDBOX_SYS_END: a syscall unknown on this architecture has a negative number, so
+ * the end is marked by the name. */
+struct sandbox_sys {
+	int nr;
+	const char *name;
+};
+#define SANDBOX_SYS(sys) {SCMP_SYS(sys), #sys}
+#define SANDBOX_SYS_END {0, NULL}
+
+/* Allow every syscall of `table`. 0, or -1 after logging the name of the syscall
+ * whose rule could not be added. */
+int sandbox_allow_list(void *scmp_ctx, const struct sandbox_sys *table);
+
+/* One rule with an action and n argument filters (n = 0, cmp = NULL: none), `name`
+ * only for the log. 0, or -1 after logging. */
+int sandbox_add_rule(void *scmp_ctx, uint32_t action, int nr, const char *name, unsigned n,
+		     const struct scmp_arg_cmp *cmp);
 
 /* pthread_create() and what new threads do: clone only with CLONE_THREAD (never a
  * new process), clone3 answered ENOSYS so that glibc falls back to clone,
@@ -28,7 +52,7 @@ int sandbox_rules_tcp_client(void *scmp_ctx);
  * threads too, so a threaded role must not call this). 0 or -1 (logged). */
 int sandbox_limit_nproc(void);
 
-/* Internal to workers/sandbox*.c: build and load the filter (default action: kill
+/* Internal to workers/common/sandbox*.c: build and load the filter (default action: kill
  * the process; in test builds with PVC_SECCOMP_LOG=1, trap and print the syscall
  * number first). */
 int sandbox_seccomp_load(int (*role_rules)(void *scmp_ctx));

@@ -27,17 +27,8 @@
 #include "sanitizer.h"
 #include "worker.h"
 
-#define ALLOW(ctx, name)                                                                  \
-	do {                                                                              \
-		int rc_ = seccomp_rule_add((ctx), SCMP_ACT_ALLOW, SCMP_SYS(name), 0);     \
-		if (rc_ != 0) {                                                           \
-			log_errx("sandbox: seccomp rule %s: %s", #name, strerror(-rc_)); \
-			return -1;                                                        \
-		}                                                                         \
-	} while (0)
-
-static int add_rule(void *ctx, uint32_t action, int nr, const char *name, unsigned n,
-		    const struct scmp_arg_cmp *cmp)
+int sandbox_add_rule(void *ctx, uint32_t action, int nr, const char *name, unsigned n,
+		     const struct scmp_arg_cmp *cmp)
 {
 	int rc = seccomp_rule_add_array(ctx, action, nr, n, cmp);
 
@@ -45,6 +36,14 @@ static int add_rule(void *ctx, uint32_t action, int nr, const char *name, unsign
 		log_errx("sandbox: seccomp rule %s: %s", name, strerror(-rc));
 		return -1;
 	}
+	return 0;
+}
+
+int sandbox_allow_list(void *ctx, const struct sandbox_sys *table)
+{
+	for (; table->name != NULL; table++)
+		if (sandbox_add_rule(ctx, SCMP_ACT_ALLOW, table->nr, table->name, 0, NULL) != 0)
+			return -1;
 	return 0;
 }
 
@@ -87,10 +86,10 @@ static int sb_rules_sanitizer(void *ctx)
 		{SCMP_SYS(set_mempolicy), "set_mempolicy (sanitizer)"},
 	};
 
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open (sanitizer)", 1, rdonly) != 0)
+	if (sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open (sanitizer)", 1, rdonly) != 0)
 		return -1;
 	for (size_t i = 0; i < sizeof startup / sizeof startup[0]; i++)
-		if (add_rule(ctx, SCMP_ACT_ALLOW, startup[i].nr, startup[i].name, 0, NULL) != 0)
+		if (sandbox_add_rule(ctx, SCMP_ACT_ALLOW, startup[i].nr, startup[i].name, 0, NULL) != 0)
 			return -1;
 	return 0;
 }
@@ -102,6 +101,69 @@ static int sb_rules_sanitizer(void *ctx)
 }
 #endif
 
+/* Allowed to every worker whatever the arguments. */
+static const struct sandbox_sys common_syscalls[] = {
+	/* I/O on fds we already hold (IPC socketpair, sockets opened before confinement). */
+	SANDBOX_SYS(read),
+	SANDBOX_SYS(write),
+	SANDBOX_SYS(readv),
+	SANDBOX_SYS(writev),
+	SANDBOX_SYS(close),
+	SANDBOX_SYS(sendmsg),
+	SANDBOX_SYS(recvmsg),
+	SANDBOX_SYS(sendto),
+	SANDBOX_SYS(recvfrom),
+	SANDBOX_SYS(fcntl),
+	SANDBOX_SYS(lseek),
+	SANDBOX_SYS(fstat),
+	SANDBOX_SYS(newfstatat), /* glibc's fstat() */
+	SANDBOX_SYS(statx),
+	/* The event loop. */
+	SANDBOX_SYS(poll),
+	SANDBOX_SYS(ppoll),
+	SANDBOX_SYS(epoll_wait),
+	SANDBOX_SYS(epoll_pwait),
+	SANDBOX_SYS(epoll_ctl),
+	SANDBOX_SYS(epoll_create1),
+	/* Time. */
+	SANDBOX_SYS(clock_gettime),
+	SANDBOX_SYS(clock_nanosleep),
+	SANDBOX_SYS(nanosleep),
+	SANDBOX_SYS(gettimeofday),
+	SANDBOX_SYS(time),
+	/* Memory (malloc, libraries). */
+	SANDBOX_SYS(brk),
+	SANDBOX_SYS(mmap),
+	SANDBOX_SYS(munmap),
+	SANDBOX_SYS(mremap),
+	SANDBOX_SYS(mprotect),
+	SANDBOX_SYS(madvise),
+	SANDBOX_SYS(futex),
+	SANDBOX_SYS(getrandom),
+	/* Process life. */
+	SANDBOX_SYS(exit),
+	SANDBOX_SYS(exit_group),
+	SANDBOX_SYS(restart_syscall),
+	SANDBOX_SYS(rt_sigaction),
+	SANDBOX_SYS(rt_sigprocmask),
+	SANDBOX_SYS(rt_sigreturn),
+	SANDBOX_SYS(sigaltstack),
+	SANDBOX_SYS(sched_yield),
+	SANDBOX_SYS(prctl),
+	SANDBOX_SYS(getrlimit),
+	/* Identity and host facts (status lines, log prefixes). */
+	SANDBOX_SYS(getpid),
+	SANDBOX_SYS(gettid),
+	SANDBOX_SYS(getppid),
+	SANDBOX_SYS(getuid),
+	SANDBOX_SYS(geteuid),
+	SANDBOX_SYS(getgid),
+	SANDBOX_SYS(getegid),
+	SANDBOX_SYS(uname),
+	SANDBOX_SYS(sysinfo),
+	SANDBOX_SYS_END,
+};
+
 int sandbox_rules_common(void *ctx)
 {
 	/* Signals only to ourselves: abort() and raise() use them. */
@@ -111,68 +173,12 @@ int sandbox_rules_common(void *ctx)
 	/* stdio asks isatty() when it first buffers stdout/stderr (fallback logging). */
 	const struct scmp_arg_cmp tcgets[] = {SCMP_A1(SCMP_CMP_EQ, TCGETS, 0)};
 
-	/* I/O on fds we already hold (IPC socketpair, sockets opened before confinement). */
-	ALLOW(ctx, read);
-	ALLOW(ctx, write);
-	ALLOW(ctx, readv);
-	ALLOW(ctx, writev);
-	ALLOW(ctx, close);
-	ALLOW(ctx, sendmsg);
-	ALLOW(ctx, recvmsg);
-	ALLOW(ctx, sendto);
-	ALLOW(ctx, recvfrom);
-	ALLOW(ctx, fcntl);
-	ALLOW(ctx, lseek);
-	ALLOW(ctx, fstat);
-	ALLOW(ctx, newfstatat); /* glibc's fstat() */
-	ALLOW(ctx, statx);
-	/* The event loop. */
-	ALLOW(ctx, poll);
-	ALLOW(ctx, ppoll);
-	ALLOW(ctx, epoll_wait);
-	ALLOW(ctx, epoll_pwait);
-	ALLOW(ctx, epoll_ctl);
-	ALLOW(ctx, epoll_create1);
-	/* Time. */
-	ALLOW(ctx, clock_gettime);
-	ALLOW(ctx, clock_nanosleep);
-	ALLOW(ctx, nanosleep);
-	ALLOW(ctx, gettimeofday);
-	ALLOW(ctx, time);
-	/* Memory (malloc, libraries). */
-	ALLOW(ctx, brk);
-	ALLOW(ctx, mmap);
-	ALLOW(ctx, munmap);
-	ALLOW(ctx, mremap);
-	ALLOW(ctx, mprotect);
-	ALLOW(ctx, madvise);
-	ALLOW(ctx, futex);
-	ALLOW(ctx, getrandom);
-	/* Process life. */
-	ALLOW(ctx, exit);
-	ALLOW(ctx, exit_group);
-	ALLOW(ctx, restart_syscall);
-	ALLOW(ctx, rt_sigaction);
-	ALLOW(ctx, rt_sigprocmask);
-	ALLOW(ctx, rt_sigreturn);
-	ALLOW(ctx, sigaltstack);
-	ALLOW(ctx, sched_yield);
-	ALLOW(ctx, prctl);
-	ALLOW(ctx, getrlimit);
-	/* Identity and host facts (status lines, log prefixes). */
-	ALLOW(ctx, getpid);
-	ALLOW(ctx, gettid);
-	ALLOW(ctx, getppid);
-	ALLOW(ctx, getuid);
-	ALLOW(ctx, geteuid);
-	ALLOW(ctx, getgid);
-	ALLOW(ctx, getegid);
-	ALLOW(ctx, uname);
-	ALLOW(ctx, sysinfo);
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), "kill", 1, self) != 0 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), "tgkill", 1, self) != 0 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), "prlimit64", 2, rl) != 0 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), "ioctl", 1, tcgets) != 0)
+	if (sandbox_allow_list(ctx, common_syscalls) != 0)
+		return -1;
+	if (sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), "kill", 1, self) != 0 ||
+	    sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), "tgkill", 1, self) != 0 ||
+	    sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), "prlimit64", 2, rl) != 0 ||
+	    sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), "ioctl", 1, tcgets) != 0)
 		return -1;
 	return sb_rules_sanitizer(ctx);
 }
@@ -181,20 +187,23 @@ int sandbox_rules_threads(void *ctx)
 {
 	const struct scmp_arg_cmp thread[] = {
 		SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)};
+	static const struct sandbox_sys threads[] = {
+		SANDBOX_SYS(set_robust_list),
+		SANDBOX_SYS(rseq),
+		SANDBOX_SYS(sched_getaffinity),
+		SANDBOX_SYS(madvise), /* thread stacks are released with MADV_DONTNEED */
+		SANDBOX_SYS(mprotect), /* guard pages */
+		SANDBOX_SYS_END,
+	};
 
 	/* A thread shares our filter; a new process would not be one of us. */
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), "clone", 1, thread) != 0)
+	if (sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), "clone", 1, thread) != 0)
 		return -1;
 	/* clone3 passes its flags in memory, which seccomp cannot inspect: make glibc
 	 * fall back to clone, whose flags we can. */
-	if (add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), "clone3", 0, NULL) != 0)
+	if (sandbox_add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), "clone3", 0, NULL) != 0)
 		return -1;
-	ALLOW(ctx, set_robust_list);
-	ALLOW(ctx, rseq);
-	ALLOW(ctx, sched_getaffinity);
-	ALLOW(ctx, madvise); /* thread stacks are released with MADV_DONTNEED */
-	ALLOW(ctx, mprotect); /* guard pages */
-	return 0;
+	return sandbox_allow_list(ctx, threads);
 }
 
 int sandbox_rules_files_ro(void *ctx)
@@ -203,8 +212,8 @@ int sandbox_rules_files_ro(void *ctx)
 	const struct scmp_arg_cmp at[] = {SCMP_A2(SCMP_CMP_MASKED_EQ, mask, O_RDONLY)};
 	const struct scmp_arg_cmp plain[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, mask, O_RDONLY)};
 
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), "openat", 1, at) != 0 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open", 1, plain) != 0)
+	if (sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), "openat", 1, at) != 0 ||
+	    sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), "open", 1, plain) != 0)
 		return -1;
 	return 0;
 }
@@ -215,29 +224,32 @@ int sandbox_rules_tcp_client(void *ctx)
 	const struct scmp_arg_cmp inet6[] = {SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0)};
 	const struct scmp_arg_cmp unix_[] = {SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)};
 	const struct scmp_arg_cmp netlink[] = {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0)};
+	static const struct sandbox_sys client[] = {
+		SANDBOX_SYS(connect),
+		SANDBOX_SYS(getsockopt),
+		SANDBOX_SYS(setsockopt),
+		SANDBOX_SYS(getsockname),
+		SANDBOX_SYS(getpeername),
+		SANDBOX_SYS(shutdown),
+		SANDBOX_SYS(sendmmsg), /* the resolver's parallel A/AAAA queries */
+		SANDBOX_SYS_END,
+	};
 
 	/* IPv4/IPv6 only: no netlink, no packet sockets, no UNIX sockets. */
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket(AF_INET)", 1, inet) != 0 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket(AF_INET6)", 1, inet6) != 0)
+	if (sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket(AF_INET)", 1, inet) != 0 ||
+	    sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket(AF_INET6)", 1, inet6) != 0)
 		return -1;
 	/* glibc's resolver first tries nscd over a UNIX socket: an error lets it fall
 	 * back to files and DNS instead of killing the process. */
-	if (add_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket(AF_UNIX)", 1,
+	if (sandbox_add_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket(AF_UNIX)", 1,
 		     unix_) != 0)
 		return -1;
 	/* getaddrinfo(AI_ADDRCONFIG) asks rtnetlink which families are configured; when
 	 * refused, glibc assumes both IPv4 and IPv6. A refusal, never a netlink socket. */
-	if (add_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket(AF_NETLINK)", 1,
+	if (sandbox_add_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket(AF_NETLINK)", 1,
 		     netlink) != 0)
 		return -1;
-	ALLOW(ctx, connect);
-	ALLOW(ctx, getsockopt);
-	ALLOW(ctx, setsockopt);
-	ALLOW(ctx, getsockname);
-	ALLOW(ctx, getpeername);
-	ALLOW(ctx, shutdown);
-	ALLOW(ctx, sendmmsg); /* the resolver's parallel A/AAAA queries */
-	return 0;
+	return sandbox_allow_list(ctx, client);
 }
 
 #ifdef PVC_TEST_HOOKS

@@ -39,7 +39,6 @@ static void worker_log_sink(char state, const char *prefix, const char *msg, voi
 }
 
 static void worker_sup_event(struct ev_loop *loop, int fd, short revents, void *arg);
-static void worker_drain(struct worker *w);
 
 static void worker_update_events(struct worker *w)
 {
@@ -146,58 +145,43 @@ static void worker_handle(struct worker *w, struct ipc_msg *msg)
 	}
 }
 
-static void worker_sup_event(struct ev_loop *loop, int fd, short revents, void *arg)
+static int worker_frame(void *arg, struct ipc_msg *msg)
 {
-	struct worker *w = arg;
+	worker_handle(arg, msg);
+	return 0;
+}
 
-	if (revents & POLLOUT) {
-		if (ipc_chan_flush(&w->sup) < 0) {
-			ev_break(loop);
-			return;
-		}
+/* Serve the supervisor's channel (revents 0: only what is already buffered). */
+static void worker_serve(struct worker *w, short revents)
+{
+	const char *err = NULL;
+
+	switch (ipc_drain(&w->sup, revents, worker_frame, w, &err)) {
+	case IPC_DRAIN_CLOSED:
+		/* Supervisor gone: nothing may run unsupervised. */
+		log_set_sink(NULL, NULL);
+		ev_break(w->loop);
+		return;
+	case IPC_DRAIN_BAD:
+		log_set_sink(NULL, NULL);
+		log_errx("malformed frame from the supervisor: %s", err);
+		ev_break(w->loop);
+		return;
+	default:
+		break;
 	}
-	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		ssize_t r = ipc_chan_read(&w->sup);
-		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-			/* Supervisor gone: nothing may run unsupervised. */
-			log_set_sink(NULL, NULL);
-			ev_break(loop);
-			return;
-		}
-	}
-	worker_drain(w);
 	if (w->sup.fd >= 0)
 		worker_update_events(w);
 }
 
-/* Handle every complete frame already buffered. */
-static void worker_drain(struct worker *w)
+static void worker_sup_event(struct ev_loop *loop, int fd, short revents, void *arg)
 {
-	{
-		for (;;) {
-			struct ipc_msg msg;
-			const char *err = NULL;
-			int rc = ipc_chan_get(&w->sup, &msg, &err);
-			if (rc == IPC_DECODE_MORE)
-				break;
-			if (rc == IPC_DECODE_ERROR) {
-				log_set_sink(NULL, NULL);
-				log_errx("malformed frame from the supervisor: %s", err ? err : "?");
-				ev_break(w->loop);
-				return;
-			}
-			worker_handle(w, &msg);
-			ipc_msg_free(&msg);
-		}
-	}
+	worker_serve(arg, revents);
 }
 
 static void worker_drain_timer(struct ev_loop *loop, void *arg)
 {
-	struct worker *w = arg;
-
-	worker_drain(w);
-	worker_update_events(w);
+	worker_serve(arg, 0);
 }
 
 void worker_start(struct worker *w, enum pvc_role role, worker_dispatch_fn dispatch,

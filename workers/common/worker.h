@@ -1,11 +1,12 @@
 /*
- * worker.h: what every worker process shares (workers/worker.c).
+ * worker.h: what every worker process shares (workers/common/worker.c).
  *
  * Life of a worker: the supervisor executes the role's own program (pvc-zk-election,
- * pvc-vm-manager, ...; see role_program()) with the socketpair on fd 3. worker_start() receives MSG_CONFIG,
- * names the process, routes log lines to the supervisor and creates the event loop.
- * The role then opens what it needs before confinement (netlink sockets, ...),
- * calls sandbox_enter() (workers/sandbox.c), sends MSG_READY with worker_ready()
+ * pvc-vm-manager, ...; see role_program()) with the socketpair on fd 3.
+ * worker_start() receives MSG_CONFIG, names the process, routes log lines to the
+ * supervisor and creates the event loop. The role then opens what it needs before
+ * confinement (netlink sockets, ...), calls sandbox_enter()
+ * (workers/common/sandbox.c), sends MSG_READY with worker_ready()
  * and runs the loop. worker.c answers MSG_PING itself and hands every other frame
  * to the role's dispatch function. EOF from the supervisor ends the worker.
  */
@@ -64,12 +65,13 @@ int net_router_main(void);
 int flush_main(void);
 int fence_main(void);
 
-/* workers/sandbox.c */
+/* workers/common/sandbox.c */
 struct sandbox_spec {
 	const char *user;          /* switch to this user (and its group); NULL: stay */
 	const char *extra_group;   /* also keep this supplementary group (e.g. "libvirt"), may be NULL */
 	uint64_t keep_caps;        /* bitmask of CAP_* to keep effective+permitted (1ULL << CAP_X) */
-	uint64_t ambient_caps;     /* subset of keep_caps raised as ambient: kept across execve of helpers */
+	uint64_t ambient_caps;     /* subset of keep_caps raised as ambient (kept across
+				    * execve of helpers) */
 	int allow_fork;            /* RLIMIT_NPROC stays unlimited when set */
 	const char *const *rw_paths; /* Landlock: paths that stay readable+writable (NULL-terminated) */
 	const char *const *ro_paths; /* Landlock: paths that stay readable */

@@ -1,5 +1,5 @@
 /*
- * ipc.c: frame codec, string vectors and buffered channels with fd passing.
+ * frame.c: the frame codec and buffered channels with fd passing.
  *
  * The decoder is the first code to touch bytes from another process; it is strict
  * (every field checked, every inconsistency rejected) and fuzzed (fuzz/fuzz_ipc.c).
@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,56 +47,6 @@ void ipc_msg_free(struct ipc_msg *msg)
 	msg->fd = -1;
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/* Walk a STRV payload; calls `each` (may be NULL) per string. 0 ok, -1 invalid. */
-static int strv_walk(const uint8_t *data, size_t len, const char **err,
-		     void (*each)(void *arg, uint32_t i, const uint8_t *s, uint32_t n), void *arg)
-{
-	uint32_t count, i;
-	size_t off = 4;
-
-	if (len < 4) {
-		*err = "string vector shorter than its count";
-		return -1;
-	}
-	count = get_u32(data);
-	if (count > IPC_STRV_MAX) {
-		*err = "string vector count too large";
-		return -1;
-	}
-	for (i = 0; i < count; i++) {
-		uint32_t n;
-		if (len - off < 4) {
-			*err = "string vector truncated in a length";
-			return -1;
-		}
-		n = get_u32(data + off);
-		off += 4;
-		if (n > len - off) {
-			*err = "string vector string runs past the payload";
-			return -1;
-		}
-		if (memchr(data + off, '\0', n) != NULL) {
-			*err = "string vector string contains NUL";
-			return -1;
-		}
-		if (each)
-			each(arg, i, data + off, n);
-		off += n;
-	}
-	if (off != len) {
-		*err = "string vector has trailing bytes";
-		return -1;
-	}
-	return 0;
-}
-
 int ipc_check_payload(uint32_t type, const uint8_t *data, size_t len, const char **err)
 {
 	const char *dummy;
@@ -126,7 +75,7 @@ int ipc_check_payload(uint32_t type, const uint8_t *data, size_t len, const char
 		}
 		return 0;
 	case IPC_P_STRV:
-		return strv_walk(data, len, err, NULL, NULL);
+		return ipc_strv_check(data, len, err);
 	}
 	*err = "unknown payload kind";
 	return -1;
@@ -193,159 +142,6 @@ int ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg, size_t *cons
 	msg->hdr = h;
 	*consumed = IPC_HDR_SIZE + h.len;
 	return IPC_DECODE_OK;
-}
-
-/* ---- string vectors ----------------------------------------------------------- */
-
-struct strv_fill {
-	struct ipc_strv *sv;
-	int failed;
-};
-
-static void strv_fill_one(void *arg, uint32_t i, const uint8_t *s, uint32_t n)
-{
-	struct strv_fill *f = arg;
-	char *copy = malloc((size_t)n + 1);
-
-	if (copy == NULL) {
-		f->failed = 1;
-		f->sv->v[i] = NULL;
-		return;
-	}
-	memcpy(copy, s, n);
-	copy[n] = '\0';
-	f->sv->v[i] = copy;
-	f->sv->lens[i] = n;
-}
-
-int ipc_strv_decode(const uint8_t *data, size_t len, struct ipc_strv *out, const char **err)
-{
-	struct strv_fill f = {out, 0};
-	const char *dummy;
-
-	if (err == NULL)
-		err = &dummy;
-	memset(out, 0, sizeof(*out));
-	if (strv_walk(data, len, err, NULL, NULL) != 0)
-		return -1;
-	out->n = get_u32(data);
-	out->v = calloc((size_t)out->n + 1, sizeof(char *));
-	out->lens = calloc((size_t)out->n + 1, sizeof(uint32_t));
-	if (out->v == NULL || out->lens == NULL) {
-		ipc_strv_free(out);
-		*err = "out of memory";
-		return -1;
-	}
-	(void)strv_walk(data, len, err, strv_fill_one, &f);
-	if (f.failed) {
-		ipc_strv_free(out);
-		*err = "out of memory";
-		return -1;
-	}
-	return 0;
-}
-
-void ipc_strv_free(struct ipc_strv *sv)
-{
-	if (sv->v) {
-		for (uint32_t i = 0; i < sv->n; i++)
-			free(sv->v[i]);
-	}
-	free(sv->v);
-	free(sv->lens);
-	memset(sv, 0, sizeof(*sv));
-}
-
-void strvb_init(struct ipc_strv_buf *b)
-{
-	memset(b, 0, sizeof(*b));
-}
-
-static int strvb_reserve(struct ipc_strv_buf *b, size_t more)
-{
-	size_t need;
-	uint8_t *n;
-
-	if (b->failed)
-		return -1;
-	if (b->cap == 0) {
-		b->data = malloc(256);
-		if (b->data == NULL) {
-			b->failed = 1;
-			return -1;
-		}
-		b->cap = 256;
-		b->len = 4; /* room for the count */
-	}
-	need = b->len + more;
-	if (need > IPC_MAX_PAYLOAD) {
-		b->failed = 1;
-		return -1;
-	}
-	if (need <= b->cap)
-		return 0;
-	while (b->cap < need)
-		b->cap *= 2;
-	n = realloc(b->data, b->cap);
-	if (n == NULL) {
-		b->failed = 1;
-		return -1;
-	}
-	b->data = n;
-	return 0;
-}
-
-void strvb_addn(struct ipc_strv_buf *b, const char *s, size_t n)
-{
-	uint32_t n32 = (uint32_t)n;
-
-	if (n > IPC_MAX_PAYLOAD || memchr(s, '\0', n) != NULL || b->count >= IPC_STRV_MAX) {
-		b->failed = 1;
-		return;
-	}
-	if (strvb_reserve(b, 4 + n) != 0)
-		return;
-	memcpy(b->data + b->len, &n32, 4);
-	memcpy(b->data + b->len + 4, s, n);
-	b->len += 4 + n;
-	b->count++;
-}
-
-void strvb_add(struct ipc_strv_buf *b, const char *s)
-{
-	strvb_addn(b, s ? s : "", s ? strlen(s) : 0);
-}
-
-void strvb_addf(struct ipc_strv_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->failed = 1;
-		return;
-	}
-	strvb_addn(b, s, (size_t)n);
-	free(s);
-}
-
-const uint8_t *strvb_finish(struct ipc_strv_buf *b, size_t *len)
-{
-	if (strvb_reserve(b, 0) != 0)
-		return NULL;
-	memcpy(b->data, &b->count, 4);
-	*len = b->len;
-	return b->data;
-}
-
-void strvb_free(struct ipc_strv_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
 }
 
 /* ---- channels ----------------------------------------------------------------- */
@@ -491,28 +287,6 @@ int ipc_send(struct ipc_chan *c, uint32_t type, enum pvc_role dest, const void *
 	if (queue_frame(c, &h, data, fd) != 0)
 		return -1; /* errno from queue_frame: ENOBUFS, ENOMEM, ... */
 	return 0;
-}
-
-int ipc_send_strv(struct ipc_chan *c, uint32_t type, enum pvc_role dest, const char *const *v,
-		  uint32_t n)
-{
-	struct ipc_strv_buf b;
-	const uint8_t *p;
-	size_t len;
-	int rc;
-
-	strvb_init(&b);
-	for (uint32_t i = 0; i < n; i++)
-		strvb_add(&b, v[i]);
-	p = strvb_finish(&b, &len);
-	if (p == NULL) {
-		strvb_free(&b);
-		errno = EINVAL;
-		return -1;
-	}
-	rc = ipc_send(c, type, dest, p, len, -1);
-	strvb_free(&b);
-	return rc;
 }
 
 int ipc_forward(struct ipc_chan *c, const struct ipc_msg *msg)
@@ -742,3 +516,27 @@ int ipc_chan_recv_wait(struct ipc_chan *c, struct ipc_msg *msg, int timeout_ms)
 			return -1;
 	}
 }
+
+/* Lives here, not in strv.c, so that strv.c stays a leaf below the framing. */
+int ipc_send_strv(struct ipc_chan *c, uint32_t type, enum pvc_role dest, const char *const *v,
+		  uint32_t n)
+{
+	struct ipc_strv_buf b;
+	const uint8_t *p;
+	size_t len;
+	int rc;
+
+	strvb_init(&b);
+	for (uint32_t i = 0; i < n; i++)
+		strvb_add(&b, v[i]);
+	p = strvb_finish(&b, &len);
+	if (p == NULL) {
+		strvb_free(&b);
+		errno = EINVAL;
+		return -1;
+	}
+	rc = ipc_send(c, type, dest, p, len, -1);
+	strvb_free(&b);
+	return rc;
+}
+
