@@ -1,8 +1,8 @@
 /*
- * fuzz_config.c: libFuzzer target for config_load() (supervisor/config.c).
+ * fuzz_config.c: libFuzzer target for config_load() (supervisor/config/).
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude \
- *     fuzz/fuzz_config.c supervisor/config.c ipc/util.c ipc/log.c -lyaml -o fuzz_config
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude -Ilib \
+ *     fuzz/fuzz_config.c supervisor/config/[a-z]*.c lib/util.c -lyaml -o fuzz_config
  *   ./fuzz_config fuzz/corpus/config
  *
  * Each input is written to one memfd per process (reached as /proc/self/fd/N, so the

@@ -1,5 +1,5 @@
 /*
- * config.h: pvcnoded.yaml, parsed once by the supervisor (supervisor/config.c) and sent
+ * config.h: pvcnoded.yaml, parsed once by the supervisor (supervisor/config/) and sent
  * to each worker as a flat struct (MSG_CONFIG) with the fields it does not need
  * cleared (config_for_role()).
  */
@@ -112,8 +112,8 @@ struct pvc_config {
 	int flush_in_flight;   /* .in_flight, default 1 */
 	/* pvc.system.supervisor */
 	char worker_user[CFG_NAME_MAX]; /* .user, default "pvc" */
-	int heartbeat_interval_ms;      /* .heartbeat_interval_ms, default 500 */
-	int hang_timeout_ms;            /* .hang_timeout_ms, default 2000 */
+	int heartbeat_interval_ms;      /* .heartbeat_interval_ms, default 1500 */
+	int hang_timeout_ms;            /* .hang_timeout_ms, default 3200 */
 	int restart_backoff_max_ms;     /* .restart_backoff_max_ms, default 30000 */
 	int healthy_reset_s;            /* .healthy_reset_s, default 60 */
 	int crashloop_max;              /* .crashloop_max, default 10 */

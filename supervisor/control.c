@@ -14,47 +14,50 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "log.h"
-#include "supervisor.h"
+#include "policy.h"
 
 #define MAX_CLIENTS 32
 
-int sup_forward_to(struct supervisor *sv, enum pvc_role dest, const struct ipc_msg *msg);
+struct ctl_client {
+	int id;
+	struct control *ctl;
+	struct ipc_chan chan;
+	struct ctl_client *next;
+};
 
-static const char *state_name(enum child_state s)
-{
-	switch (s) {
-	case CHILD_DOWN: return "restarting";
-	case CHILD_STARTING: return "starting";
-	case CHILD_RUNNING: return "running";
-	case CHILD_STOPPING: return "stopping";
-	case CHILD_STOPPED: return "stopped";
-	}
-	return "unknown";
-}
+struct control {
+	struct ev_loop *loop;
+	struct control_ops ops;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctl_client *clients;
+	int next_client_id;
+};
 
-static void client_free(struct supervisor *sv, struct ctl_client *c)
+static void client_free(struct control *ctl, struct ctl_client *c)
 {
 	struct ctl_client **pp;
 
-	for (pp = &sv->clients; *pp; pp = &(*pp)->next) {
+	for (pp = &ctl->clients; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
 	}
 	if (c->chan.fd >= 0)
-		ev_del_fd(sv->loop, c->chan.fd);
+		ev_del_fd(ctl->loop, c->chan.fd);
 	ipc_chan_close(&c->chan);
 	free(c);
 }
 
-static void client_update_events(struct supervisor *sv, struct ctl_client *c)
+static void client_update_events(struct control *ctl, struct ctl_client *c)
 {
-	ev_mod_fd(sv->loop, c->chan.fd, POLLIN | (ipc_chan_pending(&c->chan) ? POLLOUT : 0));
+	ev_mod_fd(ctl->loop, c->chan.fd, POLLIN | (ipc_chan_pending(&c->chan) ? POLLOUT : 0));
 }
 
-static void client_send_strv(struct supervisor *sv, struct ctl_client *c, uint32_t type,
+static void client_send_strv(struct control *ctl, struct ctl_client *c, uint32_t type,
 			     struct ipc_strv_buf *b)
 {
 	size_t len;
@@ -66,40 +69,20 @@ static void client_send_strv(struct supervisor *sv, struct ctl_client *c, uint32
 	}
 	if (ipc_chan_flush(&c->chan) < 0)
 		return;
-	client_update_events(sv, c);
+	client_update_events(ctl, c);
 }
 
-static void control_status(struct supervisor *sv, struct ctl_client *c)
+static void control_status(struct control *ctl, struct ctl_client *c)
 {
 	struct ipc_strv_buf b;
-	uint64_t now = mono_ms();
 
 	strvb_init(&b);
-	strvb_addf(&b, "node=%s", sv->cfg.node_name);
-	strvb_addf(&b, "mode=%s", sv->cfg.is_coordinator ? "coordinator" : "hypervisor");
-	strvb_addf(&b, "version=%s", PVC_VERSION);
-	strvb_addf(&b, "supervisor.pid=%d", (int)getpid());
-	strvb_addf(&b, "supervisor.uptime_s=%llu",
-		   (unsigned long long)((now - sv->start_ms) / 1000));
-	strvb_addf(&b, "supervisor.state=%s", sv->stopping ? "stopping" : "running");
-	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++) {
-		struct child *k = &sv->kids[r];
-		const char *n = role_name(k->role);
-		strvb_addf(&b, "worker.%s.pid=%d", n, (int)k->pid);
-		strvb_addf(&b, "worker.%s.state=%s", n, state_name(k->state));
-		strvb_addf(&b, "worker.%s.uptime_s=%llu", n,
-			   (unsigned long long)(k->pid > 0 ? (now - k->started_ms) / 1000 : 0));
-		strvb_addf(&b, "worker.%s.restarts=%u", n, k->restarts);
-		if (k->last_exit)
-			strvb_addf(&b, "worker.%s.last_exit=%s", n, k->last_exit);
-		for (uint32_t i = 0; i < k->nstatus; i++)
-			strvb_addf(&b, "%s.%s", n, k->status[i]);
-	}
-	client_send_strv(sv, c, MSG_CTL_REPLY, &b);
+	ctl->ops.status(ctl->ops.ctx, &b);
+	client_send_strv(ctl, c, MSG_CTL_REPLY, &b);
 	strvb_free(&b);
 }
 
-static void control_reply_error(struct supervisor *sv, struct ctl_client *c, const char *reqid,
+static void control_reply_error(struct control *ctl, struct ctl_client *c, const char *reqid,
 				int rc)
 {
 	struct ipc_strv_buf b;
@@ -107,12 +90,12 @@ static void control_reply_error(struct supervisor *sv, struct ctl_client *c, con
 	strvb_init(&b);
 	strvb_add(&b, reqid);
 	strvb_addf(&b, "%d", rc);
-	client_send_strv(sv, c, MSG_ZK_REPLY, &b);
+	client_send_strv(ctl, c, MSG_ZK_REPLY, &b);
 	strvb_free(&b);
 }
 
 /* Forward a ZooKeeper request with "<client id>:" prefixed to its reqid. */
-static void control_forward_zk(struct supervisor *sv, struct ctl_client *c, struct ipc_msg *msg)
+static void control_forward_zk(struct control *ctl, struct ctl_client *c, struct ipc_msg *msg)
 {
 	struct ipc_strv in;
 	struct ipc_strv_buf b;
@@ -126,8 +109,8 @@ static void control_forward_zk(struct supervisor *sv, struct ctl_client *c, stru
 		log_warnx("pvcctl client %d sent a malformed request", c->id);
 		return;
 	}
-	if (sv->kids[ROLE_ZK].state != CHILD_RUNNING) {
-		control_reply_error(sv, c, in.v[0], -1001);
+	if (!ctl->ops.running(ctl->ops.ctx, ROLE_ZK)) {
+		control_reply_error(ctl, c, in.v[0], IPC_RC_NOTCONN);
 		ipc_strv_free(&in);
 		return;
 	}
@@ -144,18 +127,18 @@ static void control_forward_zk(struct supervisor *sv, struct ctl_client *c, stru
 		out.hdr.flags = 0;
 		out.data = (uint8_t *)p;
 		out.fd = -1;
-		if (sup_forward_to(sv, ROLE_ZK, &out) != 0)
-			control_reply_error(sv, c, in.v[0], -1001);
+		if (ctl->ops.forward(ctl->ops.ctx, ROLE_ZK, &out) != 0)
+			control_reply_error(ctl, c, in.v[0], IPC_RC_NOTCONN);
 	} else {
 		/* the prefixed request no longer fits a frame: refuse it rather than leave
 		 * the client waiting for a reply that never comes */
-		control_reply_error(sv, c, in.v[0], -1000);
+		control_reply_error(ctl, c, in.v[0], IPC_RC_POLICY);
 	}
 	strvb_free(&b);
 	ipc_strv_free(&in);
 }
 
-void control_route_reply(struct supervisor *sv, const struct ipc_msg *msg)
+void control_route_reply(struct control *ctl, const struct ipc_msg *msg)
 {
 	struct ipc_strv in;
 	struct ipc_strv_buf b;
@@ -176,7 +159,7 @@ void control_route_reply(struct supervisor *sv, const struct ipc_msg *msg)
 		ipc_strv_free(&in);
 		return;
 	}
-	for (c = sv->clients; c; c = c->next)
+	for (c = ctl->clients; c; c = c->next)
 		if (c->id == (int)id)
 			break;
 	if (c != NULL) {
@@ -184,60 +167,58 @@ void control_route_reply(struct supervisor *sv, const struct ipc_msg *msg)
 		strvb_add(&b, colon + 1);
 		for (uint32_t i = 1; i < in.n; i++)
 			strvb_addn(&b, in.v[i], in.lens[i]);
-		client_send_strv(sv, c, MSG_ZK_REPLY, &b);
+		client_send_strv(ctl, c, MSG_ZK_REPLY, &b);
 		strvb_free(&b);
 	}
 	ipc_strv_free(&in);
 }
 
+static int control_frame(void *arg, struct ipc_msg *msg)
+{
+	struct ctl_client *c = arg;
+	struct control *ctl = c->ctl;
+
+	if (msg->hdr.sender != ROLE_CTL) {
+		log_warnx("pvcctl client %d: %s; disconnecting", c->id, "wrong sender");
+		client_free(ctl, c);
+		return 1;
+	}
+	if (!policy_allowed(msg->hdr.type, ROLE_CTL, msg->hdr.dest)) {
+		log_warnx("dropped %s from pvcctl to %s: not allowed by the policy table",
+			  ipc_type_name(msg->hdr.type), role_name(msg->hdr.dest));
+	} else if (msg->hdr.type == MSG_CTL_STATUS) {
+		control_status(ctl, c);
+	} else {
+		control_forward_zk(ctl, c, msg);
+	}
+	return 0;
+}
+
 static void control_client_event(struct ev_loop *loop, int fd, short revents, void *arg)
 {
 	struct ctl_client *c = arg;
-	struct supervisor *sv = c->sv;
+	struct control *ctl = c->ctl;
+	const char *err = NULL;
 
-	if (revents & POLLOUT) {
-		if (ipc_chan_flush(&c->chan) < 0) {
-			client_free(sv, c);
-			return;
-		}
+	switch (ipc_drain(&c->chan, revents, control_frame, c, &err)) {
+	case IPC_DRAIN_CLOSED:
+		client_free(ctl, c);
+		return;
+	case IPC_DRAIN_BAD:
+		log_warnx("pvcctl client %d: %s; disconnecting", c->id, err);
+		client_free(ctl, c);
+		return;
+	case IPC_DRAIN_STOPPED:
+		return;
+	default:
+		client_update_events(ctl, c);
+		return;
 	}
-	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		ssize_t r = ipc_chan_read(&c->chan);
-		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-			client_free(sv, c);
-			return;
-		}
-		for (;;) {
-			struct ipc_msg msg;
-			const char *err = NULL;
-			int rc = ipc_chan_get(&c->chan, &msg, &err);
-			if (rc == IPC_DECODE_MORE)
-				break;
-			if (rc == IPC_DECODE_ERROR || msg.hdr.sender != ROLE_CTL) {
-				log_warnx("pvcctl client %d: %s; disconnecting", c->id,
-					  rc == IPC_DECODE_ERROR ? err : "wrong sender");
-				if (rc == IPC_DECODE_OK)
-					ipc_msg_free(&msg);
-				client_free(sv, c);
-				return;
-			}
-			if (!policy_allowed(msg.hdr.type, ROLE_CTL, msg.hdr.dest)) {
-				log_warnx("dropped %s from pvcctl to %s: not allowed by the policy table",
-					  ipc_type_name(msg.hdr.type), role_name(msg.hdr.dest));
-			} else if (msg.hdr.type == MSG_CTL_STATUS) {
-				control_status(sv, c);
-			} else {
-				control_forward_zk(sv, c, &msg);
-			}
-			ipc_msg_free(&msg);
-		}
-	}
-	client_update_events(sv, c);
 }
 
 static void control_accept(struct ev_loop *loop, int fd, short revents, void *arg)
 {
-	struct supervisor *sv = arg;
+	struct control *ctl = arg;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	struct ctl_client *c;
@@ -252,7 +233,7 @@ static void control_accept(struct ev_loop *loop, int fd, short revents, void *ar
 		close(cfd);
 		return;
 	}
-	for (c = sv->clients; c; c = c->next)
+	for (c = ctl->clients; c; c = c->next)
 		n++;
 	if (n >= MAX_CLIENTS) {
 		log_warnx("control socket: too many clients");
@@ -264,62 +245,85 @@ static void control_accept(struct ev_loop *loop, int fd, short revents, void *ar
 		close(cfd);
 		return;
 	}
-	c->sv = sv;
-	c->id = ++sv->next_client_id;
+	c->ctl = ctl;
+	c->id = ++ctl->next_client_id;
 	ipc_chan_init(&c->chan, cfd, ROLE_SUPERVISOR);
-	c->next = sv->clients;
-	sv->clients = c;
-	if (ev_add_fd(sv->loop, cfd, POLLIN, control_client_event, c) != 0)
-		client_free(sv, c);
+	c->next = ctl->clients;
+	ctl->clients = c;
+	if (ev_add_fd(ctl->loop, cfd, POLLIN, control_client_event, c) != 0)
+		client_free(ctl, c);
 }
 
-int control_open(struct supervisor *sv)
+/* The listening socket, root only: 0, or -1 logged. */
+static int control_listen(struct control *ctl, const char *dir)
 {
 	struct sockaddr_un sa;
 	int fd;
 	mode_t old;
 
-	if ((size_t)snprintf(sv->ctl_path, sizeof(sv->ctl_path), "%s/pvcnoded.sock",
-			     sv->cfg.dynamic_directory) >= sizeof(sa.sun_path)) {
-		log_errx("control socket path %s/pvcnoded.sock is too long", sv->cfg.dynamic_directory);
+	if ((size_t)snprintf(ctl->path, sizeof(ctl->path), "%s/pvcnoded.sock", dir) >=
+	    sizeof(sa.sun_path)) {
+		log_errx("control socket path %s/pvcnoded.sock is too long", dir);
 		return -1;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	strlcpy_pvc(sa.sun_path, sv->ctl_path, sizeof(sa.sun_path));
+	strlcpy_pvc(sa.sun_path, ctl->path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		log_err("control socket");
 		return -1;
 	}
-	if (unlink(sv->ctl_path) != 0 && errno != ENOENT)
-		log_warn("removing a stale %s", sv->ctl_path);
+	if (unlink(ctl->path) != 0 && errno != ENOENT)
+		log_warn("removing a stale %s", ctl->path);
 	old = umask(0077); /* root only, before the path exists */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		umask(old);
-		log_err("binding %s", sv->ctl_path);
+		log_err("binding %s", ctl->path);
 		close(fd);
 		return -1;
 	}
 	umask(old);
-	if (chmod(sv->ctl_path, 0600) != 0 || listen(fd, 16) != 0) {
-		log_err("preparing %s", sv->ctl_path);
+	if (chmod(ctl->path, 0600) != 0 || listen(fd, 16) != 0) {
+		log_err("preparing %s", ctl->path);
 		close(fd);
 		return -1;
 	}
-	sv->ctl_fd = fd;
-	return ev_add_fd(sv->loop, fd, POLLIN, control_accept, sv);
+	ctl->fd = fd;
+	return ev_add_fd(ctl->loop, fd, POLLIN, control_accept, ctl);
 }
 
-void control_close(struct supervisor *sv)
+struct control *control_open(struct ev_loop *loop, const char *dir,
+			     const struct control_ops *ops)
 {
-	while (sv->clients)
-		client_free(sv, sv->clients);
-	if (sv->ctl_fd >= 0) {
-		ev_del_fd(sv->loop, sv->ctl_fd);
-		close(sv->ctl_fd);
-		sv->ctl_fd = -1;
-		if (unlink(sv->ctl_path) != 0 && errno != ENOENT)
-			log_warn("removing %s", sv->ctl_path);
+	struct control *ctl = calloc(1, sizeof(*ctl));
+
+	if (ctl == NULL) {
+		log_errx("out of memory");
+		return NULL;
 	}
+	ctl->loop = loop;
+	ctl->ops = *ops;
+	ctl->fd = -1;
+	if (control_listen(ctl, dir) != 0) {
+		control_close(ctl);
+		return NULL;
+	}
+	return ctl;
+}
+
+void control_close(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->clients)
+		client_free(ctl, ctl->clients);
+	if (ctl->fd >= 0) {
+		ev_del_fd(ctl->loop, ctl->fd);
+		close(ctl->fd);
+		ctl->fd = -1;
+		if (unlink(ctl->path) != 0 && errno != ENOENT)
+			log_warn("removing %s", ctl->path);
+	}
+	free(ctl);
 }

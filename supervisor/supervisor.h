@@ -1,12 +1,15 @@
 /*
  * supervisor.h: the root process: spawns, watches, restarts and routes for the workers.
+ * Its state and what its files share; control.c works without it (control.h).
  */
 #ifndef SUPERVISOR_H
 #define SUPERVISOR_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "config.h"
+#include "control.h"
 #include "evloop.h"
 #include "ipc.h"
 #include "pvc.h"
@@ -46,24 +49,12 @@ struct child {
 	char last_exit_buf[64];
 };
 
-struct supervisor;
-
-struct ctl_client {
-	int id;
-	struct supervisor *sv;
-	struct ipc_chan chan;
-	struct ctl_client *next;
-};
-
 struct supervisor {
 	struct pvc_config cfg;
 	struct ev_loop *loop;
 	struct child kids[ROLE_COUNT];
 	int sigfd;
-	int ctl_fd;
-	char ctl_path[CFG_PATH_MAX + 32];
-	struct ctl_client *clients;
-	int next_client_id;
+	struct control *ctl;
 	struct ipc_zk_session zk_session;
 	uint64_t start_ms;
 	int stopping;      /* orderly shutdown in progress */
@@ -74,22 +65,47 @@ struct supervisor {
 	uint64_t watchdog_usec;
 };
 
+/* The supervisor a child belongs to (kids[] is part of it). */
+static inline struct supervisor *sup_of_child(struct child *k)
+{
+	return (struct supervisor *)((char *)(k - k->role) - offsetof(struct supervisor, kids));
+}
+
 /* supervisor.c */
 int supervisor_main(const struct pvc_config *cfg);
-void supervisor_begin_shutdown(struct supervisor *sv, int exit_code, const char *why);
+
+/* child.c: a worker's channel, seen from the supervisor */
+void sup_child_update_events(struct supervisor *sv, struct child *k);
+int sup_child_send(struct supervisor *sv, struct child *k, uint32_t type, const void *data,
+		   size_t len);
+int sup_child_forward(struct supervisor *sv, enum pvc_role dest, const struct ipc_msg *msg);
+void sup_child_kill(struct supervisor *sv, struct child *k, const char *why);
+void sup_child_clear_status(struct child *k);
+
+/* spawn.c: start a worker; after its death, restart it with backoff or escalate */
+void sup_spawn_start(struct supervisor *sv, struct child *k);
+void sup_spawn_reap(struct supervisor *sv);
+
+/* route.c: frames from a worker (the event callback of its channel) */
+void sup_route_event(struct ev_loop *loop, int fd, short revents, void *arg);
+void sup_route_log_line(struct child *k, const struct ipc_msg *msg);
+
+/* heartbeat.c: ping the workers, kill the hung ones, feed systemd's watchdog */
+void sup_heartbeat_start(struct supervisor *sv);
+
+/* shutdown.c: the orderly stop */
+void sup_shutdown_begin(struct supervisor *sv, int exit_code, const char *why);
+void sup_shutdown_step(struct supervisor *sv);
+
+/* status.c: the lines of pvcctl status */
+void sup_status_fill(struct supervisor *sv, struct ipc_strv_buf *b);
 
 /* programs.c: open every worker program at start (0, or -1 logged) */
 int programs_open(struct supervisor *sv);
 void programs_close(struct supervisor *sv);
 
 /* policy.c */
-int policy_allowed(uint32_t type, enum pvc_role from, enum pvc_role to);
-
-/* control.c */
-int control_open(struct supervisor *sv);
-void control_close(struct supervisor *sv);
-/* A ZK_REPLY addressed to ROLE_CTL: hand it to the client named in its reqid. */
-void control_route_reply(struct supervisor *sv, const struct ipc_msg *msg);
+#include "policy.h" /* policy_allowed(), in lib/ since the path table joined it */
 
 /* notify.c: systemd readiness/watchdog through $NOTIFY_SOCKET (no-op without it) */
 void notify_send(const char *state);

@@ -29,7 +29,8 @@
 # Settings the cases need (written into every node's config):
 #   supervisor: crashloop_max 1000 in 60 s, healthy_reset_s 1, restart_backoff_max_ms
 #     100 (50 kill -9 per worker must not escalate; restarts stay fast),
-#     hang_timeout_ms 3000 (SIGSTOP case: killed and restarted after 3 s)
+#     heartbeat_interval_ms 500 and hang_timeout_ms 3000 (SIGSTOP case: killed and
+#     restarted after 3 s; the default heartbeat of 1500 ms would refuse 3000)
 #   fencing harmless: fence_intervals 60 (no fault here lasts that long),
 #     successful_fence and failed_fence None, suicide_intervals 0
 #   session timeout 4000 ms, keepalive 1 s, flush vm_timeout 30 s
@@ -113,7 +114,7 @@ fl_setup() {
 		NODE_ZK=$ZK_HOSTS NODE_SESSION_MS=$T_MS NODE_HYPERVISOR=true NODE_NETWORKING=true \
 			NODE_COORDINATORS=$FL_NODES NODE_KEEPALIVE=1 NODE_FENCE=${FL_FENCE:-60} NODE_FENCE_OK=None \
 			NODE_LIBVIRT_URI=$(fl_uri "$n") \
-			NODE_SUPERVISOR_EXTRA=$'      crashloop_max: 1000\n      crashloop_window_s: 60\n      healthy_reset_s: 1\n      restart_backoff_max_ms: 100\n      hang_timeout_ms: 3000' \
+			NODE_SUPERVISOR_EXTRA=$'      crashloop_max: 1000\n      crashloop_window_s: 60\n      healthy_reset_s: 1\n      restart_backoff_max_ms: 100\n      heartbeat_interval_ms: 500\n      hang_timeout_ms: 3000' \
 			NODE_EXTRA_SYSTEM=$'    flush:\n      vm_timeout: 30' \
 			node_config "$n" >/dev/null
 	done

@@ -1,5 +1,5 @@
 /*
- * test_config.c: supervisor/config.c against docs/pvcnoded.sample.yaml,
+ * test_config.c: supervisor/config/ against docs/pvcnoded.sample.yaml,
  * tests/configs/good-*.yaml and every tests/configs/bad/NAME.yaml (one test each;
  * the first line of a bad file is "# expect: <substring of the error>").
  *
@@ -223,8 +223,8 @@ static void test_sample_values(void **state)
 	assert_int_equal(c.flush_vm_timeout, 600);
 	assert_int_equal(c.flush_in_flight, 1);
 	assert_string_equal(c.worker_user, "pvc");
-	assert_int_equal(c.heartbeat_interval_ms, 500);
-	assert_int_equal(c.hang_timeout_ms, 2000);
+	assert_int_equal(c.heartbeat_interval_ms, 1500);
+	assert_int_equal(c.hang_timeout_ms, 3200);
 	assert_int_equal(c.restart_backoff_max_ms, 30000);
 	assert_int_equal(c.healthy_reset_s, 60);
 	assert_int_equal(c.crashloop_max, 10);

@@ -1,0 +1,228 @@
+/*
+ * cluster.c: pvc.cluster: the coordinator list, the upstream, cluster and storage
+ * networks, and the ZooKeeper connection (hosts default to every coordinator).
+ */
+#include <ctype.h>
+#include <stdio.h>
+
+#include "config_int.h"
+#include "pvc.h"
+
+#define DEF_ZK_PORT 2181
+#define DEF_ZK_SESSION_TIMEOUT_MS 10000
+
+static const char *const K_CLUSTER[] = { "coordinators", "networks", "zookeeper", NULL };
+static const char *const K_NETWORKS[] = { "upstream", "cluster", "storage", NULL };
+static const char *const K_NET_UPSTREAM[] = { "domain", "network", "floating_ip", "gateway", NULL };
+static const char *const K_NET[] = { "domain", "network", "floating_ip", NULL };
+static const char *const K_ZOOKEEPER[] = { "hosts", "session_timeout_ms", NULL };
+
+/* ZooKeeper connect string: host:port[,host:port...] (IPv6 as [addr]:port). */
+static int zk_hosts_valid(const char *s)
+{
+	const char *p = s;
+
+	if (!*s)
+		return 0;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *colon = NULL;
+		size_t i, hostlen;
+		long port = 0;
+
+		if (len == 0)
+			return 0;
+		for (i = 0; i < len; i++)
+			if (p[i] == ':')
+				colon = p + i;
+		if (!colon)
+			return 0;
+		hostlen = (size_t)(colon - p);
+		if (hostlen == 0)
+			return 0;
+		for (i = 0; i < hostlen; i++) {
+			char c = p[i];
+
+			if (!(isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_' || c == ':' ||
+			      c == '[' || c == ']'))
+				return 0;
+		}
+		if (colon + 1 == p + len || p + len - (colon + 1) > 5)
+			return 0;
+		for (const char *q = colon + 1; q < p + len; q++) {
+			if (*q < '0' || *q > '9')
+				return 0;
+			port = port * 10 + (*q - '0');
+		}
+		if (port < 1 || port > 65535)
+			return 0;
+		p += len;
+		if (*p == ',') {
+			p++;
+			if (!*p)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int load_coordinators(struct ld *l, yaml_node_t *cluster, struct pvc_config *cfg)
+{
+	char path[KEYPATH_MAX], got[SHOW_MAX * 4 + 32];
+	yaml_node_t *n;
+	yaml_node_item_t *it;
+	int i;
+
+	TRY(config_map_get(l, cluster, "pvc.cluster", "coordinators", 1, &n, path,
+			   sizeof path));
+	if (!n)
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		config_error_describe(n, got, sizeof got);
+		return err_node(l, n, path, "expected a list of coordinator node names, got %s", got);
+	}
+	if (n->data.sequence.items.top == n->data.sequence.items.start)
+		return err_node(l, n, path,
+				"expected a non-empty list of coordinator node names, got an "
+				"empty list");
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *c = config_map_node(l, *it);
+		char ipath[KEYPATH_MAX + 16];
+		int idx = (int)(it - n->data.sequence.items.start);
+
+		snprintf(ipath, sizeof ipath, "%s[%d]", path, idx);
+		if (!c)
+			return err_node(l, n, ipath, "malformed list");
+		if (idx >= CFG_MAX_COORDINATORS)
+			return err_node(l, c, ipath, "at most %d coordinators are supported",
+					CFG_MAX_COORDINATORS);
+		if (c->type != YAML_SCALAR_NODE || scalar_len(c) >= CFG_NAME_MAX ||
+		    strlen(scalar_text(c)) != scalar_len(c) || !valid_node_name(scalar_text(c))) {
+			config_error_describe(c, got, sizeof got);
+			return err_node(l, c, ipath,
+					"expected a node name (1 to 63 characters of "
+					"[A-Za-z0-9_.-], not starting with '.' or '-'), got %s",
+					got);
+		}
+		for (i = 0; i < cfg->coordinator_count; i++)
+			if (strcmp(cfg->coordinators[i], scalar_text(c)) == 0)
+				return err_node(l, c, ipath,
+						"duplicate coordinator \"%s\" (also item %d)",
+						scalar_text(c), i);
+		memcpy(cfg->coordinators[cfg->coordinator_count], scalar_text(c), scalar_len(c) + 1);
+		cfg->coordinator_count++;
+	}
+	for (i = 0; i < cfg->coordinator_count; i++)
+		if (strcmp(cfg->coordinators[i], cfg->node_name) == 0)
+			cfg->is_coordinator = 1;
+	return 0;
+}
+
+static int load_network(struct ld *l, yaml_node_t *nets, const char *which, int req,
+			struct cfg_network *out)
+{
+	char mpath[KEYPATH_MAX], path[KEYPATH_MAX];
+	yaml_node_t *map, *n;
+	int upstream = strcmp(which, "upstream") == 0;
+	int r;
+
+	TRY(config_field_map(l, nets, "pvc.cluster.networks", which, req,
+			     upstream ? K_NET_UPSTREAM : K_NET, &map, mpath, sizeof mpath));
+	if (!map)
+		return 0;
+	TRY(config_field_str(l, map, mpath, "domain", req, S_NULL_EMPTY, out->domain,
+			     sizeof out->domain, NULL));
+
+	r = config_map_get(l, map, mpath, "network", req, &n, path, sizeof path);
+	TRY(r);
+	if (r)
+		TRY(config_addr_cidr(l, n, path, &out->network));
+	{
+		char netpath[KEYPATH_MAX];
+
+		config_map_path(netpath, sizeof netpath, mpath, "network");
+		r = config_map_get(l, map, mpath, "floating_ip", req, &n, path, sizeof path);
+		TRY(r);
+		if (r)
+			TRY(config_addr_host(l, n, path, &out->network, netpath, 1,
+					     &out->floating_ip));
+		if (upstream) {
+			r = config_map_get(l, map, mpath, "gateway", req, &n, path, sizeof path);
+			TRY(r);
+			if (r && !is_null(n) && !scalar_is(n, "None") && !scalar_is(n, "none") &&
+			    !scalar_is(n, "")) {
+				TRY(config_addr_host(l, n, path, &out->network, netpath, 0,
+						     &out->gateway));
+				/* a gateway is an address: keep "a.b.c.d" even if "/nn" was given */
+				out->gateway.prefix = -1;
+				config_addr_format(&out->gateway);
+			}
+		}
+	}
+	return 0;
+}
+
+/* hosts: absent or empty -> every coordinator with port 2181 */
+static int load_zk_hosts(struct ld *l, yaml_node_t *cluster, yaml_node_t *zk, const char *zpath,
+			 struct pvc_config *cfg)
+{
+	char path[KEYPATH_MAX];
+	yaml_node_t *n;
+	size_t o = 0;
+	int r, i;
+
+	r = config_map_get(l, zk, zpath, "hosts", 0, &n, path, sizeof path);
+	TRY(r);
+	if (r) {
+		TRY(config_value_str(l, n, path, S_NULL_EMPTY, cfg->zk_hosts,
+				     sizeof cfg->zk_hosts));
+		if (cfg->zk_hosts[0] && !zk_hosts_valid(cfg->zk_hosts)) {
+			char got[SHOW_MAX * 4 + 32];
+
+			config_error_describe(n, got, sizeof got);
+			return err_node(l, n, path,
+					"expected a ZooKeeper connect string host:port[,host:port...] "
+					"(e.g. pvchv1:2181,pvchv2:2181), got %s",
+					got);
+		}
+	}
+	if (cfg->zk_hosts[0])
+		return 0;
+	for (i = 0; i < cfg->coordinator_count; i++) {
+		int w = snprintf(cfg->zk_hosts + o, sizeof cfg->zk_hosts - o, "%s%s:%d",
+				 i ? "," : "", cfg->coordinators[i], DEF_ZK_PORT);
+
+		if (w < 0 || (size_t)w >= sizeof cfg->zk_hosts - o)
+			return err_node(l, cluster, path,
+					"the default connect string built from the "
+					"coordinators is too long; set it explicitly");
+		o += (size_t)w;
+	}
+	return 0;
+}
+
+int config_cluster_load(struct ld *l, yaml_node_t *pvc, struct pvc_config *cfg)
+{
+	char cpath[KEYPATH_MAX], npath[KEYPATH_MAX], zpath[KEYPATH_MAX];
+	yaml_node_t *cluster, *nets, *zk;
+	int net = cfg->enable_networking;
+
+	TRY(config_field_map(l, pvc, "pvc", "cluster", 1, K_CLUSTER, &cluster, cpath,
+			     sizeof cpath));
+	TRY(load_coordinators(l, cluster, cfg));
+
+	TRY(config_field_map(l, cluster, cpath, "networks", net, K_NETWORKS, &nets, npath,
+			     sizeof npath));
+	TRY(load_network(l, nets, "upstream", net, &cfg->upstream));
+	TRY(load_network(l, nets, "cluster", net, &cfg->cluster));
+	TRY(load_network(l, nets, "storage", net, &cfg->storage));
+
+	TRY(config_field_map(l, cluster, cpath, "zookeeper", 0, K_ZOOKEEPER, &zk, zpath,
+			     sizeof zpath));
+	TRY(load_zk_hosts(l, cluster, zk, zpath, cfg));
+	cfg->zk_session_timeout_ms = DEF_ZK_SESSION_TIMEOUT_MS;
+	TRY(config_field_int(l, zk, zpath, "session_timeout_ms", 0, 3000, 60000,
+			     &cfg->zk_session_timeout_ms, NULL));
+	return 0;
+}
