@@ -1,9 +1,10 @@
 /*
  * fuzz_zkvalues.c: libFuzzer target for the validators of untrusted ZooKeeper and
- * IPC values (workers/zk_values.c).
+ * IPC values (workers/zk/values.c) and the request API policy (lib/policy.c).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude \
- *     fuzz/fuzz_zkvalues.c workers/zk_values.c -lm -o fuzz_zkvalues
+ *     fuzz/fuzz_zkvalues.c workers/zk/values.c lib/policy.c lib/util.c -lm \
+ *     -Iipc -Ilib -Iworkers/zk -o fuzz_zkvalues
  *   ./fuzz_zkvalues fuzz/corpus/zkvalues
  *
  * The input is split at newlines into up to 5 fields (op, path, value, self, text)
@@ -34,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	double d;
 	long long ll;
 	uint32_t seq;
-	struct zkv_mem mem;
+	struct zk_values_mem mem;
 	char out[64];
 	int version;
 
@@ -50,36 +51,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	for (int i = 0; i < nf; i++) {
 		const char *s = f[i];
-		(void)zkv_daemonstate(s);
-		(void)zkv_routerstate(s);
-		(void)zkv_domainstate(s);
-		(void)zkv_vmstate(s);
-		(void)zkv_selector(s);
-		(void)zkv_pybool(s);
-		if (zkv_node_name(s))
-			check(zkv_primary(s) && zkv_opt_node_name(s) && zkv_node_list(s));
-		(void)zkv_uuid(s);
-		if (zkv_uuid(s))
-			check(zkv_uuid_list(s));
-		(void)zkv_strtobool(s);
-		(void)zkv_int(s, -1000, 1000, &ll);
-		if (zkv_float(s, &d) == 0) {
+		(void)zk_values_daemonstate(s);
+		(void)zk_values_routerstate(s);
+		(void)zk_values_domainstate(s);
+		(void)zk_values_vmstate(s);
+		(void)zk_values_selector(s);
+		(void)zk_values_pybool(s);
+		if (zk_values_node_name(s))
+			check(zk_values_primary(s) && zk_values_opt_node_name(s) && zk_values_node_list(s));
+		(void)zk_values_uuid(s);
+		if (zk_values_uuid(s))
+			check(zk_values_uuid_list(s));
+		(void)zk_values_strtobool(s);
+		(void)zk_values_int(s, -1000, 1000, &ll);
+		if (zk_values_float(s, &d) == 0) {
 			check(isfinite(d));
-			check(zkv_pyfloat(d, out, sizeof(out)) == 0);
+			check(zk_values_pyfloat(d, out, sizeof(out)) == 0);
 			check(strtod(out, NULL) == d);
 			check(strchr(out, '.') || strchr(out, 'e'));
 		}
-		if (zkv_contender(s, &seq) != 0)
+		if (zk_values_contender(s, &seq) != 0)
 			check(strlen(s) >= 50);
-		(void)zkv_path(s);
-		(void)zkv_meminfo(s, &mem);
-		(void)zkv_loadavg(s, &d);
+		(void)zk_values_path(s);
+		(void)zk_values_meminfo(s, &mem);
+		(void)zk_values_loadavg(s, &d);
 		for (int role = 0; role < 7; role++)
-			(void)zkv_policy_read(role, s);
+			(void)zk_values_policy_read(role, s);
 	}
 	for (int role = 0; role < 7; role++)
-		if (zkv_policy_write(role, f[3], f[0], f[1], f[2], &version)) {
-			check(zkv_path(f[1]));
+		if (zk_values_policy_write(role, f[3], f[0], f[1], f[2], &version)) {
+			check(zk_values_path(f[1]));
 			check(version >= -1);
 			if (strncmp(f[0], "setv:", 5) == 0)
 				check(version >= 0);

@@ -17,7 +17,7 @@
 
 static const char *const selectors[] = {"mem", "load", "vcpus", "vms"};
 
-int fsel_valid_selector(const char *s)
+int flush_select_valid_selector(const char *s)
 {
 	if (s == NULL)
 		return 0;
@@ -89,24 +89,16 @@ static void note_malformed(struct fsel_result *res, const char *node, const char
 			 what);
 }
 
-int fsel_choose(const struct fsel_vm *vm, const struct fsel_node *nodes, size_t n,
-		const char *default_selector, struct fsel_result *res)
+/* The selector the VM asks for, else the configured default (then written back). */
+static const char *choose_selector(const struct fsel_vm *vm, const char *default_selector,
+				   struct fsel_result *res)
 {
 	const char *sel;
-	const char *limit = vm ? vm->node_limit : NULL;
-	long long best_ll = 0;
-	double best_load = (double)FSEL_SENTINEL;
-
-	if (vm == NULL || res == NULL || (n > 0 && nodes == NULL) ||
-	    !fsel_valid_selector(default_selector))
-		return -1;
-	memset(res, 0, sizeof(*res));
-	res->target = -1;
 
 	if (vm->node_selector == NULL || strcmp(vm->node_selector, "None") == 0) {
 		sel = canonical_selector(default_selector);
 		res->write_node_selector = 1;
-	} else if (fsel_valid_selector(vm->node_selector)) {
+	} else if (flush_select_valid_selector(vm->node_selector)) {
 		sel = canonical_selector(vm->node_selector);
 	} else {
 		/* The API only writes valid selectors; garbage would make the reference
@@ -114,6 +106,83 @@ int fsel_choose(const struct fsel_vm *vm, const struct fsel_node *nodes, size_t 
 		sel = canonical_selector(default_selector);
 		snprintf(res->note, sizeof(res->note), "invalid node_selector, using %s", sel);
 	}
+	return sel;
+}
+
+static int is_candidate(const struct fsel_vm *vm, const char *limit, const struct fsel_node *nd)
+{
+	if (nd->name == NULL || !valid_node_name(nd->name))
+		return 0;
+	if (limit && !limit_contains(limit, nd->name))
+		return 0;
+	if (vm->node && strcmp(vm->node, nd->name) == 0)
+		return 0;
+	if (nd->daemonstate == NULL || strcmp(nd->daemonstate, "run") != 0)
+		return 0;
+	if (nd->domainstate == NULL || strcmp(nd->domainstate, "ready") != 0)
+		return 0;
+	return 1;
+}
+
+/* The running best over the candidates in child order: ties keep the first. */
+struct best {
+	long long ll;
+	double load;
+};
+
+static void consider(const char *sel, const struct fsel_node *nd, size_t i, struct best *b,
+		     struct fsel_result *res)
+{
+	long long used, freem, alloc, v;
+	double load;
+
+	if (strcmp(sel, "mem") == 0) {
+		if (parse_count(nd->memused, &used) || parse_count(nd->memfree, &freem) ||
+		    parse_count(nd->memalloc, &alloc)) {
+			note_malformed(res, nd->name, "memused/memfree/memalloc");
+			return;
+		}
+		v = used + freem - alloc;
+		if (v > b->ll) {
+			b->ll = v;
+			res->target = (int)i;
+		}
+	} else if (strcmp(sel, "load") == 0) {
+		if (parse_load(nd->cpuload, &load)) {
+			note_malformed(res, nd->name, "cpuload");
+			return;
+		}
+		if (load < b->load) {
+			b->load = load;
+			res->target = (int)i;
+		}
+	} else {
+		const char *fig = strcmp(sel, "vcpus") == 0 ? nd->vcpualloc : nd->domainscount;
+		if (parse_count(fig, &v)) {
+			note_malformed(res, nd->name,
+				       strcmp(sel, "vcpus") == 0 ? "vcpualloc" : "domainscount");
+			return;
+		}
+		if (v < b->ll) {
+			b->ll = v;
+			res->target = (int)i;
+		}
+	}
+}
+
+int flush_select_choose(const struct fsel_vm *vm, const struct fsel_node *nodes, size_t n,
+			const char *default_selector, struct fsel_result *res)
+{
+	const char *sel;
+	const char *limit = vm ? vm->node_limit : NULL;
+	struct best b = {0, (double)FSEL_SENTINEL};
+
+	if (vm == NULL || res == NULL || (n > 0 && nodes == NULL) ||
+	    !flush_select_valid_selector(default_selector))
+		return -1;
+	memset(res, 0, sizeof(*res));
+	res->target = -1;
+	sel = choose_selector(vm, default_selector, res);
 	res->selector = sel;
 	if (limit == NULL) {
 		res->write_node_limit = 1;
@@ -122,56 +191,9 @@ int fsel_choose(const struct fsel_vm *vm, const struct fsel_node *nodes, size_t 
 	if (limit_is_empty(limit))
 		limit = NULL;
 	if (strcmp(sel, "mem") != 0)
-		best_ll = FSEL_SENTINEL;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct fsel_node *nd = &nodes[i];
-		long long used, freem, alloc, v;
-		double load;
-
-		if (nd->name == NULL || !valid_node_name(nd->name))
-			continue;
-		if (limit && !limit_contains(limit, nd->name))
-			continue;
-		if (vm->node && strcmp(vm->node, nd->name) == 0)
-			continue;
-		if (nd->daemonstate == NULL || strcmp(nd->daemonstate, "run") != 0)
-			continue;
-		if (nd->domainstate == NULL || strcmp(nd->domainstate, "ready") != 0)
-			continue;
-
-		if (strcmp(sel, "mem") == 0) {
-			if (parse_count(nd->memused, &used) || parse_count(nd->memfree, &freem) ||
-			    parse_count(nd->memalloc, &alloc)) {
-				note_malformed(res, nd->name, "memused/memfree/memalloc");
-				continue;
-			}
-			v = used + freem - alloc;
-			if (v > best_ll) {
-				best_ll = v;
-				res->target = (int)i;
-			}
-		} else if (strcmp(sel, "load") == 0) {
-			if (parse_load(nd->cpuload, &load)) {
-				note_malformed(res, nd->name, "cpuload");
-				continue;
-			}
-			if (load < best_load) {
-				best_load = load;
-				res->target = (int)i;
-			}
-		} else {
-			const char *fig = strcmp(sel, "vcpus") == 0 ? nd->vcpualloc : nd->domainscount;
-			if (parse_count(fig, &v)) {
-				note_malformed(res, nd->name,
-					       strcmp(sel, "vcpus") == 0 ? "vcpualloc" : "domainscount");
-				continue;
-			}
-			if (v < best_ll) {
-				best_ll = v;
-				res->target = (int)i;
-			}
-		}
-	}
+		b.ll = FSEL_SENTINEL;
+	for (size_t i = 0; i < n; i++)
+		if (is_candidate(vm, limit, &nodes[i]))
+			consider(sel, &nodes[i], i, &b, res);
 	return 0;
 }

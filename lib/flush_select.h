@@ -39,7 +39,7 @@ struct fsel_result {
 };
 
 /* 1 if `s` is one of mem, load, vcpus, vms. */
-int fsel_valid_selector(const char *s);
+int flush_select_valid_selector(const char *s);
 
 /*
  * Choose a target for `vm` among `nodes` (ZooKeeper child order). `default_selector`
@@ -51,7 +51,7 @@ int fsel_valid_selector(const char *s);
  * the first in child order. Returns 0 (res filled, target may be -1), or -1 if the
  * arguments themselves are unusable.
  */
-int fsel_choose(const struct fsel_vm *vm, const struct fsel_node *nodes, size_t n,
-		const char *default_selector, struct fsel_result *res);
+int flush_select_choose(const struct fsel_vm *vm, const struct fsel_node *nodes, size_t n,
+			const char *default_selector, struct fsel_result *res);
 
 #endif

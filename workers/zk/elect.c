@@ -1,5 +1,5 @@
 /*
- * zk_elect.c: the primary election (DESIGN §3).
+ * elect.c: the primary election (DESIGN §3).
  *
  * Inputs: /primary_node (value + version), the contender list of the lock on it,
  * our daemon state, the session lease and net-router's acknowledgements. Output:
@@ -60,7 +60,7 @@ static int may_hold(const struct zk_ctx *z)
 int zk_elect_desired(const struct zk_ctx *z)
 {
 	return z->cfg->is_coordinator && z->synced && may_hold(z) && is_self(z, z->primary) &&
-	       zk_lock_held(z) && zk_lease_valid(z);
+	       zk_lock_held(z) && zk_session_lease_valid(z);
 }
 
 /* Takeover after a lock lost without release waits until a dead holder's addresses
@@ -92,13 +92,13 @@ static void rs_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 			if (r->release)
 				zk_lock_deleted(z);
 		} else {
-			log_warnx("cannot write router state %s: %s", r->value, zk_err(rc));
+			log_warnx("cannot write router state %s: %s", r->value, zk_session_err(rc));
 		}
 	}
 	free(r);
 	if (!z->closing) {
 		evaluate(z);
-		zk_status(z);
+		z->hooks->status(z);
 	}
 }
 
@@ -108,7 +108,7 @@ static void rs_write(struct zk_ctx *z, const char *value, int release)
 	struct rs_write *r;
 	char path[ZK_NAME * 3];
 
-	if (!zk_usable(z))
+	if (!zk_session_usable(z))
 		return;
 	m = zk_multi_new(z);
 	r = calloc(1, sizeof(*r));
@@ -182,7 +182,7 @@ static void instruct(struct zk_ctx *z, int desired)
 		}
 		z->takeover_delay_done = 0;
 		if (z->net_want == 1) {
-			if (!zk_lease_valid(z))
+			if (!zk_session_lease_valid(z))
 				log_warnx("stepping down: ZooKeeper session lease lapsed");
 			else
 				log_info("relinquishing primary coordinator");
@@ -208,7 +208,7 @@ static void contend_done(int rc, const struct Stat *stat, const void *data)
 	else if (rc == ZBADVERSION)
 		log_info("lost the primary contention (%s changed)", ZK_LOCK_PATH);
 	else
-		log_warnx("contention write: %s", zk_err(rc));
+		log_warnx("contention write: %s", zk_session_err(rc));
 }
 
 static void none_done(struct zk_ctx *z, int rc, struct zk_multi *m)
@@ -219,7 +219,7 @@ static void none_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 	if (rc == ZOK)
 		log_warnx("wrote %s = none: the primary holds no lock", ZK_LOCK_PATH);
 	else if (rc != ZBADVERSION)
-		log_warnx("cannot reset %s: %s", ZK_LOCK_PATH, zk_err(rc));
+		log_warnx("cannot reset %s: %s", ZK_LOCK_PATH, zk_session_err(rc));
 }
 
 /* The named primary lost its contender (dead) or never had one: make the
@@ -230,13 +230,13 @@ static void write_none(struct zk_ctx *z, int with_routerstate)
 	struct zk_multi *m;
 	char path[ZK_NAME * 3];
 
-	if (!zk_usable(z) || z->none_inflight || z->phase != 0)
+	if (!zk_session_usable(z) || z->none_inflight || z->phase != 0)
 		return;
 	m = zk_multi_new(z);
 	if (m == NULL)
 		return;
 	(void)zk_multi_set(m, ZK_LOCK_PATH, "none", z->primary_ver);
-	if (with_routerstate && zkv_node_name(z->primary)) {
+	if (with_routerstate && zk_values_node_name(z->primary)) {
 		snprintf(path, sizeof(path), "/nodes/%s/routerstate", z->primary);
 		(void)zk_multi_set(m, path, "secondary", -1);
 	}
@@ -272,7 +272,7 @@ static void evaluate(struct zk_ctx *z)
 	if (z->closing)
 		return;
 	if (!z->cfg->is_coordinator) {
-		if (zk_usable(z) && z->routerstate_known && z->registered && !rs_is(z, "client") &&
+		if (zk_session_usable(z) && z->routerstate_known && z->registered && !rs_is(z, "client") &&
 		    z->rs_inflight == 0)
 			rs_write(z, "client", 0);
 		return;
@@ -286,7 +286,7 @@ static void evaluate(struct zk_ctx *z)
 	if (z->synced) {
 		if (desired != z->net_want)
 			instruct(z, desired);
-	} else if (z->net_want == 1 && (!zk_lease_valid(z) || z->phase == 2)) {
+	} else if (z->net_want == 1 && (!zk_session_lease_valid(z) || z->phase == 2)) {
 		/* re-reading after a reconnect of the same session keeps the lock: only the
 		 * lease (or a lost session, which clears it) or a shutdown end the primary */
 		instruct(z, 0);
@@ -295,7 +295,7 @@ static void evaluate(struct zk_ctx *z)
 	    mono_ms() - z->net_sent_ms > NET_RESEND_MS)
 		net_send(z); /* no (positive) ack: ask again */
 
-	if (!zk_usable(z) || !z->synced || z->phase == 2)
+	if (!zk_session_usable(z) || !z->synced || z->phase == 2)
 		return;
 
 	/* the router state follows net-router's acknowledgements */
@@ -335,7 +335,7 @@ static void evaluate(struct zk_ctx *z)
 void zk_elect_evaluate(struct zk_ctx *z)
 {
 	evaluate(z);
-	zk_status(z);
+	z->hooks->status(z);
 }
 
 static void hold_timer(struct ev_loop *loop, void *arg)
@@ -370,19 +370,19 @@ static void primary_done(int rc, const char *value, int len, const struct Stat *
 	if (rc == ZNONODE) {
 		/* a failed get leaves no watch: wait for its creation with exists */
 		log_warnx("%s does not exist; waiting for it", ZK_LOCK_PATH);
-		if (zk_usable(z) && zoo_awexists(z->zh, ZK_LOCK_PATH, zk_path_watcher, z, primary_exists_done, z) != ZOK)
+		if (zk_session_usable(z) && zoo_awexists(z->zh, ZK_LOCK_PATH, zk_session_path_watcher, z, primary_exists_done, z) != ZOK)
 			log_warnx("cannot watch %s", ZK_LOCK_PATH);
 		return;
 	}
 	if (rc != ZOK || stat == NULL) {
-		log_debug("%s: %s", ZK_LOCK_PATH, zk_err(rc));
+		log_debug("%s: %s", ZK_LOCK_PATH, zk_session_err(rc));
 		return;
 	}
 	if (value != NULL && len > 0 && len < ZK_NAME) {
 		memcpy(v, value, (size_t)len);
 		v[len] = '\0';
 	}
-	if (!zkv_primary(v)) {
+	if (!zk_values_primary(v)) {
 		log_warnx("%s holds garbage (%d bytes): treated as a node without lock",
 			  ZK_LOCK_PATH, len);
 		strlcpy_pvc(v, "?", sizeof(v));
@@ -412,11 +412,11 @@ void zk_elect_primary_read(struct zk_ctx *z)
 {
 	int rc;
 
-	if (!zk_usable(z))
+	if (!zk_session_usable(z))
 		return;
-	rc = zoo_awget(z->zh, ZK_LOCK_PATH, zk_path_watcher, z, primary_done, z);
+	rc = zoo_awget(z->zh, ZK_LOCK_PATH, zk_session_path_watcher, z, primary_done, z);
 	if (rc != ZOK)
-		log_warnx("read %s: %s", ZK_LOCK_PATH, zk_err(rc));
+		log_warnx("read %s: %s", ZK_LOCK_PATH, zk_session_err(rc));
 }
 
 static void routerstate_done(int rc, const char *value, int len, const struct Stat *stat,
@@ -432,13 +432,13 @@ static void routerstate_done(int rc, const char *value, int len, const struct St
 		v[len] = '\0';
 	}
 	if (rc == ZOK || rc == ZNONODE) {
-		if (rc == ZOK && !zkv_routerstate(v)) {
+		if (rc == ZOK && !zk_values_routerstate(v)) {
 			char ex[64];
 
 			log_warnx("/nodes/%s/routerstate: invalid value \"%s\" ignored; it will be rewritten",
-				  z->cfg->node_name, zkv_excerpt(value, len, ex, sizeof(ex)));
+				  z->cfg->node_name, zk_values_excerpt(value, len, ex, sizeof(ex)));
 		}
-		strlcpy_pvc(z->routerstate, zkv_routerstate(v) ? v : "", sizeof(z->routerstate));
+		strlcpy_pvc(z->routerstate, zk_values_routerstate(v) ? v : "", sizeof(z->routerstate));
 		z->routerstate_known = 1;
 		zk_elect_evaluate(z);
 	}
@@ -461,9 +461,9 @@ static void routerstate_check_done(int rc, const char *value, int len, const str
 	}
 	if (len >= 0 && (size_t)len == strlen(z->routerstate) && strcmp(v, z->routerstate) == 0)
 		return;
-	if (!zkv_routerstate(v) || (size_t)len >= sizeof(v))
+	if (!zk_values_routerstate(v) || (size_t)len >= sizeof(v))
 		log_warnx("/nodes/%s/routerstate: invalid value \"%s\"; writing %s again",
-			  z->cfg->node_name, zkv_excerpt(value, len, ex, sizeof(ex)),
+			  z->cfg->node_name, zk_values_excerpt(value, len, ex, sizeof(ex)),
 			  z->routerstate[0] ? z->routerstate : "(pending)");
 	else
 		log_warnx("/nodes/%s/routerstate: changed to %s behind our back; writing %s again",
@@ -476,10 +476,10 @@ void zk_elect_rs_event(struct zk_ctx *z)
 {
 	char path[ZK_NAME * 3];
 
-	if (!zk_usable(z))
+	if (!zk_session_usable(z))
 		return;
 	snprintf(path, sizeof(path), "/nodes/%s/routerstate", self(z));
-	if (zoo_awget(z->zh, path, zk_path_watcher, z, routerstate_check_done, z) != ZOK)
+	if (zoo_awget(z->zh, path, zk_session_path_watcher, z, routerstate_check_done, z) != ZOK)
 		log_warnx("cannot read own router state");
 	else
 		z->rs_watch = 1;
@@ -503,7 +503,7 @@ void zk_elect_connected(struct zk_ctx *z)
 		return; /* registration writes the router state */
 	z->routerstate_known = 0;
 	snprintf(path, sizeof(path), "/nodes/%s/routerstate", self(z));
-	if (zoo_awget(z->zh, path, zk_path_watcher, z, routerstate_done, z) != ZOK)
+	if (zoo_awget(z->zh, path, zk_session_path_watcher, z, routerstate_done, z) != ZOK)
 		log_warnx("cannot read own router state");
 	else
 		z->rs_watch = 1;
@@ -512,7 +512,7 @@ void zk_elect_connected(struct zk_ctx *z)
 void zk_elect_lock_changed(struct zk_ctx *z, int owner_vanished)
 {
 	if (owner_vanished && z->cfg->is_coordinator && !is_self(z, z->primary) &&
-	    zkv_node_name(z->primary))
+	    zk_values_node_name(z->primary))
 		write_none(z, 1);
 	zk_elect_evaluate(z);
 }
@@ -580,7 +580,6 @@ void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack)
 
 void zk_elect_net_hello(struct zk_ctx *z)
 {
-	zk_nets_hello(z); /* every networking node builds the client networks */
 	if (!z->cfg->is_coordinator || !z->cfg->enable_networking)
 		return;
 	if (z->net_want < 0)
@@ -592,9 +591,9 @@ void zk_elect_net_hello(struct zk_ctx *z)
 void zk_elect_tick(struct zk_ctx *z)
 {
 	/* registration wrote our routerstate without a watch: arm it once */
-	if (!z->rs_watch && z->registered && z->routerstate_known && zk_usable(z))
+	if (!z->rs_watch && z->registered && z->routerstate_known && zk_session_usable(z))
 		zk_elect_rs_event(z);
-	if (!z->cfg->is_coordinator || !z->synced || !zk_usable(z) || z->phase != 0) {
+	if (!z->cfg->is_coordinator || !z->synced || !zk_session_usable(z) || z->phase != 0) {
 		z->missing_ticks = 0;
 		return;
 	}
@@ -646,10 +645,10 @@ static void shutdown_multi_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 		shutdown_finish(z);
 	} else if (with_primary) {
 		log_warnx("shutdown release with %s = none failed (%s); retrying without it",
-			  ZK_LOCK_PATH, zk_err(rc));
+			  ZK_LOCK_PATH, zk_session_err(rc));
 		shutdown_multi(z, 0);
 	} else {
-		log_warnx("shutdown release failed: %s", zk_err(rc));
+		log_warnx("shutdown release failed: %s", zk_session_err(rc));
 		shutdown_finish(z);
 	}
 }
@@ -690,7 +689,7 @@ static void shutdown_poll(struct ev_loop *loop, void *arg)
 	}
 	if (z->net_have == 1)
 		log_warnx("net-router did not confirm the relinquish within 5 s");
-	if (!zk_usable(z)) {
+	if (!zk_session_usable(z)) {
 		shutdown_finish(z);
 		return;
 	}

@@ -1,8 +1,8 @@
 /*
- * zk_election.c: the zk-election worker: the node's only ZooKeeper client.
- * Registration and keepalive (zk_keepalive.c), the primary election (zk_elect.c,
- * zk_lock.c), the session (zk_session.c) and the relay/request API for the other
- * workers (zk_relay.c). This file: start-up, confinement, per-peer dispatch,
+ * election.c: the zk-election worker: the node's only ZooKeeper client.
+ * Registration and keepalive (keepalive.c), the primary election (elect.c,
+ * lock.c), the session (session.c) and the relay/request API for the other
+ * workers (relay.c). This file: start-up, confinement, per-peer dispatch,
  * shutdown phases and the status lines for pvcctl.
  */
 #include <seccomp.h>
@@ -22,7 +22,7 @@ int zk_election_seccomp_rules(void *scmp_ctx);
 
 /* ---- status ------------------------------------------------------------------- */
 
-void zk_status(struct zk_ctx *z)
+static void zk_status(struct zk_ctx *z)
 {
 	char zk[32], sess[40], rs[40], ds[40], dom[40], prim[80], lock[24], lease[40];
 	const char *kv[8];
@@ -59,6 +59,65 @@ void zk_status(struct zk_ctx *z)
 	(void)worker_status(z->w, kv, 8);
 }
 
+/* ---- upward calls of the lower files (zk_internal.h) ---------------------------- */
+
+static void on_connected(struct zk_ctx *z, int new_session)
+{
+	zk_keepalive_connected(z, new_session);
+	zk_elect_connected(z);
+	zk_relay_connected(z);
+	zk_networks_connected(z);
+	zk_status(z);
+}
+
+/* path == "/nodes/<self>/<key>" */
+static int is_own_key(const struct zk_ctx *z, const char *path, const char *key)
+{
+	size_t n = strlen(z->cfg->node_name);
+
+	return strncmp(path, "/nodes/", 7) == 0 && strncmp(path + 7, z->cfg->node_name, n) == 0 &&
+	       path[7 + n] == '/' && strcmp(path + 8 + n, key) == 0;
+}
+
+/* Every per-path watch of this worker: dispatch by path and type. */
+static void on_watch(struct zk_ctx *z, int type, const char *path)
+{
+	if (strcmp(path, ZK_LOCK_PATH) == 0) {
+		if (type == ZOO_CHILD_EVENT) {
+			zk_lock_children_event(z);
+		} else {
+			zk_elect_primary_read(z);
+			if (type == ZOO_CREATED_EVENT)
+				zk_lock_children(z);
+		}
+		return;
+	}
+	if (is_own_key(z, path, "routerstate")) {
+		zk_elect_rs_event(z);
+		return;
+	}
+	if (is_own_key(z, path, "daemonstate")) {
+		zk_keepalive_ds_event(z);
+		return;
+	}
+	zk_relay_watch(z, type, path);
+}
+
+static const struct zk_hooks zk_hooks = {
+	.connected = on_connected,
+	.session_lost = zk_elect_session_lost,
+	.lease_lapsed = zk_elect_lease_lapsed,
+	.lease_renewed = zk_elect_lease_renewed,
+	.watch = on_watch,
+	.status = zk_status,
+	.lock_changed = zk_elect_lock_changed,
+	.evaluate = zk_elect_evaluate,
+	.tick = zk_elect_tick,
+	.keepalive_committed = zk_fence_keepalive_committed,
+	.vm_hello = zk_fence_vm_hello,
+	.defer_sync = zk_fence_defer_sync,
+};
+
 /* ---- dispatch per peer ---------------------------------------------------------- */
 
 static void zk_dispatch_supervisor(struct zk_ctx *z, struct ipc_msg *msg)
@@ -86,10 +145,11 @@ static void zk_dispatch_net(struct zk_ctx *z, struct ipc_msg *msg)
 		zk_elect_net_ack(z, &ack);
 		break;
 	case MSG_NET_HELLO:
+		zk_networks_hello(z); /* every networking node builds the client networks */
 		zk_elect_net_hello(z);
 		break;
 	case MSG_NET_LEASE_EVENT:
-		zk_nets_lease_event(z, msg);
+		zk_net_lease_event(z, msg);
 		break;
 	default:
 		log_warnx("unexpected %s from net-router", ipc_type_name(msg->hdr.type));
@@ -246,7 +306,7 @@ static void zk_shutdown(struct worker *w, uint32_t phase)
 
 	if (phase == 1 && z->phase == 0) {
 		z->phase = 1;
-		if (!zk_usable(z) || !z->registered) {
+		if (!zk_session_usable(z) || !z->registered) {
 			log_warnx("not connected: daemon state `shutdown` not written");
 			worker_shutdown_done(w, 1);
 			return;
@@ -268,14 +328,17 @@ static void zk_shutdown(struct worker *w, uint32_t phase)
 
 /* ---- confinement ---------------------------------------------------------------- */
 
-#define ALLOW(name)                                                                       \
-	do {                                                                              \
-		int rc_ = seccomp_rule_add(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0);  \
-		if (rc_ != 0) {                                                           \
-			log_errx("seccomp rule %s: %s", #name, strerror(-rc_));           \
-			return -1;                                                        \
-		}                                                                         \
-	} while (0)
+/* Beyond the common set: the client library's start-up and name resolution. */
+static const struct sandbox_sys zk_extra_syscalls[] = {
+	SANDBOX_SYS(uname),
+	SANDBOX_SYS(gettimeofday),
+	SANDBOX_SYS(getdents64),
+	SANDBOX_SYS(faccessat),
+	SANDBOX_SYS(access),
+	SANDBOX_SYS(readlink),
+	SANDBOX_SYS(getcwd), /* the client logs its environment at init */
+	SANDBOX_SYS_END,
+};
 
 int zk_election_seccomp_rules(void *scmp_ctx)
 {
@@ -284,13 +347,8 @@ int zk_election_seccomp_rules(void *scmp_ctx)
 	 * (sandbox_rules_tcp_client); /proc/meminfo and /proc/loadavg read-only. */
 	if (sandbox_rules_tcp_client(scmp_ctx) != 0)
 		return -1;
-	ALLOW(uname);
-	ALLOW(gettimeofday);
-	ALLOW(getdents64);
-	ALLOW(faccessat);
-	ALLOW(access);
-	ALLOW(readlink);
-	ALLOW(getcwd); /* the client logs its environment at init */
+	if (sandbox_allow_list(scmp_ctx, zk_extra_syscalls) != 0)
+		return -1;
 	return sandbox_rules_files_ro(scmp_ctx);
 }
 
@@ -309,12 +367,13 @@ int zk_election_main(void)
 	int rc;
 
 	worker_start(&w, ROLE_ZK, zk_dispatch, zk_shutdown, &z);
+	z.hooks = &zk_hooks;
 	z.w = &w;
 	z.cfg = &w.cfg;
 	z.loop = w.loop;
 	z.net_want = -1;
 	z.net_have = -1;
-	if (!w.cfg.node_name[0] || !zkv_node_name(w.cfg.node_name) || !w.cfg.zk_hosts[0]) {
+	if (!w.cfg.node_name[0] || !zk_values_node_name(w.cfg.node_name) || !w.cfg.zk_hosts[0]) {
 		log_errx("zk-election: no valid node name or ZooKeeper hosts in the configuration");
 		return PVC_WORKER_EXIT_PERMANENT;
 	}
@@ -325,7 +384,7 @@ int zk_election_main(void)
 	spec.seccomp_rules = zk_election_seccomp_rules;
 	if (sandbox_enter(&spec) != 0)
 		return PVC_WORKER_EXIT_PERMANENT;
-	if (zk_session_init(&z) != 0 || zk_fence_init(&z) != 0 || zk_nets_init(&z) != 0) {
+	if (zk_session_init(&z) != 0 || zk_fence_init(&z) != 0 || zk_networks_init(&z) != 0) {
 		log_errx("zk-election: out of memory");
 		return PVC_EXIT_FATAL;
 	}

@@ -1,5 +1,5 @@
 /*
- * zk_fence.c: dead-node detection (issue #8, docs/fencing.md), the jobs that
+ * fence.c: dead-node detection (issue #8, docs/fencing.md), the jobs that
  * fence a node, and the self-fencing clock sent to vm-manager.
  *
  * Detection runs on coordinators after each committed keepalive of our own (at
@@ -27,19 +27,14 @@ static struct zk_fence *F(struct zk_ctx *z)
 	return z->fence;
 }
 
-void zf_keepalive_ms(const struct zk_ctx *z, uint64_t *ms)
-{
-	int iv = z->cfg->keepalive_interval > 0 ? z->cfg->keepalive_interval : 5;
-
-	*ms = (uint64_t)iv * 1000u;
-}
-
 int zk_fence_init(struct zk_ctx *z)
 {
 	z->fence = calloc(1, sizeof(*z->fence));
 	if (z->fence == NULL)
 		return -1;
 	z->fence->next_gen = 1;
+	z->fence->release_lock = zk_fence_lock_release;
+	z->fence->free_rec = zk_fence_recover_free;
 	z->fence->grace = 1;
 	/* a FENCE_RESULT still queued for a previous zk-election (same ids "f1"...)
 	 * must not be taken for ours: it may report a reset from before the node came
@@ -51,43 +46,6 @@ int zk_fence_init(struct zk_ctx *z)
 }
 
 /* ---- jobs ---------------------------------------------------------------------- */
-
-struct zf_job *zf_job_find(struct zk_ctx *z, uint64_t gen)
-{
-	for (struct zf_job *j = F(z)->jobs; j; j = j->next)
-		if (j->gen == gen)
-			return j;
-	return NULL;
-}
-
-struct zf_job *zf_job_by_node(struct zk_ctx *z, const char *node)
-{
-	for (struct zf_job *j = F(z)->jobs; j; j = j->next)
-		if (strcmp(j->node, node) == 0)
-			return j;
-	return NULL;
-}
-
-void zf_job_end(struct zk_ctx *z, struct zf_job *j, const char *why)
-{
-	struct zf_job **p;
-
-	if (why)
-		log_info("fence: node %s: %s", j->node, why);
-	if (j->timer)
-		ev_timer_cancel(z->loop, j->timer);
-	/* also with only a prefix: a create whose answer was lost may have made one */
-	if (j->lock[0] || j->prefix[0])
-		zf_lock_release(z, j);
-	zf_recover_free(j->rec);
-	for (p = &F(z)->jobs; *p; p = &(*p)->next) {
-		if (*p == j) {
-			*p = j->next;
-			break;
-		}
-	}
-	free(j);
-}
 
 static void job_new(struct zk_ctx *z, const char *node, int64_t judged_mtime)
 {
@@ -105,7 +63,7 @@ static void job_new(struct zk_ctx *z, const char *node, int64_t judged_mtime)
 		 (unsigned long long)j->gen);
 	j->next = F(z)->jobs;
 	F(z)->jobs = j;
-	zf_lock_start(z, j);
+	zk_fence_lock_start(z, j);
 }
 
 /* ---- detection ------------------------------------------------------------------ */
@@ -130,7 +88,7 @@ static void round_done(struct zk_ctx *z, struct zf_batch *b)
 	char name[ZK_NAME];
 
 	f->round_inflight = 0;
-	zf_keepalive_ms(z, &iv);
+	zk_fence_util_keepalive_ms(z, &iv);
 	thr = (int64_t)iv * z->cfg->fence_intervals;
 	for (int i = 0; i + 1 < b->n; i += 2)
 		if (path_node(b->it[i]->path, name, sizeof(name)) == 0 &&
@@ -150,7 +108,7 @@ static void round_done(struct zk_ctx *z, struct zf_batch *b)
 	if (z->phase != 0 || z->maintenance || strcmp(z->daemonstate, "run") != 0)
 		return;
 	for (int i = 0; i + 1 < b->n; i += 2) {
-		const char *ds = zf_val(b, i + 1);
+		const char *ds = zk_fence_util_val(b, i + 1);
 		int64_t age;
 
 		if (path_node(b->it[i]->path, name, sizeof(name)) != 0 ||
@@ -160,9 +118,9 @@ static void round_done(struct zk_ctx *z, struct zf_batch *b)
 			log_debug("fence: node %s is `run` without a keepalive key: not judged", name);
 			continue;
 		}
-		age = zf_age(own, b->it[i]->mtime, f->epoch_mtime);
-		if (!zf_is_dead(ds, age, z->cfg->keepalive_interval, z->cfg->fence_intervals) ||
-		    zf_job_by_node(z, name))
+		age = zk_fence_util_age(own, b->it[i]->mtime, f->epoch_mtime);
+		if (!zk_fence_util_is_dead(ds, age, z->cfg->keepalive_interval, z->cfg->fence_intervals) ||
+		    zk_fence_util_job_by_node(z, name))
 			continue;
 		log_warnx("fence: node %s: keepalive %lld ms old by ZooKeeper's clock (limit %lld "
 			  "ms = %d x %llu ms): node is dead", name, (long long)(own - b->it[i]->mtime),
@@ -184,24 +142,24 @@ static void round_children(int rc, const struct String_vector *sv, const void *d
 		F(z)->round_inflight = 0;
 		return;
 	}
-	b = zf_batch_new(z, 0, round_done);
+	b = zk_fence_util_batch_new(z, 0, round_done);
 	if (b == NULL) {
 		F(z)->round_inflight = 0;
 		return;
 	}
 	for (int i = 0; sv && i < sv->count && n < ZF_NODES_MAX; i++) {
 		const char *name = sv->data[i];
-		if (name == NULL || !zkv_node_name(name))
+		if (name == NULL || !zk_values_node_name(name))
 			continue;
 		snprintf(path, sizeof(path), "/nodes/%s/keepalive", name);
-		if (zf_batch_exists(b, path) < 0)
+		if (zk_fence_util_batch_exists(b, path) < 0)
 			break;
 		snprintf(path, sizeof(path), "/nodes/%s/daemonstate", name);
-		if (zf_batch_get(b, path) < 0)
+		if (zk_fence_util_batch_get(b, path) < 0)
 			break;
 		n++;
 	}
-	zf_batch_send(b);
+	zk_fence_util_batch_send(b);
 }
 
 static void round_start(struct zk_ctx *z)
@@ -209,10 +167,10 @@ static void round_start(struct zk_ctx *z)
 	struct zk_fence *f = F(z);
 	uint64_t now = mono_ms(), iv;
 
-	if (!z->cfg->is_coordinator || z->phase != 0 || z->maintenance || !zk_usable(z) ||
+	if (!z->cfg->is_coordinator || z->phase != 0 || z->maintenance || !zk_session_usable(z) ||
 	    strcmp(z->daemonstate, "run") != 0 || z->cfg->fence_intervals <= 0)
 		return;
-	zf_keepalive_ms(z, &iv);
+	zk_fence_util_keepalive_ms(z, &iv);
 	if (f->round_inflight && now - f->last_round_ms < ROUND_STALE_MS)
 		return;
 	if (f->last_round_ms && now - f->last_round_ms + 250 < iv)
@@ -239,12 +197,12 @@ void zk_fence_keepalive_committed(struct zk_ctx *z, uint64_t sent_ms)
 
 	/* a gap in our own keepalives: we or ZooKeeper were away, and so may the
 	 * others have been through no fault of theirs */
-	if (zf_gap(f->last_ka_sent, sent_ms, z->cfg->keepalive_interval))
+	if (zk_fence_util_gap(f->last_ka_sent, sent_ms, z->cfg->keepalive_interval))
 		f->grace = 1;
 	if (sent_ms > f->last_ka_sent)
 		f->last_ka_sent = sent_ms;
 	send_vm_keepalive(z);
-	zf_lock_sweep(z);
+	zk_fence_lock_sweep(z);
 	round_start(z);
 }
 
@@ -276,7 +234,7 @@ static void own_ds_done(int rc, const char *value, int len, const struct Stat *s
 	}
 	log_warnx("fence: /nodes/%s/daemonstate is %s after our keepalive: the VM list waits "
 		  "for a keepalive that rewrites `run`", z->cfg->node_name,
-		  rc == ZOK ? zkv_excerpt(value, len, ex, sizeof(ex)) : zk_err(rc));
+		  rc == ZOK ? zk_values_excerpt(value, len, ex, sizeof(ex)) : zk_session_err(rc));
 }
 
 /* 1 if our daemonstate has been read `run` after the last committed keepalive;
@@ -289,7 +247,7 @@ static int own_ds_confirmed(struct zk_ctx *z)
 	if (f->last_ka_sent != 0 && f->ds_ok_for == f->last_ka_sent)
 		return 1;
 	if (f->last_ka_sent == 0 || f->ds_read_inflight || f->ds_read_for == f->last_ka_sent ||
-	    !zk_usable(z))
+	    !zk_session_usable(z))
 		return 0;
 	snprintf(path, sizeof(path), "/nodes/%s/daemonstate", z->cfg->node_name);
 	f->ds_read_for = f->last_ka_sent;
@@ -347,6 +305,6 @@ void zk_fence_dispatch(struct zk_ctx *z, struct ipc_msg *msg)
 		log_warnx("fence: malformed FENCE_RESULT: %s", err ? err : "?");
 		return;
 	}
-	zf_fence_result(z, &sv);
+	zk_fence_job_result(z, &sv);
 	ipc_strv_free(&sv);
 }

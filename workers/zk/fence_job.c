@@ -1,5 +1,5 @@
 /*
- * zk_fence_job.c: the fence of one node after it was marked `dead` (ref §4.5 with
+ * fence_job.c: the fence of one node after it was marked `dead` (ref §4.5 with
  * the fixes of §12.2): saving throws spaced one keepalive interval apart, the IPMI
  * power cycle through the fence worker, the router state and /primary_node of a
  * fenced coordinator, then recovery or not per successful_fence / failed_fence.
@@ -38,41 +38,41 @@ static void throw_cb(struct ev_loop *loop, void *arg)
 	char path[ZF_PATH];
 
 	j->timer = 0;
-	b = zf_batch_new(z, j->gen, throw_done);
+	b = zk_fence_util_batch_new(z, j->gen, throw_done);
 	if (b == NULL) {
-		zf_job_end(z, j, "out of memory");
+		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
 	ds_path(j, path, sizeof(path));
-	(void)zf_batch_get(b, path); /* on failure the answer is "unreadable": retried */
-	zf_batch_send(b);
+	(void)zk_fence_util_batch_get(b, path); /* on failure the answer is "unreadable": retried */
+	zk_fence_util_batch_send(b);
 }
 
 static void throw_done(struct zk_ctx *z, struct zf_batch *b)
 {
-	struct zf_job *j = zf_job_find(z, b->gen);
-	const char *v = zf_val(b, 0);
+	struct zf_job *j = zk_fence_util_job_find(z, b->gen);
+	const char *v = zk_fence_util_val(b, 0);
 	uint64_t iv;
 
 	if (j == NULL || j->st != ZJ_THROWS)
 		return;
-	zf_keepalive_ms(z, &iv);
+	zk_fence_util_keepalive_ms(z, &iv);
 	if (v == NULL) {
 		/* unreadable (connection): not a failed throw, look again */
 		log_warnx("fence: node %s: saving throw: cannot read daemon state: %s", j->node,
-			  zk_err(b->n ? b->it[0]->rc : ZSYSTEMERROR));
+			  zk_session_err(b->n ? b->it[0]->rc : ZSYSTEMERROR));
 		j->timer = ev_timer(z->loop, iv, throw_cb, j);
 		if (j->timer == 0)
-			zf_job_end(z, j, "out of timers"); /* not a job waiting for nothing */
+			zk_fence_util_job_end(z, j, "out of timers"); /* not a job waiting for nothing */
 		return;
 	}
 	if (strcmp(v, "dead") != 0 || b->it[0]->version != j->ds_ver) {
 		char why[200], ex[64];
 		snprintf(why, sizeof(why), "came back (daemon state `%s`, version %d): fence "
 			 "aborted after %d saving throw(s)",
-			 zkv_excerpt(v, (int)strlen(v), ex, sizeof(ex)), (int)b->it[0]->version,
+			 zk_values_excerpt(v, (int)strlen(v), ex, sizeof(ex)), (int)b->it[0]->version,
 			 j->throws);
-		zf_job_end(z, j, why);
+		zk_fence_util_job_end(z, j, why);
 		return;
 	}
 	j->throws++;
@@ -80,39 +80,39 @@ static void throw_done(struct zk_ctx *z, struct zf_batch *b)
 	if (j->throws < THROWS) {
 		j->timer = ev_timer(z->loop, iv, throw_cb, j);
 		if (j->timer == 0)
-			zf_job_end(z, j, "out of timers");
+			zk_fence_util_job_end(z, j, "out of timers");
 		return;
 	}
 	j->st = ZJ_IPMI;
 	{
 		/* read the BMC keys the node published (ref §1.2) */
-		struct zf_batch *k = zf_batch_new(z, j->gen, NULL);
+		struct zf_batch *k = zk_fence_util_batch_new(z, j->gen, NULL);
 		char path[ZF_PATH];
 		if (k == NULL) {
-			zf_job_end(z, j, "out of memory");
+			zk_fence_util_job_end(z, j, "out of memory");
 			return;
 		}
 		k->done = ipmi_keys;
 		snprintf(path, sizeof(path), "/nodes/%s/ipmihostname", j->node);
-		(void)zf_batch_get(k, path);
+		(void)zk_fence_util_batch_get(k, path);
 		snprintf(path, sizeof(path), "/nodes/%s/ipmiusername", j->node);
-		(void)zf_batch_get(k, path);
+		(void)zk_fence_util_batch_get(k, path);
 		snprintf(path, sizeof(path), "/nodes/%s/ipmipassword", j->node);
-		(void)zf_batch_get(k, path);
-		zf_batch_send(k);
+		(void)zk_fence_util_batch_get(k, path);
+		zk_fence_util_batch_send(k);
 	}
 }
 
-void zf_throws_start(struct zk_ctx *z, struct zf_job *j)
+void zk_fence_job_throws_start(struct zk_ctx *z, struct zf_job *j)
 {
 	uint64_t iv;
 
-	zf_keepalive_ms(z, &iv);
+	zk_fence_util_keepalive_ms(z, &iv);
 	j->st = ZJ_THROWS;
 	j->throws = 0;
 	j->timer = ev_timer(z->loop, iv, throw_cb, j);
 	if (j->timer == 0)
-		zf_job_end(z, j, "out of timers");
+		zk_fence_util_job_end(z, j, "out of timers");
 }
 
 /* ---- IPMI ---------------------------------------------------------------------------- */
@@ -130,8 +130,8 @@ static void req_timeout(struct ev_loop *loop, void *arg)
 
 static void ipmi_keys(struct zk_ctx *z, struct zf_batch *kb)
 {
-	struct zf_job *j = zf_job_find(z, kb->gen);
-	const char *host = zf_val(kb, 0), *user = zf_val(kb, 1), *pass = zf_val(kb, 2);
+	struct zf_job *j = zk_fence_util_job_find(z, kb->gen);
+	const char *host = zk_fence_util_val(kb, 0), *user = zk_fence_util_val(kb, 1), *pass = zk_fence_util_val(kb, 2);
 	const char *v[5];
 
 	if (j == NULL || j->st != ZJ_IPMI)
@@ -164,7 +164,7 @@ out:
 			explicit_bzero(kb->it[i]->val, strlen(kb->it[i]->val));
 }
 
-void zf_fence_result(struct zk_ctx *z, const struct ipc_strv *sv)
+void zk_fence_job_result(struct zk_ctx *z, const struct ipc_strv *sv)
 {
 	struct zf_job *j;
 
@@ -195,7 +195,7 @@ void zf_fence_result(struct zk_ctx *z, const struct ipc_strv *sv)
 static void after_write_done(struct zk_ctx *z, struct zf_multi *m, int rc)
 {
 	if (rc != ZOK && rc != ZCLOSING)
-		log_warnx("fence: %s: %s", (const char *)m->arg, zk_err(rc));
+		log_warnx("fence: %s: %s", (const char *)m->arg, zk_session_err(rc));
 }
 
 static int is_coordinator(const struct zk_ctx *z, const char *node, const char *mode)
@@ -210,8 +210,8 @@ static int is_coordinator(const struct zk_ctx *z, const char *node, const char *
 
 static void after_read(struct zk_ctx *z, struct zf_batch *b)
 {
-	struct zf_job *j = zf_job_find(z, b->gen);
-	const char *mode = zf_val(b, 0), *prim = zf_val(b, 1);
+	struct zf_job *j = zk_fence_util_job_find(z, b->gen);
+	const char *mode = zk_fence_util_val(b, 0), *prim = zk_fence_util_val(b, 1);
 	const char *action;
 	char path[ZF_PATH];
 	struct zf_multi *m;
@@ -221,24 +221,24 @@ static void after_read(struct zk_ctx *z, struct zf_batch *b)
 	if (is_coordinator(z, j->node, mode)) {
 		/* only while the node is still the `dead` we wrote: a node that came back
 		 * manages its own router state */
-		m = zf_multi_new(z, j->gen);
+		m = zk_fence_util_multi_new(z, j->gen);
 		if (m) {
 			ds_path(j, path, sizeof(path));
-			zf_multi_check(m, path, j->ds_ver);
+			zk_fence_util_multi_check(m, path, j->ds_ver);
 			snprintf(path, sizeof(path), "/nodes/%s/routerstate", j->node);
-			zf_multi_set(m, path, "secondary", -1);
+			zk_fence_util_multi_set(m, path, "secondary", -1);
 			m->done = after_write_done;
 			m->arg = (void *)"cannot write the fenced node's routerstate `secondary`";
-			zf_multi_commit(m);
+			zk_fence_util_multi_commit(m);
 		}
 		/* the election has normally moved /primary_node already (it never waits
 		 * for fencing); only a name still pointing at the dead node is reset */
-		if (prim && strcmp(prim, j->node) == 0 && (m = zf_multi_new(z, j->gen)) != NULL) {
-			zf_multi_set(m, "/primary_node", "none", b->it[1]->version);
+		if (prim && strcmp(prim, j->node) == 0 && (m = zk_fence_util_multi_new(z, j->gen)) != NULL) {
+			zk_fence_util_multi_set(m, "/primary_node", "none", b->it[1]->version);
 			m->done = after_write_done;
 			m->arg = (void *)"cannot write /primary_node `none`";
 			log_warnx("fence: node %s was primary: /primary_node := none", j->node);
-			zf_multi_commit(m);
+			zk_fence_util_multi_commit(m);
 		}
 	}
 	action = j->fence_ok ? z->cfg->successful_fence : z->cfg->failed_fence;
@@ -246,31 +246,31 @@ static void after_read(struct zk_ctx *z, struct zf_batch *b)
 		char why[160];
 		snprintf(why, sizeof(why), "%s_fence is %s: its VMs stay assigned to it",
 			 j->fence_ok ? "successful" : "failed", action);
-		zf_job_end(z, j, why);
+		zk_fence_util_job_end(z, j, why);
 		return;
 	}
 	if (!j->fence_ok && z->cfg->suicide_intervals <= 0) {
 		/* ref §4.5 meant "only if suicide is enabled": without self-fencing the
 		 * unfenced node may still run them (ref §12.2 #21) */
-		zf_job_end(z, j, "fence failed and self-fencing is off (suicide_intervals 0): "
+		zk_fence_util_job_end(z, j, "fence failed and self-fencing is off (suicide_intervals 0): "
 				 "its VMs stay assigned to it rather than run twice");
 		return;
 	}
-	zf_recover_start(z, j);
+	zk_fence_recover_start(z, j);
 }
 
 static void after_start(struct zk_ctx *z, struct zf_job *j)
 {
-	struct zf_batch *b = zf_batch_new(z, j->gen, after_read);
+	struct zf_batch *b = zk_fence_util_batch_new(z, j->gen, after_read);
 	char path[ZF_PATH];
 
 	j->st = ZJ_AFTER;
 	if (b == NULL) {
-		zf_job_end(z, j, "out of memory");
+		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
 	snprintf(path, sizeof(path), "/nodes/%s/daemonmode", j->node);
-	(void)zf_batch_get(b, path);
-	(void)zf_batch_get(b, "/primary_node");
-	zf_batch_send(b);
+	(void)zk_fence_util_batch_get(b, path);
+	(void)zk_fence_util_batch_get(b, "/primary_node");
+	zk_fence_util_batch_send(b);
 }

@@ -1,5 +1,5 @@
 /*
- * zk_fence_lock.c: the kazoo-compatible WRITE lock on /nodes/<node>/daemonstate
+ * fence_lock.c: the kazoo-compatible WRITE lock on /nodes/<node>/daemonstate
  * (ref §0.5, §4.4) and the marking of a dead node under it.
  *
  * Contender: ephemeral-sequential `<32 hex>__lock__<10 digits>` (data: our node
@@ -42,7 +42,7 @@ static struct zf_job *tok_job(const void *data, struct zk_ctx **zp)
 	*zp = t->z;
 	if (t->z->closing)
 		return NULL;
-	j = zf_job_find(t->z, t->gen);
+	j = zk_fence_util_job_find(t->z, t->gen);
 	return j;
 }
 
@@ -105,7 +105,7 @@ static void rel_delete_done(int rc, const void *data)
 
 	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING) {
 		log_warnx("fence: cannot delete lock contender %s/%s*: %s", r->dir, r->prefix,
-			  zk_err(rc));
+			  zk_session_err(rc));
 		orphan_add(r->z, r->dir, r->prefix);
 	}
 	free(r);
@@ -117,7 +117,7 @@ static void rel_delete(struct zk_ctx *z, const char *dir, const char *prefix, co
 	char path[ZF_PATH * 2];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (r == NULL || !zk_usable(z) || zoo_adelete(z->zh, path, -1, rel_delete_done, r) != ZOK) {
+	if (r == NULL || !zk_session_usable(z) || zoo_adelete(z->zh, path, -1, rel_delete_done, r) != ZOK) {
 		free(r);
 		orphan_add(z, dir, prefix);
 	}
@@ -142,20 +142,20 @@ static void rel_by_prefix(struct zk_ctx *z, const char *dir, const char *prefix)
 {
 	struct rel *r = rel_new(z, dir, prefix);
 
-	if (r == NULL || !zk_usable(z) ||
+	if (r == NULL || !zk_session_usable(z) ||
 	    zoo_aget_children(z->zh, dir, 0, rel_children_done, r) != ZOK) {
 		free(r);
 		orphan_add(z, dir, prefix);
 	}
 }
 
-void zf_lock_sweep(struct zk_ctx *z)
+void zk_fence_lock_sweep(struct zk_ctx *z)
 {
 	struct zk_fence *f = z->fence;
 	struct zf_orphan o[ZF_ORPHANS];
 	int n = f->norphans;
 
-	if (n == 0 || !zk_usable(z))
+	if (n == 0 || !zk_session_usable(z))
 		return;
 	memcpy(o, f->orphans, sizeof(o[0]) * (size_t)n);
 	f->norphans = 0;
@@ -163,7 +163,7 @@ void zf_lock_sweep(struct zk_ctx *z)
 		rel_by_prefix(z, o[i].dir, o[i].prefix); /* re-added if it fails again */
 }
 
-void zf_lock_release(struct zk_ctx *z, struct zf_job *j)
+void zk_fence_lock_release(struct zk_ctx *z, struct zf_job *j)
 {
 	char dir[ZF_PATH];
 
@@ -186,22 +186,22 @@ static void mark_set_done(int rc, const struct Stat *stat, const void *data)
 	free((void *)data);
 	if (j == NULL)
 		return;
-	zf_lock_release(z, j);
+	zk_fence_lock_release(z, j);
 	if (rc != ZOK) {
-		zf_job_end(z, j, rc == ZBADVERSION ? "daemon state changed under the lock: not fenced"
+		zk_fence_util_job_end(z, j, rc == ZBADVERSION ? "daemon state changed under the lock: not fenced"
 						   : "cannot write daemon state `dead`: not fenced");
 		return;
 	}
 	j->ds_ver = stat ? stat->version : -1;
 	j->marked_ms = mono_ms();
 	log_warnx("fence: node %s: marked `dead` (daemonstate version %d)", j->node, (int)j->ds_ver);
-	zf_throws_start(z, j);
+	zk_fence_job_throws_start(z, j);
 }
 
 static void mark_read_done(struct zk_ctx *z, struct zf_batch *b)
 {
-	struct zf_job *j = zf_job_find(z, b->gen);
-	const char *v = zf_val(b, 0);
+	struct zf_job *j = zk_fence_util_job_find(z, b->gen);
+	const char *v = zk_fence_util_val(b, 0);
 	char path[ZF_PATH];
 	struct tok *t;
 
@@ -210,24 +210,24 @@ static void mark_read_done(struct zk_ctx *z, struct zf_batch *b)
 	if (v == NULL || strcmp(v, "run") != 0) {
 		char why[128], ex[64];
 		snprintf(why, sizeof(why), "daemon state is `%s` under the lock: nothing to do",
-			 v ? zkv_excerpt(v, (int)strlen(v), ex, sizeof(ex))
-			   : zk_err(b->n ? b->it[0]->rc : ZSYSTEMERROR));
-		zf_job_end(z, j, why);
+			 v ? zk_values_excerpt(v, (int)strlen(v), ex, sizeof(ex))
+			   : zk_session_err(b->n ? b->it[0]->rc : ZSYSTEMERROR));
+		zk_fence_util_job_end(z, j, why);
 		return;
 	}
 	/* `run` alone does not say the node is still silent: a judgement made just
 	 * before it came back (or a lock wait behind a read lock while it did) would
 	 * mark a live node `dead`, and a live primary relinquishes on that */
 	if (b->n < 2 || b->it[1]->rc != ZOK || b->it[1]->mtime != j->judged_mtime) {
-		zf_job_end(z, j, "wrote a keepalive since it was judged dead: not fenced");
+		zk_fence_util_job_end(z, j, "wrote a keepalive since it was judged dead: not fenced");
 		return;
 	}
 	ds_path(j, path, sizeof(path));
 	t = tok_new(z, j);
-	if (t == NULL || !zk_usable(z) ||
+	if (t == NULL || !zk_session_usable(z) ||
 	    zoo_aset(z->zh, path, "dead", 4, b->it[0]->version, mark_set_done, t) != ZOK) {
 		free(t);
-		zf_job_end(z, j, "cannot send the `dead` write");
+		zk_fence_util_job_end(z, j, "cannot send the `dead` write");
 	}
 }
 
@@ -242,16 +242,16 @@ static void lock_held(struct zk_ctx *z, struct zf_job *j)
 	}
 	j->st = ZJ_MARK;
 	log_debug("fence: node %s: write lock %s held", j->node, j->lock);
-	b = zf_batch_new(z, j->gen, mark_read_done);
+	b = zk_fence_util_batch_new(z, j->gen, mark_read_done);
 	if (b == NULL) {
-		zf_job_end(z, j, "cannot re-read the daemon state under the lock");
+		zk_fence_util_job_end(z, j, "cannot re-read the daemon state under the lock");
 		return;
 	}
 	ds_path(j, path, sizeof(path));
-	(void)zf_batch_get(b, path);
+	(void)zk_fence_util_batch_get(b, path);
 	snprintf(path, sizeof(path), "/nodes/%s/keepalive", j->node);
-	(void)zf_batch_exists(b, path);
-	zf_batch_send(b); /* unreadable: mark_read_done ends the job */
+	(void)zk_fence_util_batch_exists(b, path);
+	zk_fence_util_batch_send(b); /* unreadable: mark_read_done ends the job */
 }
 
 /* ---- waiting --------------------------------------------------------------------------- */
@@ -286,7 +286,7 @@ static void pred_exists_done(int rc, const struct Stat *stat, const void *data)
 	if (rc == ZNONODE)
 		lock_list(z, j); /* gone between the listing and the watch */
 	else if (rc != ZOK)
-		zf_job_end(z, j, "lost the ZooKeeper connection while waiting for the fence lock");
+		zk_fence_util_job_end(z, j, "lost the ZooKeeper connection while waiting for the fence lock");
 }
 
 static void children_done(int rc, const struct String_vector *sv, const void *data)
@@ -302,12 +302,12 @@ static void children_done(int rc, const struct String_vector *sv, const void *da
 	if (j == NULL || j->st != ZJ_LOCK)
 		return;
 	if (rc != ZOK) {
-		zf_job_end(z, j, "cannot list the fence lock contenders");
+		zk_fence_util_job_end(z, j, "cannot list the fence lock contenders");
 		return;
 	}
 	for (int i = 0; sv && i < sv->count; i++) {
 		const char *c = sv->data[i];
-		if (c == NULL || zkv_contender(c, &s) == 0)
+		if (c == NULL || zk_values_contender(c, &s) == 0)
 			continue; /* not a kazoo contender: ignored, as kazoo does */
 		if (strcmp(c, j->lock) == 0) {
 			mine = 1;
@@ -321,7 +321,7 @@ static void children_done(int rc, const struct String_vector *sv, const void *da
 	}
 	if (!mine) {
 		j->lock[0] = '\0';
-		zf_job_end(z, j, "own fence lock contender vanished (session lost?)");
+		zk_fence_util_job_end(z, j, "own fence lock contender vanished (session lost?)");
 		return;
 	}
 	if (pred[0] == '\0') {
@@ -340,7 +340,7 @@ static void children_done(int rc, const struct String_vector *sv, const void *da
 	    zoo_awexists(z->zh, path, pred_watcher, wt, pred_exists_done, t) != ZOK) {
 		free(t);
 		free(wt);
-		zf_job_end(z, j, "cannot watch the fence lock predecessor");
+		zk_fence_util_job_end(z, j, "cannot watch the fence lock predecessor");
 		return;
 	}
 	j->lock_wait_inflight = 1;
@@ -352,9 +352,9 @@ static void lock_list(struct zk_ctx *z, struct zf_job *j)
 	struct tok *t = tok_new(z, j);
 
 	ds_path(j, path, sizeof(path));
-	if (t == NULL || !zk_usable(z) || zoo_aget_children(z->zh, path, 0, children_done, t) != ZOK) {
+	if (t == NULL || !zk_session_usable(z) || zoo_aget_children(z->zh, path, 0, children_done, t) != ZOK) {
 		free(t);
-		zf_job_end(z, j, "cannot list the fence lock contenders");
+		zk_fence_util_job_end(z, j, "cannot list the fence lock contenders");
 	}
 }
 
@@ -382,15 +382,15 @@ static void create_done(int rc, const char *value, const void *data)
 	}
 	if (rc != ZOK || value == NULL) {
 		char why[128];
-		snprintf(why, sizeof(why), "cannot create the fence lock contender: %s", zk_err(rc));
+		snprintf(why, sizeof(why), "cannot create the fence lock contender: %s", zk_session_err(rc));
 		/* lost answer: the contender may exist; release finds it by prefix */
-		zf_job_end(z, j, why);
+		zk_fence_util_job_end(z, j, why);
 		return;
 	}
 	name = strrchr(value, '/');
 	name = name ? name + 1 : value;
-	if (zkv_contender(name, &j->seq) != 1 || strlen(name) >= sizeof(j->lock)) {
-		zf_job_end(z, j, "ZooKeeper returned a malformed contender name");
+	if (zk_values_contender(name, &j->seq) != 1 || strlen(name) >= sizeof(j->lock)) {
+		zk_fence_util_job_end(z, j, "ZooKeeper returned a malformed contender name");
 		return;
 	}
 	strlcpy_pvc(j->lock, name, sizeof(j->lock));
@@ -404,10 +404,10 @@ static void lock_timeout(struct ev_loop *loop, void *arg)
 	j->timer = 0;
 	/* a kazoo client holding the lock for this long is stuck; the next detection
 	 * round tries again (ref §0.5: always use timeouts) */
-	zf_job_end(j->z, j, "timed out waiting for the fence lock");
+	zk_fence_util_job_end(j->z, j, "timed out waiting for the fence lock");
 }
 
-void zf_lock_start(struct zk_ctx *z, struct zf_job *j)
+void zk_fence_lock_start(struct zk_ctx *z, struct zf_job *j)
 {
 	unsigned char rnd[16];
 	char path[ZF_PATH];
@@ -416,20 +416,20 @@ void zf_lock_start(struct zk_ctx *z, struct zf_job *j)
 
 	j->st = ZJ_LOCK;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		zf_job_end(z, j, "getrandom failed");
+		zk_fence_util_job_end(z, j, "getrandom failed");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(j->prefix + 2 * i, 3, "%02x", rnd[i]);
-	zf_keepalive_ms(z, &iv);
+	zk_fence_util_keepalive_ms(z, &iv);
 	j->timer = ev_timer(z->loop, iv * (uint64_t)(z->cfg->fence_intervals + 1), lock_timeout, j);
 	snprintf(path, sizeof(path), "/nodes/%s/daemonstate/%s__lock__", j->node, j->prefix);
 	t = tok_new(z, j);
-	if (t == NULL || j->timer == 0 || !zk_usable(z) ||
+	if (t == NULL || j->timer == 0 || !zk_session_usable(z) ||
 	    zoo_acreate(z->zh, path, z->cfg->node_name, (int)strlen(z->cfg->node_name),
 			&ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL | ZOO_SEQUENCE, create_done, t) != ZOK) {
 		free(t);
 		j->prefix[0] = '\0';
-		zf_job_end(z, j, "cannot create the fence lock contender");
+		zk_fence_util_job_end(z, j, "cannot create the fence lock contender");
 	}
 }

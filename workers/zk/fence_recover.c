@@ -1,5 +1,5 @@
 /*
- * zk_fence_recover.c: recovery of a fenced node's VMs (ref §4.5 "recover VMs",
+ * fence_recover.c: recovery of a fenced node's VMs (ref §4.5 "recover VMs",
  * with §12.2 #22 fixed).
  *
  * Which VMs: every /domains/<uuid> whose `node` is the dead node and whose state
@@ -51,7 +51,7 @@ struct zf_rec {
 	int started, stopped, skipped;
 };
 
-void zf_recover_free(struct zf_rec *r)
+void zk_fence_recover_free(struct zf_rec *r)
 {
 	if (r == NULL)
 		return;
@@ -104,7 +104,7 @@ static void next_vm(struct zk_ctx *z, struct zf_job *j);
 
 static void flushed_done(struct zk_ctx *z, struct zf_multi *m, int rc)
 {
-	struct zf_job *j = rc == ZCLOSING ? NULL : zf_job_find(z, m->gen);
+	struct zf_job *j = rc == ZCLOSING ? NULL : zk_fence_util_job_find(z, m->gen);
 	char why[200];
 
 	if (j == NULL)
@@ -112,45 +112,45 @@ static void flushed_done(struct zk_ctx *z, struct zf_multi *m, int rc)
 	snprintf(why, sizeof(why), "recovery done in %llu ms after marking: %d VM(s) started "
 		 "elsewhere, %d stopped (no target), %d skipped; domainstate %s",
 		 (unsigned long long)(mono_ms() - j->marked_ms), j->rec->started, j->rec->stopped,
-		 j->rec->skipped, rc == ZOK ? "flushed" : zk_err(rc));
-	zf_job_end(z, j, why);
+		 j->rec->skipped, rc == ZOK ? "flushed" : zk_session_err(rc));
+	zk_fence_util_job_end(z, j, why);
 }
 
 static void finish(struct zk_ctx *z, struct zf_job *j)
 {
-	struct zf_multi *m = zf_multi_new(z, j->gen);
+	struct zf_multi *m = zk_fence_util_multi_new(z, j->gen);
 	char path[ZF_PATH];
 
 	if (m == NULL) {
-		zf_job_end(z, j, "out of memory");
+		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
 	snprintf(path, sizeof(path), "/nodes/%s/daemonstate", j->node);
-	zf_multi_check(m, path, j->ds_ver);
+	zk_fence_util_multi_check(m, path, j->ds_ver);
 	snprintf(path, sizeof(path), "/nodes/%s/domainstate", j->node);
-	zf_multi_set(m, path, "flushed", -1);
+	zk_fence_util_multi_set(m, path, "flushed", -1);
 	m->done = flushed_done;
-	zf_multi_commit(m);
+	zk_fence_util_multi_commit(m);
 }
 
 /* ---- one VM ------------------------------------------------------------------------------ */
 
 static void vm_done(struct zk_ctx *z, struct zf_multi *m, int rc)
 {
-	struct zf_job *j = rc == ZCLOSING ? NULL : zf_job_find(z, m->gen);
+	struct zf_job *j = rc == ZCLOSING ? NULL : zk_fence_util_job_find(z, m->gen);
 	struct zf_vm *vm;
 
 	if (j == NULL || j->rec == NULL)
 		return;
 	vm = &j->rec->vms[j->rec->next - 1];
 	if (rc != ZOK && m->n > 0 && m->res[0].err != ZOK) {
-		zf_job_end(z, j, "came back during the recovery (daemon state changed): the "
+		zk_fence_util_job_end(z, j, "came back during the recovery (daemon state changed): the "
 				 "remaining VMs stay assigned to it");
 		return;
 	}
 	if (rc != ZOK) {
 		log_warnx("fence: node %s: VM %s changed meanwhile (%s): left as it is", j->node,
-			  vm->uuid, zk_err(rc));
+			  vm->uuid, zk_session_err(rc));
 		j->rec->skipped++;
 	} else if (m->arg) {
 		j->rec->started++;
@@ -168,9 +168,9 @@ static void put(struct zf_multi *m, const char *uuid, const char *key, const cha
 
 	snprintf(path, sizeof(path), "/domains/%s/%s", uuid, key);
 	if (missing)
-		zf_multi_create(m, path, value);
+		zk_fence_util_multi_create(m, path, value);
 	else
-		zf_multi_set(m, path, value, -1);
+		zk_fence_util_multi_set(m, path, value, -1);
 }
 
 static void next_vm(struct zk_ctx *z, struct zf_job *j)
@@ -192,7 +192,7 @@ static void next_vm(struct zk_ctx *z, struct zf_job *j)
 	fv.node = j->node;
 	fv.node_limit = vm->v[VK_LIMIT];
 	fv.node_selector = vm->v[VK_SELECTOR];
-	if (fsel_choose(&fv, r->fs, (size_t)r->nnodes, z->cfg->target_selector, &res) != 0) {
+	if (flush_select_choose(&fv, r->fs, (size_t)r->nnodes, z->cfg->target_selector, &res) != 0) {
 		log_errx("fence: node %s: VM %.64s: target selection impossible (selector %s)",
 			 j->node, name, z->cfg->target_selector);
 		r->skipped++;
@@ -201,19 +201,19 @@ static void next_vm(struct zk_ctx *z, struct zf_job *j)
 	}
 	if (res.note[0])
 		log_warnx("fence: VM %.64s: %s", name, res.note);
-	m = zf_multi_new(z, j->gen);
+	m = zk_fence_util_multi_new(z, j->gen);
 	if (m == NULL) {
-		zf_job_end(z, j, "out of memory");
+		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
 	snprintf(path, sizeof(path), "/nodes/%s/daemonstate", j->node);
-	zf_multi_check(m, path, j->ds_ver);
+	zk_fence_util_multi_check(m, path, j->ds_ver);
 	snprintf(path, sizeof(path), "/domains/%s/state", vm->uuid);
 	if (res.target >= 0) {
 		const char *t = r->fs[res.target].name;
-		zf_multi_set(m, path, "start", vm->ver[VK_STATE]);
+		zk_fence_util_multi_set(m, path, "start", vm->ver[VK_STATE]);
 		snprintf(path, sizeof(path), "/domains/%s/node", vm->uuid);
-		zf_multi_set(m, path, t, vm->ver[VK_NODE]);
+		zk_fence_util_multi_set(m, path, t, vm->ver[VK_NODE]);
 		put(m, vm->uuid, "lastnode", j->node, vm->v[VK_LASTNODE] == NULL);
 		if (res.write_node_selector)
 			put(m, vm->uuid, "node_selector", res.selector, vm->v[VK_SELECTOR] == NULL);
@@ -229,38 +229,38 @@ static void next_vm(struct zk_ctx *z, struct zf_job *j)
 				snprintf(r->count[res.target], sizeof(r->count[0]), "%lld", c + 1);
 		}
 	} else {
-		zf_multi_set(m, path, "stop", vm->ver[VK_STATE]);
+		zk_fence_util_multi_set(m, path, "stop", vm->ver[VK_STATE]);
 		put(m, vm->uuid, "node_autostart", "True", vm->v[VK_AUTOSTART] == NULL);
 		log_warnx("fence: node %s: VM %.64s: no target node: state stop, node_autostart "
 			  "True (it starts when %s is readied)", j->node, name, j->node);
 	}
 	m->done = vm_done;
-	zf_multi_commit(m);
+	zk_fence_util_multi_commit(m);
 }
 
 /* ---- gathering ----------------------------------------------------------------------------- */
 
 static void nodes_read(struct zk_ctx *z, struct zf_batch *b)
 {
-	struct zf_job *j = zf_job_find(z, b->gen);
+	struct zf_job *j = zk_fence_util_job_find(z, b->gen);
 	struct zf_rec *r;
 	int k = 0;
 
 	if (j == NULL || (r = j->rec) == NULL)
 		return;
 	if (b->n != r->nnodes * NK_N) {
-		zf_job_end(z, j, "cannot read the nodes' figures: recovery abandoned");
+		zk_fence_util_job_end(z, j, "cannot read the nodes' figures: recovery abandoned");
 		return;
 	}
 	r->fs = calloc((size_t)r->nnodes + 1, sizeof(*r->fs));
 	r->count = calloc((size_t)r->nnodes + 1, sizeof(*r->count));
 	if (r->fs == NULL || r->count == NULL) {
-		zf_job_end(z, j, "out of memory");
+		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
 	for (int i = 0; i < r->nnodes; i++) {
 		for (int n = 0; n < NK_N; n++)
-			r->nv[i][n] = dup_or_null(zf_val(b, k++));
+			r->nv[i][n] = dup_or_null(zk_fence_util_val(b, k++));
 		strlcpy_pvc(r->count[i], r->nv[i][NK_COUNT] ? r->nv[i][NK_COUNT] : "",
 			    sizeof(r->count[i]));
 		r->fs[i] = (struct fsel_node){r->nodes[i], r->nv[i][NK_DS], r->nv[i][NK_DOMS],
@@ -293,7 +293,7 @@ static void nodes_listed(int rc, const struct String_vector *sv, const void *dat
 {
 	const uint64_t *gp = data;
 	struct zk_ctx *z = *(struct zk_ctx *const *)(gp + 1);
-	struct zf_job *j = z->closing ? NULL : zf_job_find(z, gp[0]);
+	struct zf_job *j = z->closing ? NULL : zk_fence_util_job_find(z, gp[0]);
 	struct zf_rec *r;
 	struct zf_batch *b;
 	char path[ZF_PATH];
@@ -302,29 +302,29 @@ static void nodes_listed(int rc, const struct String_vector *sv, const void *dat
 	if (j == NULL || (r = j->rec) == NULL)
 		return;
 	if (rc != ZOK) {
-		zf_job_end(z, j, "cannot list /nodes: recovery abandoned (VMs stay assigned)");
+		zk_fence_util_job_end(z, j, "cannot list /nodes: recovery abandoned (VMs stay assigned)");
 		return;
 	}
 	r->nodes = calloc((size_t)(sv ? sv->count : 0) + 1, sizeof(*r->nodes));
 	r->nv = calloc((size_t)(sv ? sv->count : 0) + 1, sizeof(*r->nv));
-	b = zf_batch_new(z, j->gen, nodes_read);
+	b = zk_fence_util_batch_new(z, j->gen, nodes_read);
 	if (r->nodes == NULL || r->nv == NULL || b == NULL) {
 		free(b);
-		zf_job_end(z, j, "out of memory");
+		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
 	for (int i = 0; sv && i < sv->count && r->nnodes < ZF_NODES_MAX; i++) {
-		if (sv->data[i] == NULL || !zkv_node_name(sv->data[i]))
+		if (sv->data[i] == NULL || !zk_values_node_name(sv->data[i]))
 			continue;
 		if ((r->nodes[r->nnodes] = strdup(sv->data[i])) == NULL)
 			break;
 		for (int k = 0; k < NK_N; k++) {
 			snprintf(path, sizeof(path), "/nodes/%s/%s", sv->data[i], node_keys[k]);
-			(void)zf_batch_get(b, path);
+			(void)zk_fence_util_batch_get(b, path);
 		}
 		r->nnodes++;
 	}
-	zf_batch_send(b);
+	zk_fence_util_batch_send(b);
 }
 
 static int list_with_gen(struct zk_ctx *z, struct zf_job *j, const char *path,
@@ -337,7 +337,7 @@ static int list_with_gen(struct zk_ctx *z, struct zf_job *j, const char *path,
 		return -1;
 	gp[0] = j->gen;
 	memcpy(gp + 1, &z, sizeof(z));
-	if (!zk_usable(z) || zoo_aget_children(z->zh, path, 0, cb, gp) != ZOK) {
+	if (!zk_session_usable(z) || zoo_aget_children(z->zh, path, 0, cb, gp) != ZOK) {
 		free(gp);
 		return -1;
 	}
@@ -346,21 +346,21 @@ static int list_with_gen(struct zk_ctx *z, struct zf_job *j, const char *path,
 
 static void vms_read(struct zk_ctx *z, struct zf_batch *b)
 {
-	struct zf_job *j = zf_job_find(z, b->gen);
+	struct zf_job *j = zk_fence_util_job_find(z, b->gen);
 	struct zf_rec *r;
 	int keep = 0;
 
 	if (j == NULL || (r = j->rec) == NULL)
 		return;
 	if (b->n != r->nvms * VK_N) {
-		zf_job_end(z, j, "cannot read the VMs: recovery abandoned (VMs stay assigned)");
+		zk_fence_util_job_end(z, j, "cannot read the VMs: recovery abandoned (VMs stay assigned)");
 		return;
 	}
 	for (int i = 0; i < r->nvms; i++) {
 		struct zf_vm *vm = &r->vms[i];
 		for (int k = 0; k < VK_N; k++) {
 			int idx = i * VK_N + k;
-			vm->v[k] = dup_or_null(zf_val(b, idx));
+			vm->v[k] = dup_or_null(zk_fence_util_val(b, idx));
 			vm->ver[k] = b->it[idx]->version;
 		}
 		/* the name only goes to log lines: no forged lines from a hostile name */
@@ -383,14 +383,14 @@ static void vms_read(struct zk_ctx *z, struct zf_batch *b)
 	}
 	r->nvms = keep;
 	if (list_with_gen(z, j, "/nodes", nodes_listed) != 0)
-		zf_job_end(z, j, "cannot list /nodes: recovery abandoned (VMs stay assigned)");
+		zk_fence_util_job_end(z, j, "cannot list /nodes: recovery abandoned (VMs stay assigned)");
 }
 
 static void domains_listed(int rc, const struct String_vector *sv, const void *data)
 {
 	const uint64_t *gp = data;
 	struct zk_ctx *z = *(struct zk_ctx *const *)(gp + 1);
-	struct zf_job *j = z->closing ? NULL : zf_job_find(z, gp[0]);
+	struct zf_job *j = z->closing ? NULL : zk_fence_util_job_find(z, gp[0]);
 	struct zf_rec *r;
 	struct zf_batch *b;
 	char path[ZF_PATH];
@@ -399,18 +399,18 @@ static void domains_listed(int rc, const struct String_vector *sv, const void *d
 	if (j == NULL || (r = j->rec) == NULL)
 		return;
 	if (rc != ZOK) {
-		zf_job_end(z, j, "cannot list /domains: recovery abandoned (VMs stay assigned)");
+		zk_fence_util_job_end(z, j, "cannot list /domains: recovery abandoned (VMs stay assigned)");
 		return;
 	}
 	r->vms = calloc((size_t)(sv ? sv->count : 0) + 1, sizeof(*r->vms));
-	b = zf_batch_new(z, j->gen, vms_read);
+	b = zk_fence_util_batch_new(z, j->gen, vms_read);
 	if (r->vms == NULL || b == NULL) {
 		free(b);
-		zf_job_end(z, j, "out of memory");
+		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
 	for (int i = 0; sv && i < sv->count; i++) {
-		if (sv->data[i] == NULL || !zkv_uuid(sv->data[i]))
+		if (sv->data[i] == NULL || !zk_values_uuid(sv->data[i]))
 			continue;
 		strlcpy_pvc(r->vms[r->nvms].uuid, sv->data[i], sizeof(r->vms[0].uuid));
 		for (int k = 0; k < VK_N; k++) {
@@ -418,21 +418,21 @@ static void domains_listed(int rc, const struct String_vector *sv, const void *d
 				snprintf(path, sizeof(path), "/domains/%s", sv->data[i]);
 			else
 				snprintf(path, sizeof(path), "/domains/%s/%s", sv->data[i], vm_keys[k]);
-			(void)zf_batch_get(b, path);
+			(void)zk_fence_util_batch_get(b, path);
 		}
 		r->nvms++;
 	}
-	zf_batch_send(b);
+	zk_fence_util_batch_send(b);
 }
 
-void zf_recover_start(struct zk_ctx *z, struct zf_job *j)
+void zk_fence_recover_start(struct zk_ctx *z, struct zf_job *j)
 {
 	j->st = ZJ_RECOVER;
 	j->rec = calloc(1, sizeof(*j->rec));
 	if (j->rec == NULL) {
-		zf_job_end(z, j, "out of memory");
+		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
 	if (list_with_gen(z, j, "/domains", domains_listed) != 0)
-		zf_job_end(z, j, "cannot list /domains: recovery abandoned (VMs stay assigned)");
+		zk_fence_util_job_end(z, j, "cannot list /domains: recovery abandoned (VMs stay assigned)");
 }

@@ -1,5 +1,7 @@
 /*
- * zk_fence_util.c: read batches and check-op transactions for the fencing code.
+ * fence_util.c: the list of fence jobs, the judgement, read batches and check-op
+ * transactions for the fencing code: the bottom of fence*.c, calling none of them
+ * (ending a job releases its lock and recovery through struct zk_fence's hooks).
  * The election's zk_multi has no check op; recovery needs one (a write for each VM
  * that must not happen if the dead node wrote anything in between).
  */
@@ -12,12 +14,61 @@
 
 #define ZF_VALUE_MAX 65536
 
-int64_t zf_age(int64_t own, int64_t theirs, int64_t epoch)
+/* ---- jobs ---------------------------------------------------------------------- */
+
+void zk_fence_util_keepalive_ms(const struct zk_ctx *z, uint64_t *ms)
+{
+	int iv = z->cfg->keepalive_interval > 0 ? z->cfg->keepalive_interval : 5;
+
+	*ms = (uint64_t)iv * 1000u;
+}
+
+struct zf_job *zk_fence_util_job_find(struct zk_ctx *z, uint64_t gen)
+{
+	for (struct zf_job *j = z->fence->jobs; j; j = j->next)
+		if (j->gen == gen)
+			return j;
+	return NULL;
+}
+
+struct zf_job *zk_fence_util_job_by_node(struct zk_ctx *z, const char *node)
+{
+	for (struct zf_job *j = z->fence->jobs; j; j = j->next)
+		if (strcmp(j->node, node) == 0)
+			return j;
+	return NULL;
+}
+
+void zk_fence_util_job_end(struct zk_ctx *z, struct zf_job *j, const char *why)
+{
+	struct zf_job **p;
+
+	if (why)
+		log_info("fence: node %s: %s", j->node, why);
+	if (j->timer)
+		ev_timer_cancel(z->loop, j->timer);
+	/* also with only a prefix: a create whose answer was lost may have made one */
+	if (j->lock[0] || j->prefix[0])
+		z->fence->release_lock(z, j);
+	z->fence->free_rec(j->rec);
+	for (p = &z->fence->jobs; *p; p = &(*p)->next) {
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	}
+	free(j);
+}
+
+/* ---- the judgement ------------------------------------------------------------- */
+
+
+int64_t zk_fence_util_age(int64_t own, int64_t theirs, int64_t epoch)
 {
 	return own - (theirs > epoch ? theirs : epoch);
 }
 
-int zf_is_dead(const char *ds, int64_t age, int keepalive_s, int fence_intervals)
+int zk_fence_util_is_dead(const char *ds, int64_t age, int keepalive_s, int fence_intervals)
 {
 	/* fence_intervals <= 0 would make everybody dead at once (ref §12.2 #23) */
 	if (ds == NULL || strcmp(ds, "run") != 0 || keepalive_s <= 0 || fence_intervals <= 0)
@@ -25,14 +76,14 @@ int zf_is_dead(const char *ds, int64_t age, int keepalive_s, int fence_intervals
 	return age > (int64_t)keepalive_s * 1000 * fence_intervals;
 }
 
-int zf_gap(uint64_t prev, uint64_t sent, int keepalive_s)
+int zk_fence_util_gap(uint64_t prev, uint64_t sent, int keepalive_s)
 {
 	uint64_t iv = (uint64_t)(keepalive_s > 0 ? keepalive_s : 5) * 1000u;
 
 	return prev == 0 || sent > prev + 2 * iv;
 }
 
-struct zf_batch *zf_batch_new(struct zk_ctx *z, uint64_t gen,
+struct zf_batch *zk_fence_util_batch_new(struct zk_ctx *z, uint64_t gen,
 			      void (*done)(struct zk_ctx *z, struct zf_batch *b))
 {
 	struct zf_batch *b = calloc(1, sizeof(*b));
@@ -72,17 +123,17 @@ static int add_item(struct zf_batch *b, const char *path, int exists_only)
 	return b->n++;
 }
 
-int zf_batch_get(struct zf_batch *b, const char *path)
+int zk_fence_util_batch_get(struct zf_batch *b, const char *path)
 {
 	return add_item(b, path, 0);
 }
 
-int zf_batch_exists(struct zf_batch *b, const char *path)
+int zk_fence_util_batch_exists(struct zf_batch *b, const char *path)
 {
 	return add_item(b, path, 1);
 }
 
-const char *zf_val(const struct zf_batch *b, int i)
+const char *zk_fence_util_val(const struct zf_batch *b, int i)
 {
 	if (i < 0 || i >= b->n || b->it[i]->rc != ZOK)
 		return NULL;
@@ -149,7 +200,7 @@ static void exists_cb(int rc, const struct Stat *stat, const void *data)
 	batch_one_done(it->b);
 }
 
-void zf_batch_send(struct zf_batch *b)
+void zk_fence_util_batch_send(struct zf_batch *b)
 {
 	struct zk_ctx *z = b->z;
 
@@ -158,7 +209,7 @@ void zf_batch_send(struct zf_batch *b)
 	for (int i = 0; i < b->n; i++) {
 		struct zf_item *it = b->it[i];
 		int rc;
-		if (!zk_usable(z)) {
+		if (!zk_session_usable(z)) {
 			it->rc = ZCONNECTIONLOSS;
 			continue;
 		}
@@ -175,7 +226,7 @@ void zf_batch_send(struct zf_batch *b)
 
 /* ---- transactions ---- */
 
-struct zf_multi *zf_multi_new(struct zk_ctx *z, uint64_t gen)
+struct zf_multi *zk_fence_util_multi_new(struct zk_ctx *z, uint64_t gen)
 {
 	struct zf_multi *m = calloc(1, sizeof(*m));
 
@@ -200,7 +251,7 @@ static int slot(struct zf_multi *m, const char *path, const char *value)
 	return i;
 }
 
-void zf_multi_check(struct zf_multi *m, const char *path, int32_t version)
+void zk_fence_util_multi_check(struct zf_multi *m, const char *path, int32_t version)
 {
 	int i = slot(m, path, "");
 
@@ -208,7 +259,7 @@ void zf_multi_check(struct zf_multi *m, const char *path, int32_t version)
 		zoo_check_op_init(&m->ops[i], m->paths[i], version);
 }
 
-void zf_multi_set(struct zf_multi *m, const char *path, const char *value, int32_t version)
+void zk_fence_util_multi_set(struct zf_multi *m, const char *path, const char *value, int32_t version)
 {
 	int i = slot(m, path, value);
 
@@ -217,7 +268,7 @@ void zf_multi_set(struct zf_multi *m, const char *path, const char *value, int32
 				version, NULL);
 }
 
-void zf_multi_create(struct zf_multi *m, const char *path, const char *value)
+void zk_fence_util_multi_create(struct zf_multi *m, const char *path, const char *value)
 {
 	int i = slot(m, path, value);
 
@@ -236,7 +287,7 @@ static void multi_cb(int rc, const void *data)
 	free(m);
 }
 
-void zf_multi_commit(struct zf_multi *m)
+void zk_fence_util_multi_commit(struct zf_multi *m)
 {
 	int rc;
 
@@ -244,7 +295,7 @@ void zf_multi_commit(struct zf_multi *m)
 		multi_cb(ZBADARGUMENTS, m);
 		return;
 	}
-	if (!zk_usable(m->z)) {
+	if (!zk_session_usable(m->z)) {
 		multi_cb(ZCONNECTIONLOSS, m);
 		return;
 	}

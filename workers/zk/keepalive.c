@@ -1,5 +1,5 @@
 /*
- * zk_keepalive.c: base containers, node registration (ref §2.7, with new
+ * keepalive.c: base containers, node registration (ref §2.7, with new
  * coordinators registered as `secondary`), the keepalive transaction (ref §4.2)
  * and our own daemon state.
  */
@@ -71,7 +71,7 @@ static void base_done(int rc, const char *value, const void *data)
 	if (z->closing)
 		return;
 	if (rc != ZOK && rc != ZNODEEXISTS)
-		log_warnx("cannot create base key: %s", zk_err(rc));
+		log_warnx("cannot create base key: %s", zk_session_err(rc));
 	if (--z->base_pending > 0)
 		return;
 	z->base_done = 1;
@@ -100,7 +100,7 @@ static void reg_retry(struct ev_loop *loop, void *arg)
 {
 	struct zk_ctx *z = arg;
 
-	if (zk_usable(z) && !z->registered && !z->reg_inflight)
+	if (zk_session_usable(z) && !z->registered && !z->reg_inflight)
 		registration_start(z);
 }
 
@@ -110,7 +110,7 @@ static void reg_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 	if (z->closing)
 		return;
 	if (rc != ZOK) {
-		log_warnx("node registration failed: %s; retrying", zk_err(rc));
+		log_warnx("node registration failed: %s; retrying", zk_session_err(rc));
 		if (ev_timer(z->loop, REG_RETRY_MS, reg_retry, z) == 0)
 			log_errx("out of timers");
 		return;
@@ -125,7 +125,7 @@ static void reg_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 	ds_read(z);
 	/* the first keepalive completes the start-up (daemonstate run) */
 	zk_keepalive_run(z);
-	zk_elect_evaluate(z);
+	z->hooks->evaluate(z);
 }
 
 static int has_child(const struct String_vector *sv, const char *name)
@@ -197,7 +197,7 @@ static void registration_start(struct zk_ctx *z)
 {
 	char path[ZK_NAME * 3];
 
-	if (!zk_usable(z) || z->reg_inflight)
+	if (!zk_session_usable(z) || z->reg_inflight)
 		return;
 	node_path(z, NULL, path, sizeof(path));
 	if (zoo_aget_children(z->zh, path, 0, reg_children_done, z) == ZOK)
@@ -224,14 +224,14 @@ static void ds_done(int rc, const char *value, int len, const struct Stat *stat,
 		registration_start(z);
 		return;
 	}
-	if (!zkv_daemonstate(v)) {
+	if (!zk_values_daemonstate(v)) {
 		char ex[64], path[ZK_NAME * 3];
 
 		/* Not a state: keep the last valid one, so that the election does not
 		 * react to garbage (a primary would relinquish and take over again). */
 		node_path(z, "daemonstate", path, sizeof(path));
 		log_warnx("%s: invalid value \"%s\" ignored (keeping \"%s\"); the keepalive rewrites it",
-			  path, zkv_excerpt(value, rc == ZOK ? len : 0, ex, sizeof(ex)), z->daemonstate);
+			  path, zk_values_excerpt(value, rc == ZOK ? len : 0, ex, sizeof(ex)), z->daemonstate);
 		if (z->phase == 0 && z->registered)
 			zk_keepalive_run(z);
 		return;
@@ -246,21 +246,21 @@ static void ds_done(int rc, const char *value, int len, const struct Stat *stat,
 	}
 	if (strcmp(v, "run") != 0 && z->phase == 0 && z->registered)
 		zk_keepalive_run(z); /* repair at once (saving throw against `dead`) */
-	zk_elect_evaluate(z);
+	z->hooks->evaluate(z);
 }
 
 static void ds_read(struct zk_ctx *z)
 {
 	char path[ZK_NAME * 3];
 
-	if (!zk_usable(z))
+	if (!zk_session_usable(z))
 		return;
 	node_path(z, "daemonstate", path, sizeof(path));
-	if (zoo_awget(z->zh, path, zk_path_watcher, z, ds_done, z) != ZOK)
+	if (zoo_awget(z->zh, path, zk_session_path_watcher, z, ds_done, z) != ZOK)
 		log_warnx("cannot read own daemon state");
 }
 
-/* the relay's watch dispatcher hands us our daemonstate firings */
+/* election.c's watch dispatcher hands us our daemonstate firings */
 void zk_keepalive_ds_event(struct zk_ctx *z)
 {
 	ds_read(z);
@@ -279,7 +279,7 @@ static void ds_write_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 		strlcpy_pvc(z->daemonstate, d->value, sizeof(z->daemonstate));
 		log_info("daemon state is now %s", d->value);
 	} else {
-		log_warnx("cannot write daemon state %s: %s", d->value, zk_err(rc));
+		log_warnx("cannot write daemon state %s: %s", d->value, zk_session_err(rc));
 	}
 	if (d->done)
 		d->done(z, rc);
@@ -335,7 +335,7 @@ static void ka_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 	if (rc == ZOK) {
 		z->ka_last_ok = mono_ms();
 		if (!k->final)
-			zk_fence_keepalive_committed(z, k->sent_ms);
+			z->hooks->keepalive_committed(z, k->sent_ms);
 		z->ka_retry_armed = 0;
 		if (k->set_run && strcmp(z->daemonstate, "run") != 0) {
 			strlcpy_pvc(z->daemonstate, "run", sizeof(z->daemonstate));
@@ -354,7 +354,7 @@ static void ka_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 				       z->vm_memalloc);
 		}
 	} else if (!z->closing) {
-		log_warnx("keepalive failed: %s", zk_err(rc));
+		log_warnx("keepalive failed: %s", zk_session_err(rc));
 		if (rc == ZNONODE) {
 			z->registered = 0;
 			z->resumed = 0;
@@ -369,27 +369,27 @@ static void ka_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 		k->done(z, rc);
 	free(k);
 	if (!z->closing)
-		zk_elect_evaluate(z);
+		z->hooks->evaluate(z);
 }
 
 static void ka_send(struct zk_ctx *z, int final, void (*done)(struct zk_ctx *z, int rc))
 {
 	char path[ZK_NAME * 3], mt[24], mu[24], mf[24], load[40], now[24];
 	char raw[4096];
-	struct zkv_mem mem = {0, 0, 0};
+	struct zk_values_mem mem = {0, 0, 0};
 	double la = 0.0;
 	struct zk_multi *m;
 	struct ka *k;
 	const char *running;
 
-	if (read_small_file("/proc/meminfo", raw, sizeof(raw)) < 0 || zkv_meminfo(raw, &mem) != 0)
+	if (read_small_file("/proc/meminfo", raw, sizeof(raw)) < 0 || zk_values_meminfo(raw, &mem) != 0)
 		log_warnx("cannot read /proc/meminfo");
-	if (read_small_file("/proc/loadavg", raw, sizeof(raw)) < 0 || zkv_loadavg(raw, &la) != 0)
+	if (read_small_file("/proc/loadavg", raw, sizeof(raw)) < 0 || zk_values_loadavg(raw, &la) != 0)
 		log_warnx("cannot read /proc/loadavg");
 	snprintf(mt, sizeof(mt), "%llu", (unsigned long long)mem.total_mib);
 	snprintf(mu, sizeof(mu), "%llu", (unsigned long long)mem.used_mib);
 	snprintf(mf, sizeof(mf), "%llu", (unsigned long long)mem.free_mib);
-	if (zkv_pyfloat(la, load, sizeof(load)) != 0)
+	if (zk_values_pyfloat(la, load, sizeof(load)) != 0)
 		strlcpy_pvc(load, "0.0", sizeof(load));
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	running = (z->cfg->enable_hypervisor && z->vm_running) ? z->vm_running : "";
@@ -446,7 +446,7 @@ static void ka_send(struct zk_ctx *z, int final, void (*done)(struct zk_ctx *z, 
 
 void zk_keepalive_run(struct zk_ctx *z)
 {
-	if (!zk_usable(z) || !z->registered || z->ka_inflight || z->phase == 2)
+	if (!zk_session_usable(z) || !z->registered || z->ka_inflight || z->phase == 2)
 		return;
 	ka_send(z, 0, NULL);
 }
@@ -464,9 +464,9 @@ static void ka_timer(struct ev_loop *loop, void *arg)
 	z->ka_timer = ev_timer(loop, (uint64_t)iv * 1000u, ka_timer, z);
 	z->ka_retry_armed = 0;
 	zk_keepalive_run(z);
-	zk_elect_tick(z);
+	z->hooks->tick(z);
 	z->status_last[0] = '\0'; /* refresh lease_ms once per tick */
-	zk_status(z);
+	z->hooks->status(z);
 }
 
 /* Phase 2: the last keepalive, carrying daemonstate `stop`. */
@@ -476,7 +476,7 @@ void zk_keepalive_final(struct zk_ctx *z, void (*done)(struct zk_ctx *z, int rc)
 		ev_timer_cancel(z->loop, z->ka_timer);
 		z->ka_timer = 0;
 	}
-	if (!zk_usable(z) || !z->registered) {
+	if (!zk_session_usable(z) || !z->registered) {
 		done(z, ZCONNECTIONLOSS);
 		return;
 	}
@@ -503,7 +503,7 @@ static int copy_int(char *dst, size_t size, const char *s)
 {
 	long long v;
 
-	if (zkv_int(s, 0, (1LL << 53), &v) != 0)
+	if (zk_values_int(s, 0, (1LL << 53), &v) != 0)
 		return -1;
 	snprintf(dst, size, "%lld", v);
 	return 0;
@@ -515,7 +515,7 @@ void zk_keepalive_vm_stats(struct zk_ctx *z, const struct ipc_strv *sv)
 
 	if (sv->n != 4 || copy_int(a, sizeof(a), sv->v[0]) != 0 ||
 	    copy_int(b, sizeof(b), sv->v[1]) != 0 || copy_int(c, sizeof(c), sv->v[2]) != 0 ||
-	    !zkv_uuid_list(sv->v[3])) {
+	    !zk_values_uuid_list(sv->v[3])) {
 		log_warnx("malformed VM statistics from vm-manager ignored");
 		return;
 	}

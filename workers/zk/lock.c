@@ -1,5 +1,5 @@
 /*
- * zk_lock.c: this node's contender in the kazoo exclusive lock on /primary_node.
+ * lock.c: this node's contender in the kazoo exclusive lock on /primary_node.
  *
  * Wire format as kazoo's Lock: ephemeral-sequential children
  * `<32 hex>__lock__<10 digits>` whose data is an identifier (we store the node
@@ -104,7 +104,7 @@ static void get_done(int rc, const char *value, int len, const struct Stat *stat
 			memcpy(owner, value, (size_t)len);
 			owner[len] = '\0';
 		}
-		if (!zkv_node_name(owner)) {
+		if (!zk_values_node_name(owner)) {
 			/* a foreign (kazoo/API) contender or garbage: it still orders the lock */
 			owner[0] = '\0';
 		}
@@ -120,39 +120,38 @@ static void get_done(int rc, const char *value, int len, const struct Stat *stat
 		}
 	} else if (c != NULL) {
 		/* connection trouble: the reconnect re-reads everything */
-		log_debug("lock contender %s: %s", g->name, zk_err(rc));
+		log_debug("lock contender %s: %s", g->name, zk_session_err(rc));
 	}
 	free(g);
-	zk_elect_lock_changed(z, 0);
+	z->hooks->lock_changed(z, 0);
 }
 
-static void children_done(int rc, const struct String_vector *sv, const struct Stat *stat,
-			  const void *data)
+/* The listing failed: only a missing /primary_node tells us something. */
+static void children_failed(struct zk_ctx *z, int rc)
 {
-	struct zk_ctx *z = (struct zk_ctx *)data;
-	struct zk_contender old[ZK_MAX_CONTENDERS];
-	int nold = z->ncont, owner_vanished = 0, mine_present = 0;
-
-	if (z->closing)
-		return;
-	if (rc != ZOK) {
-		if (rc != ZNONODE)
-			log_debug("children of %s: %s", ZK_LOCK_PATH, zk_err(rc));
-		if (rc == ZNONODE) {
-			/* created by the base containers; the exists watch fires then */
-			z->ncont = 0;
-			z->children_known = 1;
-			zk_elect_lock_changed(z, 0);
-		}
+	if (rc != ZNONODE) {
+		log_debug("children of %s: %s", ZK_LOCK_PATH, zk_session_err(rc));
 		return;
 	}
-	memcpy(old, z->cont, (size_t)nold * sizeof(old[0]));
+	/* created by the base containers; the exists watch fires then */
+	z->ncont = 0;
+	z->children_known = 1;
+	z->hooks->lock_changed(z, 0);
+}
+
+/* Rebuild z->cont from a listing, keeping what was known of old contenders.
+ * Returns 1 if our own contender is in it. */
+static int children_adopt(struct zk_ctx *z, const struct String_vector *sv,
+			  const struct zk_contender *old, int nold)
+{
+	int mine_present = 0;
+
 	z->ncont = 0;
 	for (int i = 0; sv && i < sv->count; i++) {
 		const char *name = sv->data[i];
 		uint32_t seq;
 		struct zk_contender *c;
-		if (name == NULL || zkv_contender(name, &seq) != 1)
+		if (name == NULL || zk_values_contender(name, &seq) != 1)
 			continue; /* read locks and foreign children do not order this lock */
 		if (z->ncont == ZK_MAX_CONTENDERS) {
 			log_warnx("more than %d contenders under %s; ignoring the rest",
@@ -177,21 +176,25 @@ static void children_done(int rc, const struct String_vector *sv, const struct S
 			mine_present = 1;
 		}
 	}
-	/* Did the node named in /primary_node lose its contender (session expired)? */
-	if (z->primary_known && zkv_node_name(z->primary) && z->children_known) {
-		int before = 0;
-		for (int j = 0; j < nold; j++)
-			if (old[j].known && strcmp(old[j].owner, z->primary) == 0)
-				before = 1;
-		if (before && !zk_lock_owner_present(z, z->primary))
-			owner_vanished = 1;
-	}
-	if (z->my_lock[0] && !mine_present && !z->lock_creating) {
-		log_warnx("own lock contender %s disappeared", z->my_lock);
-		z->my_lock[0] = '\0';
-		z->my_prefix[0] = '\0';
-	}
-	z->children_known = 1;
+	return mine_present;
+}
+
+/* Did the node named in /primary_node lose its contender (session expired)? */
+static int owner_vanished(const struct zk_ctx *z, const struct zk_contender *old, int nold)
+{
+	int before = 0;
+
+	if (!z->primary_known || !zk_values_node_name(z->primary) || !z->children_known)
+		return 0;
+	for (int j = 0; j < nold; j++)
+		if (old[j].known && strcmp(old[j].owner, z->primary) == 0)
+			before = 1;
+	return before && !zk_lock_owner_present(z, z->primary);
+}
+
+/* Read the data (owner) of every contender not known yet. */
+static void children_read_owners(struct zk_ctx *z)
+{
 	for (int i = 0; i < z->ncont; i++) {
 		struct zk_contender *c = &z->cont[i];
 		struct lock_get *g;
@@ -215,18 +218,43 @@ static void children_done(int rc, const struct String_vector *sv, const struct S
 		if (zoo_aget(z->zh, path, 0, get_done, g) != ZOK)
 			free(g);
 	}
-	zk_elect_lock_changed(z, owner_vanished);
+}
+
+static void children_done(int rc, const struct String_vector *sv, const struct Stat *stat,
+			  const void *data)
+{
+	struct zk_ctx *z = (struct zk_ctx *)data;
+	struct zk_contender old[ZK_MAX_CONTENDERS];
+	int nold = z->ncont, vanished, mine_present;
+
+	if (z->closing)
+		return;
+	if (rc != ZOK) {
+		children_failed(z, rc);
+		return;
+	}
+	memcpy(old, z->cont, (size_t)nold * sizeof(old[0]));
+	mine_present = children_adopt(z, sv, old, nold);
+	vanished = owner_vanished(z, old, nold);
+	if (z->my_lock[0] && !mine_present && !z->lock_creating) {
+		log_warnx("own lock contender %s disappeared", z->my_lock);
+		z->my_lock[0] = '\0';
+		z->my_prefix[0] = '\0';
+	}
+	z->children_known = 1;
+	children_read_owners(z);
+	z->hooks->lock_changed(z, vanished);
 }
 
 void zk_lock_children(struct zk_ctx *z)
 {
 	int rc;
 
-	if (!zk_usable(z))
+	if (!zk_session_usable(z))
 		return;
-	rc = zoo_awget_children2(z->zh, ZK_LOCK_PATH, zk_path_watcher, z, children_done, z);
+	rc = zoo_awget_children2(z->zh, ZK_LOCK_PATH, zk_session_path_watcher, z, children_done, z);
 	if (rc != ZOK)
-		log_warnx("children of %s: %s", ZK_LOCK_PATH, zk_err(rc));
+		log_warnx("children of %s: %s", ZK_LOCK_PATH, zk_session_err(rc));
 }
 
 void zk_lock_children_event(struct zk_ctx *z)
@@ -243,7 +271,7 @@ static void create_done(int rc, const char *value, const void *data)
 		return;
 	z->lock_creating = 0;
 	if (rc == ZOK && value != NULL && (base = strrchr(value, '/')) != NULL &&
-	    zkv_contender(base + 1, NULL) == 1) {
+	    zk_values_contender(base + 1, NULL) == 1) {
 		struct zk_contender *c;
 		strlcpy_pvc(z->my_lock, base + 1, sizeof(z->my_lock));
 		c = find(z, z->my_lock);
@@ -252,14 +280,14 @@ static void create_done(int rc, const char *value, const void *data)
 			c->known = 1;
 		}
 		log_debug("lock contender %s created", z->my_lock);
-		zk_elect_lock_changed(z, 0);
+		z->hooks->lock_changed(z, 0);
 		return;
 	}
 	if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT) {
 		/* it may exist: the children read after the reconnect adopts it by prefix */
 		return;
 	}
-	log_warnx("cannot create a lock contender under %s: %s", ZK_LOCK_PATH, zk_err(rc));
+	log_warnx("cannot create a lock contender under %s: %s", ZK_LOCK_PATH, zk_session_err(rc));
 	z->my_prefix[0] = '\0';
 }
 
@@ -270,7 +298,7 @@ void zk_lock_create(struct zk_ctx *z)
 	const char *name = z->cfg->node_name;
 	int rc;
 
-	if (!zk_usable(z) || z->lock_creating || z->my_lock[0])
+	if (!zk_session_usable(z) || z->lock_creating || z->my_lock[0])
 		return;
 	if (z->my_prefix[0] == '\0') {
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
@@ -287,7 +315,7 @@ void zk_lock_create(struct zk_ctx *z)
 	rc = zoo_acreate(z->zh, path, name, (int)strlen(name), &ZOO_OPEN_ACL_UNSAFE,
 			 ZOO_EPHEMERAL | ZOO_SEQUENCE, create_done, z);
 	if (rc != ZOK) {
-		log_warnx("lock contender: %s", zk_err(rc));
+		log_warnx("lock contender: %s", zk_session_err(rc));
 		return;
 	}
 	z->lock_creating = 1;
@@ -304,16 +332,16 @@ static void delete_done(int rc, const void *data)
 		log_debug("lock contender %s released", z->my_lock);
 		zk_lock_deleted(z);
 	} else {
-		log_warnx("cannot release lock contender %s: %s", z->my_lock, zk_err(rc));
+		log_warnx("cannot release lock contender %s: %s", z->my_lock, zk_session_err(rc));
 	}
-	zk_elect_lock_changed(z, 0);
+	z->hooks->lock_changed(z, 0);
 }
 
 void zk_lock_release(struct zk_ctx *z)
 {
 	char path[ZK_NAME * 2];
 
-	if (!zk_usable(z) || z->lock_deleting || z->my_lock[0] == '\0')
+	if (!zk_session_usable(z) || z->lock_deleting || z->my_lock[0] == '\0')
 		return;
 	snprintf(path, sizeof(path), "%s/%s", ZK_LOCK_PATH, z->my_lock);
 	if (zoo_adelete(z->zh, path, -1, delete_done, z) == ZOK)

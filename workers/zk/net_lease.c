@@ -1,5 +1,5 @@
 /*
- * zk_net_lease.c: DHCP lease events from net-router's lease socket (issue #9,
+ * net_lease.c: DHCP lease events from net-router's lease socket (issue #9,
  * ref §7.6) written under /networks/<vni>/dhcp4_leases/<mac>.
  *
  * MSG_NET_LEASE_EVENT [reqid, action, vni, mac, ip, hostname, expiry, clientid]
@@ -45,7 +45,7 @@ struct lease_op {
 	size_t ne;
 	int pending;
 	int failed_rc;   /* a read failed: a partial lease list must not reach dnsmasq */
-	/* the list of zk_nets_lease_ops(), in arrival order */
+	/* the list of zk_networks_lease_ops(), in arrival order */
 	struct lease_op *next;
 	int listed, waiting;
 };
@@ -98,7 +98,7 @@ static int same_lease(const struct lease_op *a, const struct lease_op *b)
  */
 static void enqueue(struct lease_op *op)
 {
-	struct lease_op **pp = zk_nets_lease_ops(op->z);
+	struct lease_op **pp = zk_networks_lease_ops(op->z);
 	int busy = 0;
 
 	for (; *pp != NULL; pp = &(*pp)->next)
@@ -114,14 +114,14 @@ static void enqueue(struct lease_op *op)
 /* Unlink a finished operation, free it, and start the next event of its lease. */
 static void release(struct lease_op *op)
 {
-	struct lease_op **pp = zk_nets_lease_ops(op->z), *next = NULL;
+	struct lease_op **pp = zk_networks_lease_ops(op->z), *next = NULL;
 
 	if (op->listed) {
 		while (*pp != NULL && *pp != op)
 			pp = &(*pp)->next;
 		if (*pp == op)
 			*pp = op->next;
-		for (next = *zk_nets_lease_ops(op->z); next != NULL; next = next->next)
+		for (next = *zk_networks_lease_ops(op->z); next != NULL; next = next->next)
 			if (next->waiting && same_lease(next, op))
 				break;
 	}
@@ -145,7 +145,7 @@ static void finish(struct lease_op *op, int rc)
 			 r->vni, (unsigned long long)r->expiry, r->hostname, r->clientid, op->reqid);
 	else
 		log_warnx("lease %s %s %s on network %u failed: %s [event %s]",
-			  lease_action_name(r->action), r->mac, r->ip, r->vni, zk_err(rc), op->reqid);
+			  lease_action_name(r->action), r->mac, r->ip, r->vni, zk_session_err(rc), op->reqid);
 	reply(op->z, op->reqid, rc, NULL, 0);
 	release(op);
 }
@@ -161,7 +161,7 @@ static void multi_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 		/* the tree changed between our read and the transaction */
 		op->retried = 1;
 		log_info("lease %s %s: %s, retrying once", lease_action_name(op->r.action), op->r.mac,
-			 zk_err(rc));
+			 zk_session_err(rc));
 		start(op);
 		return;
 	}
@@ -264,7 +264,7 @@ static void base_exists_done(int rc, const struct Stat *stat, const void *data)
 		return;
 	}
 	op->container = 1;
-	if (!zk_usable(op->z) ||
+	if (!zk_session_usable(op->z) ||
 	    zoo_aget_children(op->z->zh, op->node, 0, node_children_done, op) != ZOK)
 		finish(op, ZCONNECTIONLOSS);
 }
@@ -378,7 +378,7 @@ static void leases_done(int rc, const struct String_vector *sv, const void *data
 			fr->j = j;
 			snprintf(path, sizeof(path), "%s/%s/%s", op->base, op->e[i].mac, lfield[j]);
 			op->pending++;
-			if (!zk_usable(op->z) ||
+			if (!zk_session_usable(op->z) ||
 			    zoo_aget(op->z->zh, path, 0, field_done, fr) != ZOK) {
 				op->failed_rc = ZCONNECTIONLOSS;
 				op->pending--;
@@ -402,7 +402,7 @@ static void start(struct lease_op *op)
 	free(op->extra);
 	op->extra = NULL;
 	op->nextra = 0;
-	if (!zk_usable(op->z)) {
+	if (!zk_session_usable(op->z)) {
 		finish(op, ZCONNECTIONLOSS);
 		return;
 	}
@@ -434,7 +434,7 @@ static int reqid_ok(const char *s)
 	return n > 0 && n < 65;
 }
 
-void zk_nets_lease_event(struct zk_ctx *z, struct ipc_msg *msg)
+void zk_net_lease_event(struct zk_ctx *z, struct ipc_msg *msg)
 {
 	struct ipc_strv sv;
 	const char *err = NULL;
@@ -475,7 +475,7 @@ void zk_nets_lease_event(struct zk_ctx *z, struct ipc_msg *msg)
 			  op->reqid, z->routerstate);
 		goto refuse;
 	}
-	d = zk_nets_find(z, op->r.vni);
+	d = zk_networks_find(z, op->r.vni);
 	if (d == NULL || !d->managed) {
 		log_warnx("lease event %s: refused: vni %u is not a valid managed network", op->reqid,
 			  op->r.vni);

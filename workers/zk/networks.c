@@ -1,5 +1,5 @@
 /*
- * zk_networks.c: the /networks tree -> MSG_NET_NETWORKS (issue #9, ref §1.4, §7).
+ * networks.c: the /networks tree -> MSG_NET_NETWORKS (issue #9, ref §1.4, §7).
  *
  * Every key of every network is read with a watch and kept as raw text. Whenever
  * something changed, and once all outstanding reads have completed, a short timer
@@ -25,55 +25,17 @@
 #include "zk_nets_int.h"
 
 #define NETS "/networks"
-#define SEND_DELAY_MS 10
 #define VALUE_MAX 8192 /* larger data is garbage for every key we read */
 
-enum { K_DESC, K_NETTYPE, K_DOMAIN, K_NS, K_NET4, K_GW4, K_DHCP4, K_START, K_END, K_NET6,
-       K_GW6, K_DHCP6, NKEYS };
-static const char *const keyname[NKEYS] = {
+const char *const zn_keyname[NKEYS] = {
 	"", "nettype", "domain", "name_servers", "ip4_network", "ip4_gateway", "dhcp4_flag",
 	"dhcp4_start", "dhcp4_end", "ip6_network", "ip6_gateway", "dhcp6_flag",
 };
 
-/* containers with children of two fields each */
-enum { C_RES, C_IN, C_OUT, NCONT };
 static const char *const contname[NCONT] = {"dhcp4_reservations", "firewall_rules/in",
 					    "firewall_rules/out"};
 static const char *const fieldname[NCONT][2] = {
 	{"hostname", "ipaddr"}, {"order", "rule"}, {"order", "rule"}};
-
-struct zn_child {
-	char *name;
-	char *val[2]; /* NULL: absent or not read yet */
-};
-
-struct zn_net {
-	char name[16];  /* child name of /networks, at most 8 digits when valid */
-	uint32_t vni;   /* 0: the name is not a VNI */
-	char *val[NKEYS];
-	struct zn_child *ch[NCONT];
-	size_t nch[NCONT];
-	char *err;      /* last reported problem, NULL when valid */
-	int reported;   /* err (or validity) has been logged */
-	int valid;      /* def holds the last valid definition */
-	uint64_t hash;  /* of its last encoded record, 0 before the first */
-	struct netdef def; /* last built definition (valid only if `valid`) */
-};
-
-struct zk_nets {
-	struct zn_net **net; /* sorted by (name length, name): numeric order */
-	size_t n;
-	int listed;          /* /networks read in this generation */
-	uint64_t gen;        /* bumps on every (re)connection: older completions are stale */
-	int outstanding;     /* reads of this generation in flight */
-	int dirty, force;
-	int reread;          /* after a (re)connection: re-read known networks (watches) */
-	uint64_t timer;
-	uint8_t *last;       /* last payload sent */
-	size_t lastlen;
-	int sent_once;
-	struct lease_op *lease_ops; /* zk_net_lease.c */
-};
 
 struct zn_op {
 	struct zk_ctx *z;
@@ -173,185 +135,6 @@ static void free_net(struct zn_net *n)
 	free(n);
 }
 
-/* ---- sending ---------------------------------------------------------------------- */
-
-static void report(struct zn_net *n, const char *err)
-{
-	if (err == NULL) {
-		if (!n->reported || n->err != NULL)
-			log_info("network %s: %s network valid%s%s", n->name,
-				 n->def.managed ? "managed" : "bridged", n->def.net4.set ? ", " : "",
-				 n->def.net4.set ? n->def.net4.text : "");
-		free(n->err);
-		n->err = NULL;
-		n->reported = 1;
-		return;
-	}
-	if (n->reported && n->err != NULL && strcmp(n->err, err) == 0)
-		return;
-	if (n->valid)
-		log_warnx("network %s: invalid change ignored, keeping its last valid definition: %s",
-			  n->name, err);
-	else
-		log_warnx("network %s skipped: %s", n->name, err);
-	free(n->err);
-	n->err = strdup(err);
-	n->reported = 1;
-}
-
-/* The definition from the raw values: 0, or -1 with err. */
-static int build(const struct zn_net *n, struct netdef *d, char *err, size_t errlen)
-{
-	netdef_init(d, n->vni);
-	if (n->vni == 0) {
-		snprintf(err, errlen, "vni: the name is not a VNI in 1..16777215");
-		return -1;
-	}
-	if (n->val[K_NETTYPE] == NULL) {
-		snprintf(err, errlen, "nettype: missing");
-		return -1;
-	}
-	for (int k = 0; k < NKEYS; k++)
-		if (n->val[k] != NULL && netdef_set_key(d, keyname[k], n->val[k], err, errlen) < 0)
-			return -1;
-	for (size_t i = 0; i < n->nch[C_RES]; i++) {
-		const struct zn_child *c = &n->ch[C_RES][i];
-		if (netdef_add_res(d, c->name, c->val[1] ? c->val[1] : "", c->val[0], err,
-				   errlen) < 0)
-			return -1;
-	}
-	for (int k = C_IN; k <= C_OUT; k++)
-		for (size_t i = 0; i < n->nch[k]; i++) {
-			const struct zn_child *c = &n->ch[k][i];
-			if (netdef_add_acl(d, k == C_OUT, c->name, c->val[0] ? c->val[0] : "",
-					   c->val[1] ? c->val[1] : "", err, errlen) < 0)
-				return -1;
-		}
-	return netdef_validate(d, err, errlen);
-}
-
-/*
- * A network that never was valid is skipped. One that was valid and receives a
- * bad change keeps its last valid definition: tearing down a network (and the
- * connectivity of its VMs) because of a typo in one key would be worse than
- * applying the change late, once it is fixed.
- */
-static void rebuild(struct zn_net *n)
-{
-	struct netdef d;
-	char err[320];
-
-	if (build(n, &d, err, sizeof(err)) < 0) {
-		netdef_clear(&d);
-		report(n, err);
-		return;
-	}
-	netdef_clear(&n->def);
-	n->def = d;
-	n->valid = 1;
-	report(n, NULL);
-}
-
-static void send_now(struct zk_ctx *z)
-{
-	struct zk_nets *nn = z->nets;
-	struct ipc_strv_buf b;
-	const uint8_t *p;
-	size_t len = 0, nvalid = 0, nbad = 0, total = 0;
-	const char *stopped = NULL;
-	char list[1024];
-	size_t lo = 0;
-
-	for (size_t i = 0; i < nn->n; i++)
-		rebuild(nn->net[i]);
-	strvb_init(&b);
-	list[0] = '\0';
-	for (size_t i = 0; i < nn->n; i++) {
-		if (!nn->net[i]->valid) {
-			nbad++;
-			continue;
-		}
-		size_t at = b.len ? b.len : 4; /* the builder reserves the count first */
-		uint64_t h = 1469598103934665603ull; /* FNV-1a of the record: logs real changes */
-		total++;
-		if (stopped != NULL)
-			continue; /* only counted, for the error below */
-		if (netdef_encode(&nn->net[i]->def, &b) < 0) {
-			stopped = nn->net[i]->name;
-			continue;
-		}
-		for (size_t k = at; k < b.len; k++)
-			h = (h ^ b.data[k]) * 1099511628211ull;
-		if (nn->net[i]->hash != 0 && nn->net[i]->hash != h) {
-			const struct netdef *d = &nn->net[i]->def;
-			log_info("network %s: definition changed (%s, %s gw %s, %zu reservation(s), "
-				 "%zu+%zu ACL(s))", nn->net[i]->name, d->managed ? "managed" : "bridged",
-				 d->net4.set ? d->net4.text : "no IPv4", d->gw4.set ? d->gw4.text : "None",
-				 d->nres, d->nacl_in, d->nacl_out);
-		}
-		nn->net[i]->hash = h;
-		nvalid++;
-		if (lo + 12 < sizeof(list))
-			lo += (size_t)snprintf(list + lo, sizeof(list) - lo, "%s%s", lo ? " " : "",
-					       nn->net[i]->name);
-	}
-	p = strvb_finish(&b, &len);
-	if (p == NULL || len > IPC_MAX_PAYLOAD) {
-		/* Sending part of the set would make net-router tear down the rest:
-		 * keeping its previous set is the lesser harm until the set shrinks. */
-		log_errx("networks: the %zu valid network(s) do not fit in one MSG_NET_NETWORKS "
-			 "frame (at most %u bytes, %u strings): network %s and the %zu after it did "
-			 "not fit (%zu bytes, %u strings encoded); not sent, net-router keeps the "
-			 "previous set", total, IPC_MAX_PAYLOAD, IPC_STRV_MAX,
-			 stopped != NULL ? stopped : "?", stopped != NULL ? total - nvalid - 1 : 0,
-			 b.len, b.count);
-		strvb_free(&b);
-		return;
-	}
-	if (!nn->force && nn->sent_once && len == nn->lastlen &&
-	    (len == 0 || memcmp(p, nn->last, len) == 0)) {
-		strvb_free(&b);
-		return; /* a change that made no difference to the valid set */
-	}
-	if (worker_send(z->w, MSG_NET_NETWORKS, ROLE_NET, p, len) != 0) {
-		log_warn("networks: sending %zu networks to net-router", nvalid);
-		strvb_free(&b);
-		return;
-	}
-	log_info("networks: sent %zu valid network(s) [%s%s] to net-router, %zu skipped", nvalid,
-		 list, lo + 12 >= sizeof(list) ? " ..." : "", nbad);
-	free(nn->last);
-	nn->last = malloc(len ? len : 1);
-	nn->lastlen = nn->last ? len : 0;
-	if (nn->last && len)
-		memcpy(nn->last, p, len);
-	nn->sent_once = nn->last != NULL;
-	nn->force = 0;
-	nn->dirty = 0;
-	strvb_free(&b);
-}
-
-static void send_timer(struct ev_loop *loop, void *arg)
-{
-	struct zk_ctx *z = arg;
-	struct zk_nets *nn = z->nets;
-
-	(void)loop;
-	nn->timer = 0;
-	if (!nn->listed || nn->outstanding > 0)
-		return; /* the last completion re-arms */
-	if (nn->dirty || nn->force)
-		send_now(z);
-}
-
-static void arm(struct zk_ctx *z)
-{
-	struct zk_nets *nn = z->nets;
-
-	if (nn->timer == 0 && (nn->dirty || nn->force))
-		nn->timer = ev_timer(z->loop, SEND_DELAY_MS, send_timer, z);
-}
-
 /* ---- reads ------------------------------------------------------------------------ */
 
 static struct zn_op *op_new(struct zk_ctx *z, const char *path)
@@ -380,7 +163,7 @@ static int op_end(struct zn_op *op)
 		nn->outstanding--;
 	if (nn->outstanding == 0) {
 		nn->reread = 0;
-		arm(op->z);
+		zk_networks_send_arm(op->z);
 	}
 	return 1;
 }
@@ -412,7 +195,7 @@ static int resolve(struct zk_nets *nn, const char *path, struct zn_net **net, in
 		return 0;
 	rest = slash + 1;
 	for (int k = 1; k < NKEYS; k++)
-		if (strcmp(rest, keyname[k]) == 0) {
+		if (strcmp(rest, zn_keyname[k]) == 0) {
 			*idx = k;
 			return 1;
 		}
@@ -498,7 +281,7 @@ static void data_done(int rc, const char *value, int len, const struct Stat *sta
 				free(eop);
 			}
 		} else {
-			log_warnx("networks: reading %s: %s", op->path, zk_err(rc));
+			log_warnx("networks: reading %s: %s", op->path, zk_session_err(rc));
 		}
 	}
 	op_end(op);
@@ -509,7 +292,7 @@ static void read_path(struct zk_ctx *z, const char *path)
 {
 	struct zn_op *op;
 
-	if (!zk_usable(z) || (op = op_new(z, path)) == NULL)
+	if (!zk_session_usable(z) || (op = op_new(z, path)) == NULL)
 		return;
 	if (zoo_awget(z->zh, path, nets_watcher, z, data_done, op) != ZOK) {
 		log_warnx("networks: cannot read %s", path);
@@ -559,7 +342,7 @@ static void unwatch(struct zk_ctx *z, const char *path)
 	 * is a client-side check). Below /networks every watch of this handle is
 	 * ours. The prototype says void_completion_t * but the client stores and
 	 * calls the pointer it is given as the completion itself. */
-	if (zk_usable(z))
+	if (zk_session_usable(z))
 		(void)zoo_aremove_all_watches(z->zh, path, ZWATCHTYPE_ANY, 0,
 					      (void_completion_t *)(void *)unwatch_done, NULL);
 }
@@ -582,7 +365,7 @@ static void unwatch_net(struct zk_ctx *z, const struct zn_net *n)
 	if (n->vni == 0)
 		return; /* never read */
 	for (int k = 0; k < NKEYS; k++) {
-		snprintf(path, sizeof(path), NETS "/%s%s%s", n->name, k ? "/" : "", keyname[k]);
+		snprintf(path, sizeof(path), NETS "/%s%s%s", n->name, k ? "/" : "", zn_keyname[k]);
 		unwatch(z, path);
 	}
 	for (int c = 0; c < NCONT; c++) {
@@ -751,7 +534,7 @@ static void children_done(int rc, const struct String_vector *sv, const void *da
 				}
 			}
 		} else {
-			log_warnx("networks: listing %s: %s", op->path, zk_err(rc));
+			log_warnx("networks: listing %s: %s", op->path, zk_session_err(rc));
 		}
 	}
 	op_end(op);
@@ -762,7 +545,7 @@ static void read_children(struct zk_ctx *z, const char *path)
 {
 	struct zn_op *op;
 
-	if (!zk_usable(z) || (op = op_new(z, path)) == NULL)
+	if (!zk_session_usable(z) || (op = op_new(z, path)) == NULL)
 		return;
 	if (zoo_awget_children(z->zh, path, nets_watcher, z, children_done, op) != ZOK) {
 		log_warnx("networks: cannot list %s", path);
@@ -776,7 +559,7 @@ static void net_read_all(struct zk_ctx *z, struct zn_net *n)
 	char path[512]; /* an ACL description may be 255 bytes */
 
 	for (int k = 0; k < NKEYS; k++) {
-		snprintf(path, sizeof(path), NETS "/%s%s%s", n->name, k ? "/" : "", keyname[k]);
+		snprintf(path, sizeof(path), NETS "/%s%s%s", n->name, k ? "/" : "", zn_keyname[k]);
 		read_path(z, path);
 	}
 	for (int c = 0; c < NCONT; c++) {
@@ -818,7 +601,7 @@ static void nets_watcher(zhandle_t *zh, int type, int state, const char *path, v
 
 /* ---- entry points ------------------------------------------------------------------ */
 
-int zk_nets_init(struct zk_ctx *z)
+int zk_networks_init(struct zk_ctx *z)
 {
 	z->nets = calloc(1, sizeof(*z->nets));
 	if (z->nets == NULL) {
@@ -828,7 +611,7 @@ int zk_nets_init(struct zk_ctx *z)
 	return 0;
 }
 
-void zk_nets_connected(struct zk_ctx *z)
+void zk_networks_connected(struct zk_ctx *z)
 {
 	struct zk_nets *nn = z->nets;
 
@@ -846,7 +629,7 @@ void zk_nets_connected(struct zk_ctx *z)
 	read_children(z, NETS);
 }
 
-void zk_nets_hello(struct zk_ctx *z)
+void zk_networks_hello(struct zk_ctx *z)
 {
 	struct zk_nets *nn = z->nets;
 
@@ -854,16 +637,16 @@ void zk_nets_hello(struct zk_ctx *z)
 		return;
 	nn->force = 1;
 	if (nn->listed && nn->outstanding == 0)
-		send_now(z);
+		zk_networks_send_now(z);
 	/* else: sent when the reads in flight complete */
 }
 
-struct lease_op **zk_nets_lease_ops(struct zk_ctx *z)
+struct lease_op **zk_networks_lease_ops(struct zk_ctx *z)
 {
 	return &z->nets->lease_ops;
 }
 
-const struct netdef *zk_nets_find(struct zk_ctx *z, uint32_t vni)
+const struct netdef *zk_networks_find(struct zk_ctx *z, uint32_t vni)
 {
 	char name[16];
 	struct zn_net *n;

@@ -1,5 +1,5 @@
 /*
- * zk_relay.c: the ZooKeeper state other workers need (VM states for vm-manager,
+ * relay.c: the ZooKeeper state other workers need (VM states for vm-manager,
  * our domainstate for flush) and the validated request API they use (DESIGN §2.2).
  * Everything read here is untrusted: validated, logged and dropped when malformed.
  */
@@ -10,8 +10,6 @@
 #include "log.h"
 #include "zk_internal.h"
 
-#define RC_POLICY -1000
-#define RC_NOTCONN -1001
 
 /* ---- VM domains --------------------------------------------------------------- */
 
@@ -66,7 +64,7 @@ static void maybe_sync_done(struct zk_ctx *z)
 	 * this SYNC_DONE as the answer to its post-self-fence HELLO when a previous
 	 * zk-election died before answering; the retry timer comes back here through
 	 * zk_relay_vm_sync(). */
-	if (zk_fence_defer_sync(z))
+	if (z->hooks->defer_sync(z))
 		return;
 	z->vm_sync_sent = 1;
 	(void)worker_send(z->w, MSG_VM_SYNC_DONE, ROLE_VM, NULL, 0);
@@ -113,7 +111,7 @@ static void dom_read_field(struct zk_ctx *z, struct zk_domain *d, enum dfield f)
 	else
 		snprintf(path, sizeof(path), "/domains/%s", d->uuid);
 	if (f == DF_STATE)
-		rc = zoo_awget(z->zh, path, zk_path_watcher, z, dom_field_done, r);
+		rc = zoo_awget(z->zh, path, zk_session_path_watcher, z, dom_field_done, r);
 	else
 		rc = zoo_aget(z->zh, path, 0, dom_field_done, r);
 	if (rc != ZOK) {
@@ -137,13 +135,13 @@ static void dom_field_done(int rc, const char *value, int len, const struct Stat
 	d->pending--;
 	if (rc != ZOK) {
 		if (rc != ZNONODE)
-			log_debug("domain %s: %s", r->uuid, zk_err(rc));
+			log_debug("domain %s: %s", r->uuid, zk_session_err(rc));
 		goto out; /* a deleted VM: the /domains children watch removes it */
 	}
 	s = text_dup(value, len);
 	switch (r->field) {
 	case DF_STATE:
-		ok = s && zkv_vmstate(s);
+		ok = s && zk_values_vmstate(s);
 		slot = &d->state;
 		break;
 	case DF_NAME:
@@ -151,11 +149,11 @@ static void dom_field_done(int rc, const char *value, int len, const struct Stat
 		slot = &d->name;
 		break;
 	case DF_NODE:
-		ok = s && zkv_opt_node_name(s);
+		ok = s && zk_values_opt_node_name(s);
 		slot = &d->node;
 		break;
 	default:
-		ok = s && zkv_opt_node_name(s);
+		ok = s && zk_values_opt_node_name(s);
 		slot = &d->lastnode;
 		break;
 	}
@@ -167,7 +165,7 @@ static void dom_field_done(int rc, const char *value, int len, const struct Stat
 			  : r->field == DF_NAME ? "(data: name)"
 			  : r->field == DF_NODE ? "node"
 						: "lastnode",
-			  zkv_excerpt(value, len, ex, sizeof(ex)));
+			  zk_values_excerpt(value, len, ex, sizeof(ex)));
 		free(s);
 		goto out;
 	}
@@ -221,7 +219,7 @@ static void domains_done(int rc, const struct String_vector *sv, const struct St
 	for (int j = 0; sv && j < sv->count; j++) {
 		const char *u = sv->data[j];
 		struct zk_domain *d;
-		if (u == NULL || !zkv_uuid(u)) {
+		if (u == NULL || !zk_values_uuid(u)) {
 			log_debug("ignoring /domains child that is not a UUID");
 			continue;
 		}
@@ -248,21 +246,21 @@ static void domains_done(int rc, const struct String_vector *sv, const struct St
 
 static void domains_list(struct zk_ctx *z)
 {
-	if (zk_usable(z) && z->cfg->enable_hypervisor)
-		(void)zoo_awget_children2(z->zh, "/domains", zk_path_watcher, z, domains_done, z);
+	if (zk_session_usable(z) && z->cfg->enable_hypervisor)
+		(void)zoo_awget_children2(z->zh, "/domains", zk_session_path_watcher, z, domains_done, z);
 }
 
 void zk_relay_vm_sync(struct zk_ctx *z)
 {
 	if (!z->cfg->enable_hypervisor)
 		return;
-	zk_fence_vm_hello(z); /* the self-fencing clock first (docs/fencing.md) */
+	z->hooks->vm_hello(z); /* the self-fencing clock first (docs/fencing.md) */
 	if (!z->vm_sync_sent) {
 		/* the initial sync is still running and ends with SYNC_DONE */
 		maybe_sync_done(z);
 		return;
 	}
-	if (zk_fence_defer_sync(z))
+	if (z->hooks->defer_sync(z))
 		return; /* VM reads in flight: answer when they have landed */
 	for (int i = 0; i < z->ndoms; i++)
 		if (z->doms[i].valid)
@@ -291,11 +289,11 @@ static void ds_done(int rc, const char *value, int len, const struct Stat *stat,
 
 	if (z->closing)
 		return;
-	if (rc == ZNONODE && zk_usable(z)) {
+	if (rc == ZNONODE && zk_session_usable(z)) {
 		/* not registered yet: a failed get sets no watch, exists does */
 		char own[ZK_NAME * 3];
 		snprintf(own, sizeof(own), "/nodes/%s/domainstate", z->cfg->node_name);
-		(void)zoo_awexists(z->zh, own, zk_path_watcher, z, ds_exists_done, z);
+		(void)zoo_awexists(z->zh, own, zk_session_path_watcher, z, ds_exists_done, z);
 		return;
 	}
 	if (rc != ZOK || stat == NULL)
@@ -304,18 +302,18 @@ static void ds_done(int rc, const char *value, int len, const struct Stat *stat,
 		memcpy(v, value, (size_t)len);
 		v[len] = '\0';
 	}
-	if (!zkv_domainstate(v)) {
+	if (!zk_values_domainstate(v)) {
 		char ex[64];
 
 		log_warnx("/nodes/%s/domainstate: invalid value \"%s\" ignored (keeping \"%s\")",
-			  z->cfg->node_name, zkv_excerpt(value, len, ex, sizeof(ex)), z->domainstate);
+			  z->cfg->node_name, zk_values_excerpt(value, len, ex, sizeof(ex)), z->domainstate);
 		return;
 	}
 	strlcpy_pvc(z->domainstate, v, sizeof(z->domainstate));
 	z->domainstate_ver = stat->version;
 	z->domainstate_known = 1;
 	zk_relay_flush_domainstate(z);
-	zk_status(z);
+	z->hooks->status(z);
 }
 
 void zk_relay_flush_domainstate(struct zk_ctx *z)
@@ -347,10 +345,10 @@ static void maint_done(int rc, const char *value, int len, const struct Stat *st
 		char ex[64];
 
 		log_warnx("/maintenance: invalid value \"%s\" read as False",
-			  zkv_excerpt(value, len, ex, sizeof(ex)));
+			  zk_values_excerpt(value, len, ex, sizeof(ex)));
 	}
 	if (rc == ZOK || rc == ZNONODE)
-		z->maintenance = zkv_strtobool(v); /* missing or garbage: false (ref §0.3) */
+		z->maintenance = zk_values_strtobool(v); /* missing or garbage: false (ref §0.3) */
 }
 
 static void nodes_done(int rc, const struct String_vector *sv, const struct Stat *stat,
@@ -362,7 +360,7 @@ static void nodes_done(int rc, const struct String_vector *sv, const struct Stat
 	if (z->closing || rc != ZOK)
 		return;
 	for (int i = 0; sv && i < sv->count; i++)
-		if (sv->data[i] && zkv_node_name(sv->data[i]))
+		if (sv->data[i] && zk_values_node_name(sv->data[i]))
 			n++;
 	z->nnodes = n;
 }
@@ -376,24 +374,19 @@ void zk_relay_watch(struct zk_ctx *z, int type, const char *path)
 {
 	char own[ZK_NAME * 3];
 
-	if (!zk_usable(z))
+	if (!zk_session_usable(z))
 		return;
 	own_path(z, "domainstate", own, sizeof(own));
 	if (strcmp(path, own) == 0) {
-		(void)zoo_awget(z->zh, own, zk_path_watcher, z, ds_done, z);
-		return;
-	}
-	own_path(z, "daemonstate", own, sizeof(own));
-	if (strcmp(path, own) == 0) {
-		zk_keepalive_ds_event(z);
+		(void)zoo_awget(z->zh, own, zk_session_path_watcher, z, ds_done, z);
 		return;
 	}
 	if (strcmp(path, "/maintenance") == 0) {
-		(void)zoo_awget(z->zh, path, zk_path_watcher, z, maint_done, z);
+		(void)zoo_awget(z->zh, path, zk_session_path_watcher, z, maint_done, z);
 		return;
 	}
 	if (strcmp(path, "/nodes") == 0) {
-		(void)zoo_awget_children2(z->zh, path, zk_path_watcher, z, nodes_done, z);
+		(void)zoo_awget_children2(z->zh, path, zk_session_path_watcher, z, nodes_done, z);
 		return;
 	}
 	if (strcmp(path, "/domains") == 0) {
@@ -417,9 +410,9 @@ void zk_relay_connected(struct zk_ctx *z)
 	char own[ZK_NAME * 3];
 
 	own_path(z, "domainstate", own, sizeof(own));
-	(void)zoo_awget(z->zh, own, zk_path_watcher, z, ds_done, z);
-	(void)zoo_awget(z->zh, "/maintenance", zk_path_watcher, z, maint_done, z);
-	(void)zoo_awget_children2(z->zh, "/nodes", zk_path_watcher, z, nodes_done, z);
+	(void)zoo_awget(z->zh, own, zk_session_path_watcher, z, ds_done, z);
+	(void)zoo_awget(z->zh, "/maintenance", zk_session_path_watcher, z, maint_done, z);
+	(void)zoo_awget_children2(z->zh, "/nodes", zk_session_path_watcher, z, nodes_done, z);
 	if (z->cfg->enable_hypervisor) {
 		/* re-arm every state watch (after an expiry none is left) */
 		for (int i = 0; i < z->ndoms; i++)
@@ -487,7 +480,7 @@ static void get_done(int rc, const char *value, int len, const struct Stat *stat
 		reply(r->z, r->from, r->reqid, rc, NULL, 0);
 	} else if ((s = text_dup(value, len)) == NULL) {
 		log_warnx("request %s: value is not text", r->reqid);
-		reply(r->z, r->from, r->reqid, RC_POLICY, NULL, 0);
+		reply(r->z, r->from, r->reqid, IPC_RC_POLICY, NULL, 0);
 	} else {
 		const char *extra[2] = {s, ver};
 		snprintf(ver, sizeof(ver), "%d", stat ? (int)stat->version : 0);
@@ -514,7 +507,7 @@ static void children_done(int rc, const struct String_vector *sv, const void *da
 		return;
 	}
 	for (int i = 0; i < sv->count; i++)
-		if (sv->data[i] && zkv_contender(sv->data[i], NULL) == 0)
+		if (sv->data[i] && zk_values_contender(sv->data[i], NULL) == 0)
 			v[n++] = sv->data[i];
 	reply(r->z, r->from, r->reqid, 0, v, n);
 	free(v);
@@ -527,7 +520,7 @@ static void write_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 
 	if (rc != ZOK)
 		log_warnx("write request %s from %s failed: %s", r->reqid, role_name(r->from),
-			  zk_err(rc));
+			  zk_session_err(rc));
 	reply(z, r->from, r->reqid, rc, NULL, 0);
 	req_free(r);
 }
@@ -585,7 +578,7 @@ static void request_write(struct zk_ctx *z, struct req *r, const struct ipc_strv
 	uint32_t nops = (sv->n - 1) / 3;
 
 	if (sv->n < 4 || (sv->n - 1) % 3 != 0 || nops > 256) {
-		reply(z, r->from, r->reqid, RC_POLICY, NULL, 0);
+		reply(z, r->from, r->reqid, IPC_RC_POLICY, NULL, 0);
 		req_free(r);
 		return;
 	}
@@ -600,11 +593,11 @@ static void request_write(struct zk_ctx *z, struct req *r, const struct ipc_strv
 	}
 	for (uint32_t i = 0; i < nops; i++) {
 		const char *op = sv->v[1 + 3 * i], *path = sv->v[2 + 3 * i], *val = sv->v[3 + 3 * i];
-		if (!zkv_policy_write((int)r->from, z->cfg->node_name, op, path, val,
+		if (!zk_values_policy_write((int)r->from, z->cfg->node_name, op, path, val,
 				      &r->version[i])) {
 			log_warnx("refused %s request from %s: %s %s", "write", role_name(r->from),
-				  zkv_path(path) ? path : "(bad path)", op);
-			reply(z, r->from, r->reqid, RC_POLICY, NULL, 0);
+				  zk_values_path(path) ? path : "(bad path)", op);
+			reply(z, r->from, r->reqid, IPC_RC_POLICY, NULL, 0);
 			req_free(r);
 			return;
 		}
@@ -665,8 +658,8 @@ void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg)
 	}
 	r->z = z;
 	r->from = (enum pvc_role)msg->hdr.sender;
-	if (!zk_usable(z)) {
-		reply(z, r->from, r->reqid, RC_NOTCONN, NULL, 0);
+	if (!zk_session_usable(z)) {
+		reply(z, r->from, r->reqid, IPC_RC_NOTCONN, NULL, 0);
 		req_free(r);
 		ipc_strv_free(&sv);
 		return;
@@ -676,9 +669,9 @@ void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg)
 		ipc_strv_free(&sv);
 		return;
 	}
-	if (sv.n != 2 || !zkv_policy_read((int)r->from, sv.v[1])) {
+	if (sv.n != 2 || !zk_values_policy_read((int)r->from, sv.v[1])) {
 		log_warnx("refused read request from %s", role_name(r->from));
-		reply(z, r->from, r->reqid, RC_POLICY, NULL, 0);
+		reply(z, r->from, r->reqid, IPC_RC_POLICY, NULL, 0);
 		req_free(r);
 		ipc_strv_free(&sv);
 		return;

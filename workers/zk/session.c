@@ -1,5 +1,5 @@
 /*
- * zk_session.c: the one ZooKeeper session of the node, driven by the worker's
+ * session.c: the one ZooKeeper session of the node, driven by the worker's
  * poll loop (single-threaded client: zookeeper_interest() before each poll,
  * zookeeper_process() when the socket is ready), connection state tracking,
  * the ping that measures the session lease, and session replacement on expiry.
@@ -11,19 +11,19 @@
 #include "log.h"
 #include "zk_internal.h"
 
-static void zk_session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+static void session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
 
-const char *zk_err(int rc)
+const char *zk_session_err(int rc)
 {
 	return zerror(rc);
 }
 
-int zk_usable(const struct zk_ctx *z)
+int zk_session_usable(const struct zk_ctx *z)
 {
 	return z->zh != NULL && !z->closing && z->conn == ZKC_CONNECTED;
 }
 
-int zk_lease_valid(const struct zk_ctx *z)
+int zk_session_lease_valid(const struct zk_ctx *z)
 {
 	return z->lease_until != 0 && mono_ms() < z->lease_until;
 }
@@ -47,7 +47,7 @@ static void zk_fd_event(struct ev_loop *loop, int fd, short revents, void *arg)
 		events |= ZOOKEEPER_WRITE;
 	rc = zookeeper_process(z->zh, events);
 	if (rc != ZOK && rc != ZNOTHING && rc != ZCONNECTIONLOSS && rc != ZINVALIDSTATE)
-		log_debug("zookeeper_process: %s", zk_err(rc));
+		log_debug("zookeeper_process: %s", zk_session_err(rc));
 }
 
 /* Before every poll: let the client tell which socket, which events and how long. */
@@ -67,7 +67,7 @@ static int zk_prepare(struct ev_loop *loop, void *arg)
 	}
 	rc = zookeeper_interest(z->zh, &fd, &interest, &tv);
 	if (rc != ZOK && rc != ZCONNECTIONLOSS && rc != ZINVALIDSTATE)
-		log_debug("zookeeper_interest: %s", zk_err(rc));
+		log_debug("zookeeper_interest: %s", zk_session_err(rc));
 	if (fd != z->fd && z->fd >= 0)
 		ev_del_fd(loop, z->fd);
 	z->fd = fd;
@@ -85,7 +85,9 @@ static int zk_prepare(struct ev_loop *loop, void *arg)
 	ms = (long long)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
 	if (ms < 0)
 		ms = 0;
-	if (ms > 1000)
+	/* Connected, the client's timeout is its next deadline (ping, receive timeout):
+	 * waking earlier only costs a wake-up. Otherwise poll at least once a second. */
+	if (ms > 1000 && z->conn != ZKC_CONNECTED)
 		ms = 1000;
 	return (int)ms;
 }
@@ -101,7 +103,7 @@ static void zk_lease_timer(struct ev_loop *loop, void *arg)
 		z->lease_until = 0;
 		log_warnx("ZooKeeper session lease lapsed (last answer %llu ms ago)",
 			  (unsigned long long)(mono_ms() - z->t_ok));
-		zk_elect_lease_lapsed(z);
+		z->hooks->lease_lapsed(z);
 	}
 }
 
@@ -128,21 +130,21 @@ static void zk_ping_done(int rc, const struct Stat *stat, const void *data)
 	z->lease_timer = ev_timer(z->loop, lease - now, zk_lease_timer, z);
 	if (z->lease_timer == 0)
 		log_errx("out of timers for the session lease");
-	zk_elect_lease_renewed(z);
+	z->hooks->lease_renewed(z);
 }
 
 static void zk_ping_send(struct zk_ctx *z)
 {
 	int rc;
 
-	if (!zk_usable(z) || z->ping_inflight)
+	if (!zk_session_usable(z) || z->ping_inflight || !z->cfg->is_coordinator)
 		return;
 	z->ping_sent = mono_ms();
 	rc = zoo_aexists(z->zh, "/", 0, zk_ping_done, z);
 	if (rc == ZOK)
 		z->ping_inflight = 1;
 	else
-		log_debug("ping: %s", zk_err(rc));
+		log_debug("ping: %s", zk_session_err(rc));
 }
 
 static void zk_ping_timer(struct ev_loop *loop, void *arg)
@@ -205,7 +207,7 @@ static void zk_on_connected(struct zk_ctx *z)
 		z->have_cid = 1;
 		z->resumed = 0;
 		zk_publish_session(z);
-		zk_elect_session_lost(z);
+		z->hooks->session_lost(z);
 		log_ok("ZooKeeper session 0x%llx established (timeout %d ms)",
 		       (unsigned long long)z->cid.client_id, z->T);
 	} else {
@@ -218,14 +220,10 @@ static void zk_on_connected(struct zk_ctx *z)
 			 z->T);
 	z->connected_once = 1;
 	zk_ping_send(z);
-	zk_keepalive_connected(z, new_session);
-	zk_elect_connected(z);
-	zk_relay_connected(z);
-	zk_nets_connected(z);
-	zk_status(z);
+	z->hooks->connected(z, new_session);
 }
 
-static void zk_session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+static void session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
 	struct zk_ctx *z = ctx;
 
@@ -238,51 +236,28 @@ static void zk_session_watcher(zhandle_t *zh, int type, int state, const char *p
 			log_warnx("ZooKeeper connection lost; session 0x%llx may still be alive",
 				  (unsigned long long)z->cid.client_id);
 		z->conn = ZKC_CONNECTING;
-		zk_status(z);
+		z->hooks->status(z);
 	} else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
 		log_errx("ZooKeeper session 0x%llx %s: every lock is lost",
 			 (unsigned long long)z->cid.client_id,
 			 state == ZOO_EXPIRED_SESSION_STATE ? "expired" : "failed authentication");
 		z->conn = ZKC_EXPIRED;
 		z->lease_until = 0;
-		zk_elect_session_lost(z);
-		zk_status(z);
+		z->hooks->session_lost(z);
+		z->hooks->status(z);
 		/* not from inside the client's callback */
 		zk_schedule_restart(z, 0);
 	}
 }
 
-/* path == "/nodes/<self>/<key>" */
-static int is_own_key(const struct zk_ctx *z, const char *path, const char *key)
-{
-	size_t n = strlen(z->cfg->node_name);
-
-	return strncmp(path, "/nodes/", 7) == 0 && strncmp(path + 7, z->cfg->node_name, n) == 0 &&
-	       path[7 + n] == '/' && strcmp(path + 8 + n, key) == 0;
-}
-
-/* Every per-path watch of this worker comes here; dispatch by path and type. */
-void zk_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+/* Every per-path watch of this worker comes here; election.c dispatches by path. */
+void zk_session_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
 	struct zk_ctx *z = ctx;
 
 	if (type == ZOO_SESSION_EVENT || zh != z->zh || z->closing || path == NULL)
 		return;
-	if (strcmp(path, ZK_LOCK_PATH) == 0) {
-		if (type == ZOO_CHILD_EVENT) {
-			zk_lock_children_event(z);
-		} else {
-			zk_elect_primary_read(z);
-			if (type == ZOO_CREATED_EVENT)
-				zk_lock_children(z);
-		}
-		return;
-	}
-	if (is_own_key(z, path, "routerstate")) {
-		zk_elect_rs_event(z);
-		return;
-	}
-	zk_relay_watch(z, type, path);
+	z->hooks->watch(z, type, path);
 }
 
 void zk_session_start(struct zk_ctx *z)
@@ -292,7 +267,7 @@ void zk_session_start(struct zk_ctx *z)
 		return;
 	errno = 0;
 	z->closing = 0;
-	z->zh = zookeeper_init2(z->cfg->zk_hosts, zk_session_watcher, z->cfg->zk_session_timeout_ms,
+	z->zh = zookeeper_init2(z->cfg->zk_hosts, session_watcher, z->cfg->zk_session_timeout_ms,
 				z->have_cid ? &z->cid : NULL, z, 0, zk_log_cb);
 	if (z->zh == NULL) {
 		log_warn("zookeeper_init(%s)", z->cfg->zk_hosts);
@@ -350,136 +325,10 @@ int zk_session_init(struct zk_ctx *z)
 	z->conn = ZKC_DOWN;
 	zoo_set_debug_level(z->cfg->debug ? ZOO_LOG_LEVEL_INFO : ZOO_LOG_LEVEL_WARN);
 	ev_set_prepare(z->loop, zk_prepare, z);
+	/* Only a coordinator can be primary, the one use of the lease. Elsewhere the
+	 * client's own ping (every T/3) keeps the session, at half the wake-ups. */
+	if (!z->cfg->is_coordinator)
+		return 0;
 	z->ping_timer = ev_timer(z->loop, 500, zk_ping_timer, z);
 	return z->ping_timer ? 0 : -1;
-}
-
-/* ---- multi-ops ------------------------------------------------------------------- */
-
-struct zk_multi *zk_multi_new(struct zk_ctx *z)
-{
-	struct zk_multi *m = calloc(1, sizeof(*m));
-
-	if (m)
-		m->z = z;
-	return m;
-}
-
-static char *zk_multi_keep(struct zk_multi *m, const char *s, size_t extra)
-{
-	size_t n = strlen(s);
-	char *c;
-
-	if (m->nbufs == m->capbufs) {
-		int nc = m->capbufs ? m->capbufs * 2 : 16;
-		char **nb = realloc(m->bufs, (size_t)nc * sizeof(*nb));
-		if (nb == NULL)
-			return NULL;
-		m->bufs = nb;
-		m->capbufs = nc;
-	}
-	c = malloc(n + 1 + extra);
-	if (c == NULL)
-		return NULL;
-	memcpy(c, s, n + 1);
-	m->bufs[m->nbufs++] = c;
-	return c;
-}
-
-static zoo_op_t *zk_multi_op(struct zk_multi *m)
-{
-	if (m->n == m->cap) {
-		int nc = m->cap ? m->cap * 2 : 16;
-		zoo_op_t *no = realloc(m->ops, (size_t)nc * sizeof(*no));
-		if (no == NULL)
-			return NULL;
-		m->ops = no;
-		zoo_op_result_t *nr = realloc(m->res, (size_t)nc * sizeof(*nr));
-		if (nr == NULL)
-			return NULL;
-		m->res = nr;
-		m->cap = nc;
-	}
-	return &m->ops[m->n++];
-}
-
-int zk_multi_set(struct zk_multi *m, const char *path, const char *value, int version)
-{
-	char *p = zk_multi_keep(m, path, 0), *v = zk_multi_keep(m, value, 0);
-	zoo_op_t *op = (p && v) ? zk_multi_op(m) : NULL;
-
-	if (op == NULL) {
-		m->failed = 1;
-		return -1;
-	}
-	zoo_set_op_init(op, p, v, (int)strlen(v), version, NULL);
-	return 0;
-}
-
-int zk_multi_create(struct zk_multi *m, const char *path, const char *value, int flags)
-{
-	char *p = zk_multi_keep(m, path, 0), *v = zk_multi_keep(m, value, 0);
-	char *out = zk_multi_keep(m, path, 32);
-	zoo_op_t *op = (p && v && out) ? zk_multi_op(m) : NULL;
-
-	if (op == NULL) {
-		m->failed = 1;
-		return -1;
-	}
-	zoo_create_op_init(op, p, v, (int)strlen(v), &ZOO_OPEN_ACL_UNSAFE, flags, out,
-			   (int)strlen(path) + 32);
-	return 0;
-}
-
-int zk_multi_delete(struct zk_multi *m, const char *path, int version)
-{
-	char *p = zk_multi_keep(m, path, 0);
-	zoo_op_t *op = p ? zk_multi_op(m) : NULL;
-
-	if (op == NULL) {
-		m->failed = 1;
-		return -1;
-	}
-	zoo_delete_op_init(op, p, version);
-	return 0;
-}
-
-static void zk_multi_free(struct zk_multi *m)
-{
-	for (int i = 0; i < m->nbufs; i++)
-		free(m->bufs[i]);
-	free(m->bufs);
-	free(m->ops);
-	free(m->res);
-	free(m);
-}
-
-static void zk_multi_done(int rc, const void *data)
-{
-	struct zk_multi *m = (struct zk_multi *)data;
-
-	if (m->done)
-		m->done(m->z, rc, m);
-	zk_multi_free(m);
-}
-
-void zk_multi_commit(struct zk_multi *m)
-{
-	int rc;
-
-	if (m->failed) {
-		zk_multi_done(ZSYSTEMERROR, m);
-		return;
-	}
-	if (m->n == 0) {
-		zk_multi_done(ZOK, m);
-		return;
-	}
-	if (!zk_usable(m->z)) {
-		zk_multi_done(ZCONNECTIONLOSS, m);
-		return;
-	}
-	rc = zoo_amulti(m->z->zh, m->n, m->ops, m->res, zk_multi_done, m);
-	if (rc != ZOK)
-		zk_multi_done(rc, m);
 }

@@ -1,5 +1,5 @@
 /*
- * zk_values.c: validators and parsers for untrusted values (see zk_values.h).
+ * values.c: validators and parsers for untrusted values (see zk_values.h).
  * Nothing here may crash on any input: every read stays inside the string.
  */
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "zk_values.h"
 
 static int in_set(const char *s, const char *const *set)
@@ -20,26 +21,26 @@ static int in_set(const char *s, const char *const *set)
 	return 0;
 }
 
-int zkv_daemonstate(const char *s)
+int zk_values_daemonstate(const char *s)
 {
 	static const char *const set[] = {"init", "run", "shutdown", "stop", "dead", NULL};
 	return in_set(s, set);
 }
 
-int zkv_routerstate(const char *s)
+int zk_values_routerstate(const char *s)
 {
 	static const char *const set[] = {"client", "secondary", "takeover", "primary",
 					  "relinquish", NULL};
 	return in_set(s, set);
 }
 
-int zkv_domainstate(const char *s)
+int zk_values_domainstate(const char *s)
 {
 	static const char *const set[] = {"ready", "flush", "flushed", "unflush", NULL};
 	return in_set(s, set);
 }
 
-int zkv_vmstate(const char *s)
+int zk_values_vmstate(const char *s)
 {
 	static const char *const set[] = {"start", "restart", "shutdown", "stop", "migrate",
 					  "unmigrate", "disable", "fail", "provision",
@@ -47,13 +48,13 @@ int zkv_vmstate(const char *s)
 	return in_set(s, set);
 }
 
-int zkv_selector(const char *s)
+int zk_values_selector(const char *s)
 {
 	static const char *const set[] = {"mem", "load", "vcpus", "vms", "None", NULL};
 	return in_set(s, set);
 }
 
-int zkv_pybool(const char *s)
+int zk_values_pybool(const char *s)
 {
 	static const char *const set[] = {"True", "False", NULL};
 	return in_set(s, set);
@@ -76,19 +77,19 @@ static int node_name_n(const char *s, size_t n)
 	return 1;
 }
 
-int zkv_node_name(const char *s)
+int zk_values_node_name(const char *s)
 {
 	return s != NULL && node_name_n(s, strlen(s));
 }
 
-int zkv_opt_node_name(const char *s)
+int zk_values_opt_node_name(const char *s)
 {
-	return s != NULL && (s[0] == '\0' || zkv_node_name(s));
+	return s != NULL && (s[0] == '\0' || zk_values_node_name(s));
 }
 
-int zkv_primary(const char *s)
+int zk_values_primary(const char *s)
 {
-	return s != NULL && (strcmp(s, "none") == 0 || zkv_node_name(s));
+	return s != NULL && (strcmp(s, "none") == 0 || zk_values_node_name(s));
 }
 
 static int hexl(char c)
@@ -111,7 +112,7 @@ static int uuid_n(const char *s, size_t n)
 	return 1;
 }
 
-int zkv_uuid(const char *s)
+int zk_values_uuid(const char *s)
 {
 	return s != NULL && uuid_n(s, strlen(s));
 }
@@ -136,17 +137,17 @@ static int list_ok(const char *s, char sep, int (*ok)(const char *, size_t))
 	}
 }
 
-int zkv_uuid_list(const char *s)
+int zk_values_uuid_list(const char *s)
 {
 	return list_ok(s, ' ', uuid_n);
 }
 
-int zkv_node_list(const char *s)
+int zk_values_node_list(const char *s)
 {
 	return list_ok(s, ',', node_name_n);
 }
 
-int zkv_strtobool(const char *s)
+int zk_values_strtobool(const char *s)
 {
 	static const char *const yes[] = {"y", "yes", "t", "true", "on", "1", NULL};
 	char low[8];
@@ -162,7 +163,7 @@ int zkv_strtobool(const char *s)
 	return in_set(low, yes);
 }
 
-int zkv_int(const char *s, long long min, long long max, long long *out)
+int zk_values_int(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
 	long long v;
@@ -179,7 +180,7 @@ int zkv_int(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
-int zkv_float(const char *s, double *out)
+int zk_values_float(const char *s, double *out)
 {
 	char *end;
 	double v;
@@ -204,7 +205,7 @@ int zkv_float(const char *s, double *out)
  * scientific with at least two exponent digits; fixed notation always shows ".0"
  * when integral.
  */
-int zkv_pyfloat(double v, char *buf, size_t size)
+int zk_values_pyfloat(double v, char *buf, size_t size)
 {
 	char sci[40], digits[20];
 	int prec, exp10, nd = 0, neg;
@@ -272,7 +273,7 @@ int zkv_pyfloat(double v, char *buf, size_t size)
 	return 0;
 }
 
-int zkv_contender(const char *name, uint32_t *seq)
+int zk_values_contender(const char *name, uint32_t *seq)
 {
 	static const char *const markers[] = {"__lock__", "__rlock__"};
 	size_t n;
@@ -305,7 +306,7 @@ int zkv_contender(const char *name, uint32_t *seq)
 	return 0;
 }
 
-int zkv_path(const char *s)
+int zk_values_path(const char *s)
 {
 	size_t n;
 
@@ -355,7 +356,7 @@ static long long meminfo_kb(const char *text, const char *key)
 	return -1;
 }
 
-int zkv_meminfo(const char *text, struct zkv_mem *out)
+int zk_values_meminfo(const char *text, struct zk_values_mem *out)
 {
 	long long total, mfree, buffers, cached, srecl;
 	long long used;
@@ -387,7 +388,7 @@ int zkv_meminfo(const char *text, struct zkv_mem *out)
 	return 0;
 }
 
-int zkv_loadavg(const char *text, double *out)
+int zk_values_loadavg(const char *text, double *out)
 {
 	char first[32];
 	size_t n;
@@ -399,109 +400,64 @@ int zkv_loadavg(const char *text, double *out)
 		return -1;
 	memcpy(first, text, n);
 	first[n] = '\0';
-	return zkv_float(first, out);
+	return zk_values_float(first, out);
 }
 
-/* ---- request API policy --------------------------------------------------------- */
-
-#define ZKV_ROLE_VM 2
-#define ZKV_ROLE_FLUSH 4
-#define ZKV_ROLE_CTL 6
-
-/* path == prefix, or prefix followed by "/..." */
-static int under(const char *path, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-int zkv_policy_read(int role, const char *path)
-{
-	if (role != ZKV_ROLE_VM && role != ZKV_ROLE_FLUSH && role != ZKV_ROLE_CTL)
-		return 0;
-	if (!zkv_path(path))
-		return 0;
-	return strcmp(path, "/primary_node") == 0 || strcmp(path, "/maintenance") == 0 ||
-	       under(path, "/nodes") || under(path, "/domains") || under(path, "/networks");
-}
-
-/* "/<top>/<middle>/<key>" split; 0 if the path has another shape. */
-static int split3(const char *path, const char *top, char *middle, size_t msize, const char **key)
-{
-	size_t tl = strlen(top);
-	const char *m, *slash;
-
-	if (strncmp(path, top, tl) != 0 || path[tl] != '/')
-		return 0;
-	m = path + tl + 1;
-	slash = strchr(m, '/');
-	if (slash == NULL || (size_t)(slash - m) >= msize || strchr(slash + 1, '/') != NULL)
-		return 0;
-	memcpy(middle, m, (size_t)(slash - m));
-	middle[slash - m] = '\0';
-	*key = slash + 1;
-	return 1;
-}
-
+/* ---- request API policy (the table: lib/policy.c) -------------------------------- */
 
 static int text_ok(const char *v)
 {
 	return strlen(v) <= 1000000;
 }
 
-/* Is `key` of /domains/<uuid>/ writable by role, and (unless v is NULL) is v valid? */
-static int domain_key_ok(int role, const char *key, const char *v)
+static int value_ok(enum policy_zk_value kind, const char *v)
 {
-	static const struct {
-		const char *key;
-		int roles; /* bit per role */
-		int (*valid)(const char *);
-	} keys[] = {
-		{"state", 1 << ZKV_ROLE_VM | 1 << ZKV_ROLE_FLUSH, zkv_vmstate},
-		{"failedreason", 1 << ZKV_ROLE_VM, text_ok},
-		{"consolelog", 1 << ZKV_ROLE_VM, text_ok},
-		{"node", 1 << ZKV_ROLE_FLUSH, zkv_node_name},
-		{"lastnode", 1 << ZKV_ROLE_FLUSH, zkv_opt_node_name},
-		{"node_autostart", 1 << ZKV_ROLE_FLUSH, zkv_pybool},
-		{"node_limit", 1 << ZKV_ROLE_FLUSH, zkv_node_list},
-		{"node_selector", 1 << ZKV_ROLE_FLUSH, zkv_selector},
-	};
+	switch (kind) {
+	case POLICY_ZV_TEXT:
+		return text_ok(v);
+	case POLICY_ZV_VMSTATE:
+		return zk_values_vmstate(v);
+	case POLICY_ZV_NODE:
+		return zk_values_node_name(v);
+	case POLICY_ZV_OPT_NODE:
+		return zk_values_opt_node_name(v);
+	case POLICY_ZV_PYBOOL:
+		return zk_values_pybool(v);
+	case POLICY_ZV_NODE_LIST:
+		return zk_values_node_list(v);
+	case POLICY_ZV_SELECTOR:
+		return zk_values_selector(v);
+	case POLICY_ZV_DOMAINSTATE:
+		return zk_values_domainstate(v);
+	case POLICY_ZV_UUID_LIST:
+		return zk_values_uuid_list(v);
+	case POLICY_ZV_PRIMARY:
+		return zk_values_primary(v);
+	case POLICY_ZV_NONE:
+		break;
+	}
+	return 0;
+}
 
-	if (role < 0 || role > 30)
+int zk_values_policy_read(int role, const char *path)
+{
+	if (!zk_values_path(path))
 		return 0;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(key, keys[i].key) == 0)
-			return (keys[i].roles & (1 << role)) && (v == NULL || keys[i].valid(v));
-	return 0;
+	return policy_zk_lookup(POLICY_ZK_READ, (enum pvc_role)role, NULL, path) != NULL;
 }
 
-/* Is `key` of /nodes/<node>/ writable by role, and (unless v is NULL) is v valid? */
-static int node_key_ok(int role, const char *self, const char *node, const char *key,
-		       const char *v)
+int zk_values_policy_write(int role, const char *self, const char *op, const char *path,
+			   const char *value, int *version)
 {
-	if (strcmp(key, "domainstate") == 0 &&
-	    (role == ZKV_ROLE_CTL || (role == ZKV_ROLE_FLUSH && self && strcmp(node, self) == 0)))
-		return v == NULL || zkv_domainstate(v);
-	if (strcmp(key, "runningdomains") == 0 && role == ZKV_ROLE_FLUSH && self &&
-	    strcmp(node, self) == 0)
-		return v == NULL || zkv_uuid_list(v);
-	return 0;
-}
-
-int zkv_policy_write(int role, const char *self, const char *op, const char *path,
-		     const char *value, int *version)
-{
-	char mid[64];
-	const char *key;
+	const struct policy_zk_rule *r;
 	int del;
 
 	*version = -1;
-	if (op == NULL || path == NULL || value == NULL || !zkv_path(path))
+	if (op == NULL || path == NULL || value == NULL || !zk_values_path(path))
 		return 0;
 	if (strncmp(op, "setv:", 5) == 0) {
 		long long v;
-		if (zkv_int(op + 5, 0, 2147483647LL, &v) != 0)
+		if (zk_values_int(op + 5, 0, 2147483647LL, &v) != 0)
 			return 0;
 		*version = (int)v;
 	} else if (strcmp(op, "set") != 0 && strcmp(op, "create") != 0 &&
@@ -511,16 +467,15 @@ int zkv_policy_write(int role, const char *self, const char *op, const char *pat
 	del = strcmp(op, "delete") == 0;
 	if (del && value[0] != '\0')
 		return 0;
-	if (role == ZKV_ROLE_CTL && strcmp(path, "/primary_node") == 0)
-		return del ? 0 : zkv_primary(value);
-	if (split3(path, "/domains", mid, sizeof(mid), &key))
-		return zkv_uuid(mid) && domain_key_ok(role, key, del ? NULL : value);
-	if (split3(path, "/nodes", mid, sizeof(mid), &key))
-		return zkv_node_name(mid) && node_key_ok(role, self, mid, key, del ? NULL : value);
-	return 0;
+	r = policy_zk_lookup(POLICY_ZK_WRITE, (enum pvc_role)role, self, path);
+	if (r == NULL)
+		return 0;
+	if (del)
+		return !(r->flags & POLICY_ZK_NODELETE);
+	return value_ok(r->value, value);
 }
 
-const char *zkv_excerpt(const char *value, int len, char *out, size_t outlen)
+const char *zk_values_excerpt(const char *value, int len, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;

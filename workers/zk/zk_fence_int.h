@@ -1,6 +1,9 @@
 /*
- * zk_fence_int.h: private to workers/zk_fence*.c (dead-node detection, the fence
+ * zk_fence_int.h: private to workers/zk/fence*.c (dead-node detection, the fence
  * of one node, recovery of its VMs). docs/fencing.md describes the protocol.
+ *
+ * Calls go one way: fence.c -> fence_lock.c -> fence_job.c -> fence_recover.c ->
+ * fence_util.c (each may also call any file after it in that list).
  *
  * Every asynchronous ZooKeeper call carries the job's generation number, never a
  * pointer to the job: a job may end (node came back, session lost) while calls
@@ -21,12 +24,12 @@
 /* Age in ms of a node's keepalive by ZooKeeper's clock: `own` = mtime of our
  * keepalive just committed, `theirs` = mtime of theirs, `epoch` = E (docs/fencing.md
  * §2: nobody is measured from before our first keepalive after a gap). */
-int64_t zf_age(int64_t own, int64_t theirs, int64_t epoch);
+int64_t zk_fence_util_age(int64_t own, int64_t theirs, int64_t epoch);
 /* 1 if a node in daemon state `ds` with that age must be fenced. */
-int zf_is_dead(const char *ds, int64_t age, int keepalive_s, int fence_intervals);
+int zk_fence_util_is_dead(const char *ds, int64_t age, int keepalive_s, int fence_intervals);
 /* 1 if our keepalive sent at `sent` (mono ms) follows the previous committed one
  * (`prev`, 0 = none yet) after a gap: the next round starts a new epoch. */
-int zf_gap(uint64_t prev, uint64_t sent, int keepalive_s);
+int zk_fence_util_gap(uint64_t prev, uint64_t sent, int keepalive_s);
 
 /* ---- a batch of reads answered together ---- */
 struct zf_item {
@@ -47,16 +50,16 @@ struct zf_batch {
 	void (*done)(struct zk_ctx *z, struct zf_batch *b);
 };
 
-struct zf_batch *zf_batch_new(struct zk_ctx *z, uint64_t gen,
+struct zf_batch *zk_fence_util_batch_new(struct zk_ctx *z, uint64_t gen,
 			      void (*done)(struct zk_ctx *z, struct zf_batch *b));
 /* Returns the item index, or -1 (the batch is then marked failed via rc). */
-int zf_batch_get(struct zf_batch *b, const char *path);
-int zf_batch_exists(struct zf_batch *b, const char *path);
+int zk_fence_util_batch_get(struct zf_batch *b, const char *path);
+int zk_fence_util_batch_exists(struct zf_batch *b, const char *path);
 /* Send everything; `done` runs once when all answers are in (not when closing),
  * then the batch is freed. */
-void zf_batch_send(struct zf_batch *b);
+void zk_fence_util_batch_send(struct zf_batch *b);
 /* The value of item i if it was read (rc ZOK), else NULL. */
-const char *zf_val(const struct zf_batch *b, int i);
+const char *zk_fence_util_val(const struct zf_batch *b, int i);
 
 /* ---- a transaction with check ops (zk_multi has none) ---- */
 #define ZF_MULTI_MAX 8
@@ -73,12 +76,12 @@ struct zf_multi {
 	void (*done)(struct zk_ctx *z, struct zf_multi *m, int rc);
 	void *arg;
 };
-struct zf_multi *zf_multi_new(struct zk_ctx *z, uint64_t gen);
-void zf_multi_check(struct zf_multi *m, const char *path, int32_t version);
-void zf_multi_set(struct zf_multi *m, const char *path, const char *value, int32_t version);
-void zf_multi_create(struct zf_multi *m, const char *path, const char *value);
+struct zf_multi *zk_fence_util_multi_new(struct zk_ctx *z, uint64_t gen);
+void zk_fence_util_multi_check(struct zf_multi *m, const char *path, int32_t version);
+void zk_fence_util_multi_set(struct zf_multi *m, const char *path, const char *value, int32_t version);
+void zk_fence_util_multi_create(struct zf_multi *m, const char *path, const char *value);
 /* Commit; `done` always runs (with ZCLOSING when closing), then m is freed. */
-void zf_multi_commit(struct zf_multi *m);
+void zk_fence_util_multi_commit(struct zf_multi *m);
 
 /* ---- jobs: one per node being fenced ---- */
 enum zf_state {
@@ -90,7 +93,7 @@ enum zf_state {
 	ZJ_RECOVER,   /* recovering VMs */
 };
 
-struct zf_rec; /* zk_fence_recover.c */
+struct zf_rec; /* fence_recover.c */
 
 struct zf_job {
 	struct zf_job *next;
@@ -123,7 +126,7 @@ struct zf_orphan {
 struct zk_fence {
 	uint64_t next_gen;
 	uint32_t id_tag;         /* random per process: request ids never repeat */
-	/* lock contenders whose removal failed (zk_fence_lock.c) */
+	/* lock contenders whose removal failed (fence_lock.c) */
 	struct zf_orphan orphans[ZF_ORPHANS];
 	int norphans;
 	struct zf_job *jobs;
@@ -139,25 +142,30 @@ struct zk_fence {
 	uint64_t ds_read_for;    /* last_ka_sent when that read was issued */
 	uint64_t ds_ok_for;      /* ... and when it answered `run` */
 	int ds_read_inflight;
+	/* set by zk_fence_init: fence_lock.c and fence_recover.c sit above fence_util.c */
+	void (*release_lock)(struct zk_ctx *z, struct zf_job *j);
+	void (*free_rec)(struct zf_rec *r);
 };
 
-struct zf_job *zf_job_find(struct zk_ctx *z, uint64_t gen);
-struct zf_job *zf_job_by_node(struct zk_ctx *z, const char *node);
-void zf_job_end(struct zk_ctx *z, struct zf_job *j, const char *why);
-void zf_keepalive_ms(const struct zk_ctx *z, uint64_t *ms);
+/* fence_util.c: the job list */
+struct zf_job *zk_fence_util_job_find(struct zk_ctx *z, uint64_t gen);
+struct zf_job *zk_fence_util_job_by_node(struct zk_ctx *z, const char *node);
+/* Ends the job: timer, lock (release_lock), recovery (free_rec), memory. */
+void zk_fence_util_job_end(struct zk_ctx *z, struct zf_job *j, const char *why);
+void zk_fence_util_keepalive_ms(const struct zk_ctx *z, uint64_t *ms);
 
-/* zk_fence_lock.c: the kazoo write lock, marking `dead` */
-void zf_lock_start(struct zk_ctx *z, struct zf_job *j);
-void zf_lock_release(struct zk_ctx *z, struct zf_job *j);
+/* fence_lock.c: the kazoo write lock, marking `dead` */
+void zk_fence_lock_start(struct zk_ctx *z, struct zf_job *j);
+void zk_fence_lock_release(struct zk_ctx *z, struct zf_job *j);
 /* Retry the removal of contenders left behind (after a committed keepalive). */
-void zf_lock_sweep(struct zk_ctx *z);
+void zk_fence_lock_sweep(struct zk_ctx *z);
 
-/* zk_fence_job.c: saving throws, IPMI, after-fence writes */
-void zf_throws_start(struct zk_ctx *z, struct zf_job *j);
-void zf_fence_result(struct zk_ctx *z, const struct ipc_strv *sv);
+/* fence_job.c: saving throws, IPMI, after-fence writes */
+void zk_fence_job_throws_start(struct zk_ctx *z, struct zf_job *j);
+void zk_fence_job_result(struct zk_ctx *z, const struct ipc_strv *sv);
 
-/* zk_fence_recover.c */
-void zf_recover_start(struct zk_ctx *z, struct zf_job *j);
-void zf_recover_free(struct zf_rec *r);
+/* fence_recover.c */
+void zk_fence_recover_start(struct zk_ctx *z, struct zf_job *j);
+void zk_fence_recover_free(struct zf_rec *r);
 
 #endif

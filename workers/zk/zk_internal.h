@@ -1,9 +1,15 @@
 /*
- * zk_internal.h: the zk-election worker's context, shared by workers/zk_*.c only.
+ * zk_internal.h: the zk-election worker's context, shared by the files of workers/zk only.
  *
  * Everything runs on the worker's single thread: ZooKeeper completions and watches
  * are called from zookeeper_process() inside the poll loop, IPC frames from the
  * worker runtime. Nothing ever blocks.
+ *
+ * The files call each other in one direction only (see the order of the sections
+ * below: a file calls the ones listed before it). Where a lower file must tell a
+ * higher one about an event (the session connected, a watch fired, our contender
+ * changed, a keepalive committed), it calls through struct zk_hooks, which
+ * election.c, the role's entry, fills in before anything runs.
  */
 #ifndef ZK_INTERNAL_H
 #define ZK_INTERNAL_H
@@ -41,12 +47,37 @@ struct zk_domain {
 	int settled;   /* first read finished (valid or not): counts for the initial sync */
 };
 
+struct zk_ctx;
+struct zk_multi;
+
+/* Upward calls (see above). Every member is set; lower files call them unguarded. */
+struct zk_hooks {
+	/* session.c */
+	void (*connected)(struct zk_ctx *z, int new_session); /* after the lease ping is sent */
+	void (*session_lost)(struct zk_ctx *z);  /* a new or expired session: no lock held */
+	void (*lease_lapsed)(struct zk_ctx *z);
+	void (*lease_renewed)(struct zk_ctx *z);
+	void (*watch)(struct zk_ctx *z, int type, const char *path); /* every per-path watch */
+	/* anybody: something shown by pvcctl may have changed */
+	void (*status)(struct zk_ctx *z);
+	/* lock.c: the contender list or our own contender changed */
+	void (*lock_changed)(struct zk_ctx *z, int owner_vanished);
+	/* keepalive.c */
+	void (*evaluate)(struct zk_ctx *z); /* an input of the election changed */
+	void (*tick)(struct zk_ctx *z);     /* once per keepalive interval */
+	void (*keepalive_committed)(struct zk_ctx *z, uint64_t sent_ms);
+	/* relay.c: the self-fencing clock and the gate of VM SYNC_DONE (fence.c) */
+	void (*vm_hello)(struct zk_ctx *z);
+	int (*defer_sync)(struct zk_ctx *z); /* 1: answer later (a retry is armed) */
+};
+
 struct zk_ctx {
+	const struct zk_hooks *hooks;
 	struct worker *w;
 	struct pvc_config *cfg;
 	struct ev_loop *loop;
 
-	/* ---- session (zk_session.c) ---- */
+	/* ---- session (session.c) ---- */
 	zhandle_t *zh;
 	enum zk_conn conn;
 	int closing;
@@ -63,7 +94,7 @@ struct zk_ctx {
 	uint64_t ping_sent;
 	int start_pending;    /* zookeeper_init not yet called */
 
-	/* ---- registration + keepalive (zk_keepalive.c) ---- */
+	/* ---- registration + keepalive (keepalive.c) ---- */
 	int base_pending;     /* base container creations outstanding */
 	int base_done;
 	int registered;       /* registration transaction committed in this session */
@@ -80,7 +111,7 @@ struct zk_ctx {
 	uint64_t ka_last_ok;  /* mono ms of the last committed keepalive */
 	char upstream_ip[64]; /* /upstream_ip as last written by us (primary) */
 
-	/* ---- election (zk_elect.c, zk_lock.c) ---- */
+	/* ---- election (elect.c, lock.c) ---- */
 	char primary[ZK_NAME]; /* /primary_node value ("" = unknown) */
 	int32_t primary_ver;
 	int primary_known;
@@ -109,7 +140,7 @@ struct zk_ctx {
 	int takeover_delay_done;
 	int synced;            /* initial reads complete: decisions may be made */
 
-	/* ---- relay (zk_relay.c) ---- */
+	/* ---- relay (relay.c) ---- */
 	struct zk_domain *doms;
 	int ndoms, capdoms;
 	int doms_listed;       /* /domains children read at least once */
@@ -120,92 +151,33 @@ struct zk_ctx {
 	int maintenance;
 	int nnodes;
 
-	/* ---- fencing (zk_fence.c, issue #8): state private to that file ---- */
+	/* ---- fencing (fence.c, issue #8): state private to that file ---- */
 	struct zk_fence *fence;
 
-	/* ---- client networks (zk_networks.c, issue #9): private to that file ---- */
+	/* ---- client networks (networks.c, issue #9): private to that file ---- */
 	struct zk_nets *nets;
 
-	/* ---- shutdown (zk_election.c) ---- */
+	/* ---- shutdown (election.c) ---- */
 	int phase;             /* 0 running, 1 after phase 1, 2 in phase 2 */
 	int p2_step;
 	uint64_t p2_timer, p2_deadline_timer;
 	char status_last[512];
 };
 
-/* zk_session.c */
+/* values.c: zk_values.h (pure) */
+
+/* session.c: the session, the lease ping, the watcher of every per-path watch */
 int zk_session_init(struct zk_ctx *z);
 void zk_session_start(struct zk_ctx *z);
 void zk_session_adopt(struct zk_ctx *z, const struct ipc_zk_session *s);
 void zk_session_close(struct zk_ctx *z);
-int zk_usable(const struct zk_ctx *z);
-int zk_lease_valid(const struct zk_ctx *z);
-void zk_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+int zk_session_usable(const struct zk_ctx *z);
+int zk_session_lease_valid(const struct zk_ctx *z);
+/* pass to zoo_aw*(): the event goes to hooks->watch */
+void zk_session_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+const char *zk_session_err(int rc);
 
-/* zk_lock.c: the /primary_node contender of this node (kazoo Lock protocol) */
-void zk_lock_children(struct zk_ctx *z);          /* (re)read children with a watch */
-void zk_lock_create(struct zk_ctx *z);
-void zk_lock_release(struct zk_ctx *z);           /* plain delete (never primary) */
-void zk_lock_deleted(struct zk_ctx *z);           /* own contender is gone */
-void zk_lock_forget(struct zk_ctx *z);            /* session lost: nothing is held */
-int zk_lock_held(const struct zk_ctx *z);         /* own contender is the lowest __lock__ */
-int zk_lock_owner_present(const struct zk_ctx *z, const char *node);
-int zk_lock_all_known(const struct zk_ctx *z);
-void zk_lock_children_event(struct zk_ctx *z);
-
-/* zk_elect.c */
-void zk_elect_connected(struct zk_ctx *z);
-void zk_elect_primary_read(struct zk_ctx *z);
-void zk_elect_evaluate(struct zk_ctx *z);
-void zk_elect_lock_changed(struct zk_ctx *z, int owner_vanished);
-void zk_elect_session_lost(struct zk_ctx *z);
-void zk_elect_lease_lapsed(struct zk_ctx *z);
-void zk_elect_lease_renewed(struct zk_ctx *z);
-void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack);
-void zk_elect_net_hello(struct zk_ctx *z);
-void zk_elect_tick(struct zk_ctx *z);
-void zk_elect_rs_event(struct zk_ctx *z); /* watch on our own routerstate fired */
-int zk_elect_desired(const struct zk_ctx *z);
-/* phase 2 of the shutdown: relinquish, release, `none`; calls back when done */
-void zk_elect_shutdown(struct zk_ctx *z, void (*done)(struct zk_ctx *z));
-
-/* zk_keepalive.c */
-void zk_keepalive_static(struct zk_ctx *z); /* before confinement: uname, CPUs */
-void zk_keepalive_connected(struct zk_ctx *z, int new_session);
-void zk_keepalive_run(struct zk_ctx *z);
-void zk_keepalive_ds_event(struct zk_ctx *z);
-void zk_keepalive_vm_stats(struct zk_ctx *z, const struct ipc_strv *sv);
-void zk_keepalive_set_daemonstate(struct zk_ctx *z, const char *state,
-				  void (*done)(struct zk_ctx *z, int rc));
-void zk_keepalive_final(struct zk_ctx *z, void (*done)(struct zk_ctx *z, int rc));
-
-/* zk_relay.c */
-void zk_relay_connected(struct zk_ctx *z);
-void zk_relay_watch(struct zk_ctx *z, int type, const char *path);
-void zk_relay_vm_sync(struct zk_ctx *z);
-void zk_relay_flush_domainstate(struct zk_ctx *z);
-void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg);
-
-/* zk_fence.c: dead-node detection, fencing through the fence worker, recovery,
- * and the self-fencing clock sent to vm-manager (issue #8) */
-int zk_fence_init(struct zk_ctx *z);
-void zk_fence_dispatch(struct zk_ctx *z, struct ipc_msg *msg); /* frames from ROLE_FENCE */
-/* a keepalive sent at `sent_ms` (mono) committed: VM_KEEPALIVE, detection round */
-void zk_fence_keepalive_committed(struct zk_ctx *z, uint64_t sent_ms);
-void zk_fence_vm_hello(struct zk_ctx *z);  /* VM_HELLO: send the self-fencing clock */
-int zk_fence_defer_sync(struct zk_ctx *z); /* 1: VM reads in flight, sync re-run later */
-
-/* zk_networks.c: /networks tree -> MSG_NET_NETWORKS, DHCP lease events (issue #9) */
-int zk_nets_init(struct zk_ctx *z);
-void zk_nets_lease_event(struct zk_ctx *z, struct ipc_msg *msg); /* MSG_NET_LEASE_EVENT */
-void zk_nets_connected(struct zk_ctx *z); /* (re)read /networks, send when complete */
-void zk_nets_hello(struct zk_ctx *z);     /* MSG_NET_HELLO: send the current set */
-struct netdef;
-const struct netdef *zk_nets_find(struct zk_ctx *z, uint32_t vni); /* valid ones only */
-
-/* zk_election.c */
-void zk_status(struct zk_ctx *z);
-
+/* multi.c */
 /* A multi-op under construction (heap, freed in the completion). */
 struct zk_multi {
 	struct zk_ctx *z;
@@ -224,6 +196,71 @@ int zk_multi_create(struct zk_multi *m, const char *path, const char *value, int
 int zk_multi_delete(struct zk_multi *m, const char *path, int version);
 /* Send; on failure to send the completion still runs (with the error). */
 void zk_multi_commit(struct zk_multi *m);
-const char *zk_err(int rc);
+
+
+/* lock.c: the /primary_node contender of this node (kazoo Lock protocol) */
+void zk_lock_children(struct zk_ctx *z);          /* (re)read children with a watch */
+void zk_lock_create(struct zk_ctx *z);
+void zk_lock_release(struct zk_ctx *z);           /* plain delete (never primary) */
+void zk_lock_deleted(struct zk_ctx *z);           /* own contender is gone */
+void zk_lock_forget(struct zk_ctx *z);            /* session lost: nothing is held */
+int zk_lock_held(const struct zk_ctx *z);         /* own contender is the lowest __lock__ */
+int zk_lock_owner_present(const struct zk_ctx *z, const char *node);
+int zk_lock_all_known(const struct zk_ctx *z);
+void zk_lock_children_event(struct zk_ctx *z);
+
+/* elect.c */
+void zk_elect_connected(struct zk_ctx *z);
+void zk_elect_primary_read(struct zk_ctx *z);
+void zk_elect_evaluate(struct zk_ctx *z);
+void zk_elect_lock_changed(struct zk_ctx *z, int owner_vanished);
+void zk_elect_session_lost(struct zk_ctx *z);
+void zk_elect_lease_lapsed(struct zk_ctx *z);
+void zk_elect_lease_renewed(struct zk_ctx *z);
+void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack);
+void zk_elect_net_hello(struct zk_ctx *z);
+void zk_elect_tick(struct zk_ctx *z);
+void zk_elect_rs_event(struct zk_ctx *z); /* watch on our own routerstate fired */
+int zk_elect_desired(const struct zk_ctx *z);
+/* phase 2 of the shutdown: relinquish, release, `none`; calls back when done */
+void zk_elect_shutdown(struct zk_ctx *z, void (*done)(struct zk_ctx *z));
+
+/* keepalive.c */
+void zk_keepalive_static(struct zk_ctx *z); /* before confinement: uname, CPUs */
+void zk_keepalive_connected(struct zk_ctx *z, int new_session);
+void zk_keepalive_run(struct zk_ctx *z);
+void zk_keepalive_ds_event(struct zk_ctx *z);
+void zk_keepalive_vm_stats(struct zk_ctx *z, const struct ipc_strv *sv);
+void zk_keepalive_set_daemonstate(struct zk_ctx *z, const char *state,
+				  void (*done)(struct zk_ctx *z, int rc));
+void zk_keepalive_final(struct zk_ctx *z, void (*done)(struct zk_ctx *z, int rc));
+
+/* relay.c */
+void zk_relay_connected(struct zk_ctx *z);
+void zk_relay_watch(struct zk_ctx *z, int type, const char *path);
+void zk_relay_vm_sync(struct zk_ctx *z);
+void zk_relay_flush_domainstate(struct zk_ctx *z);
+void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg);
+
+/* networks.c: /networks tree -> MSG_NET_NETWORKS (issue #9) */
+int zk_networks_init(struct zk_ctx *z);
+void zk_networks_connected(struct zk_ctx *z); /* (re)read /networks, send when complete */
+void zk_networks_hello(struct zk_ctx *z);     /* MSG_NET_HELLO: send the current set */
+struct netdef;
+const struct netdef *zk_networks_find(struct zk_ctx *z, uint32_t vni); /* valid ones only */
+
+/* net_lease.c: DHCP lease events (MSG_NET_LEASE_EVENT) */
+void zk_net_lease_event(struct zk_ctx *z, struct ipc_msg *msg);
+
+/* fence.c: dead-node detection, fencing through the fence worker, recovery,
+ * and the self-fencing clock sent to vm-manager (issue #8) */
+int zk_fence_init(struct zk_ctx *z);
+void zk_fence_dispatch(struct zk_ctx *z, struct ipc_msg *msg); /* frames from ROLE_FENCE */
+/* a keepalive sent at `sent_ms` (mono) committed: VM_KEEPALIVE, detection round */
+void zk_fence_keepalive_committed(struct zk_ctx *z, uint64_t sent_ms);
+void zk_fence_vm_hello(struct zk_ctx *z);  /* VM_HELLO: send the self-fencing clock */
+int zk_fence_defer_sync(struct zk_ctx *z); /* 1: VM reads in flight, sync re-run later */
+
+/* election.c: zk_election_main() (worker.h), the hooks */
 
 #endif
