@@ -20,54 +20,54 @@ static const char *const all_states[] = {"start", "restart", "shutdown", "stop",
 /* owner, running */
 static void test_owner_running(void **st)
 {
-	assert_int_equal(vm_decide(1, 1, "start"), VA_ADOPT);
-	assert_int_equal(vm_decide(1, 1, "migrate"), VA_ADOPT_WRITE_START);
-	assert_int_equal(vm_decide(1, 1, "restart"), VA_RESTART);
-	assert_int_equal(vm_decide(1, 1, "shutdown"), VA_SHUTDOWN);
-	assert_int_equal(vm_decide(1, 1, "stop"), VA_STOP);
+	assert_int_equal(vm_decide_action(1, 1, "start"), VA_ADOPT);
+	assert_int_equal(vm_decide_action(1, 1, "migrate"), VA_ADOPT_WRITE_START);
+	assert_int_equal(vm_decide_action(1, 1, "restart"), VA_RESTART);
+	assert_int_equal(vm_decide_action(1, 1, "shutdown"), VA_SHUTDOWN);
+	assert_int_equal(vm_decide_action(1, 1, "stop"), VA_STOP);
 	/* anything else: the VM keeps running */
-	assert_int_equal(vm_decide(1, 1, "disable"), VA_NONE);
-	assert_int_equal(vm_decide(1, 1, "fail"), VA_NONE);
-	assert_int_equal(vm_decide(1, 1, "provision"), VA_NONE);
-	assert_int_equal(vm_decide(1, 1, "delete"), VA_NONE);
-	assert_int_equal(vm_decide(1, 1, "stopped"), VA_NONE);
-	assert_int_equal(vm_decide(1, 1, "unmigrate"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 1, "disable"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 1, "fail"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 1, "provision"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 1, "delete"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 1, "stopped"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 1, "unmigrate"), VA_NONE);
 }
 
 /* owner, not running */
 static void test_owner_stopped(void **st)
 {
-	assert_int_equal(vm_decide(1, 0, "start"), VA_START);
-	assert_int_equal(vm_decide(1, 0, "migrate"), VA_RECEIVE);
-	assert_int_equal(vm_decide(1, 0, "restart"), VA_WRITE_START);
-	assert_int_equal(vm_decide(1, 0, "shutdown"), VA_FORGET);
-	assert_int_equal(vm_decide(1, 0, "stop"), VA_FORGET);
-	assert_int_equal(vm_decide(1, 0, "disable"), VA_NONE);
-	assert_int_equal(vm_decide(1, 0, "fail"), VA_NONE);
-	assert_int_equal(vm_decide(1, 0, "provision"), VA_NONE);
-	assert_int_equal(vm_decide(1, 0, "delete"), VA_NONE);
-	assert_int_equal(vm_decide(1, 0, "stopped"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 0, "start"), VA_START);
+	assert_int_equal(vm_decide_action(1, 0, "migrate"), VA_RECEIVE);
+	assert_int_equal(vm_decide_action(1, 0, "restart"), VA_WRITE_START);
+	assert_int_equal(vm_decide_action(1, 0, "shutdown"), VA_FORGET);
+	assert_int_equal(vm_decide_action(1, 0, "stop"), VA_FORGET);
+	assert_int_equal(vm_decide_action(1, 0, "disable"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 0, "fail"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 0, "provision"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 0, "delete"), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 0, "stopped"), VA_NONE);
 }
 
 /* not owner, running */
 static void test_other_running(void **st)
 {
-	assert_int_equal(vm_decide(0, 1, "migrate"), VA_MIGRATE_OUT);
-	assert_int_equal(vm_decide(0, 1, "shutdown"), VA_SHUTDOWN);
+	assert_int_equal(vm_decide_action(0, 1, "migrate"), VA_MIGRATE_OUT);
+	assert_int_equal(vm_decide_action(0, 1, "shutdown"), VA_SHUTDOWN);
 	/* anything else: terminate (destroy without a state write) */
-	assert_int_equal(vm_decide(0, 1, "start"), VA_TERMINATE);
-	assert_int_equal(vm_decide(0, 1, "stop"), VA_TERMINATE);
-	assert_int_equal(vm_decide(0, 1, "restart"), VA_TERMINATE);
-	assert_int_equal(vm_decide(0, 1, "disable"), VA_TERMINATE);
-	assert_int_equal(vm_decide(0, 1, "fail"), VA_TERMINATE);
-	assert_int_equal(vm_decide(0, 1, "delete"), VA_TERMINATE);
+	assert_int_equal(vm_decide_action(0, 1, "start"), VA_TERMINATE);
+	assert_int_equal(vm_decide_action(0, 1, "stop"), VA_TERMINATE);
+	assert_int_equal(vm_decide_action(0, 1, "restart"), VA_TERMINATE);
+	assert_int_equal(vm_decide_action(0, 1, "disable"), VA_TERMINATE);
+	assert_int_equal(vm_decide_action(0, 1, "fail"), VA_TERMINATE);
+	assert_int_equal(vm_decide_action(0, 1, "delete"), VA_TERMINATE);
 }
 
 /* not owner, not running: never anything */
 static void test_other_stopped(void **st)
 {
 	for (int i = 0; all_states[i]; i++)
-		assert_int_equal(vm_decide(0, 0, all_states[i]), VA_NONE);
+		assert_int_equal(vm_decide_action(0, 0, all_states[i]), VA_NONE);
 }
 
 /* garbage states never cause an action, whatever the rest */
@@ -76,14 +76,14 @@ static void test_invalid_states(void **st)
 	const char *bad[] = {"", "START", "start ", "stopp", "running", "migrate\n", NULL};
 
 	for (int i = 0; bad[i]; i++) {
-		assert_false(vm_state_valid(bad[i]));
+		assert_false(vm_decide_state_valid(bad[i]));
 		for (int o = 0; o < 2; o++)
 			for (int r = 0; r < 2; r++)
-				assert_int_equal(vm_decide(o, r, bad[i]), VA_NONE);
+				assert_int_equal(vm_decide_action(o, r, bad[i]), VA_NONE);
 	}
-	assert_int_equal(vm_decide(1, 1, NULL), VA_NONE);
+	assert_int_equal(vm_decide_action(1, 1, NULL), VA_NONE);
 	for (int i = 0; all_states[i]; i++)
-		assert_true(vm_state_valid(all_states[i]));
+		assert_true(vm_decide_state_valid(all_states[i]));
 }
 
 static void test_console_last_lines(void **st)

@@ -1,7 +1,8 @@
 /*
- * vm_console.c: serial console log capture into /domains/<uuid>/consolelog (ref §5.8).
+ * console.c: serial console log capture into /domains/<uuid>/consolelog (ref §5.8).
  *
- * One 1 s tick for all VMs running here (not a thread per VM as the reference).
+ * One 1 s tick for all VMs running here (not a thread per VM as the reference),
+ * armed only while at least one of them runs: an idle node never wakes for it.
  * Memory stays bounded: only the last CONSOLE_READ_MAX bytes of a file are read,
  * and what was uploaded is remembered by hash, not by copy. Invalid UTF-8 (and NUL,
  * which an IPC string cannot carry) becomes U+FFFD instead of crashing the reader.
@@ -18,6 +19,7 @@
 #include "vm_domain.h"
 
 #define CONSOLE_READ_MAX (256 * 1024) /* x3 worst-case expansion stays below IPC_MAX_PAYLOAD */
+#define CONSOLE_TICK_MS 1000
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -156,7 +158,7 @@ static void console_check(struct vmm *m, struct vm_rec *r)
 	if (!r->con.uploaded || fnv1a(text, tlen) != r->con.hash) {
 		const char *args[3] = {"set", cpath, text};
 		snprintf(cpath, sizeof(cpath), "/domains/%s/consolelog", r->uuid);
-		if (vmm_zk_send(m, r, ZK_K_CONSOLE, MSG_ZK_WRITE, args, 3) == 0) {
+		if (m->ops->zk_send(m, r, ZK_K_CONSOLE, MSG_ZK_WRITE, args, 3) == 0) {
 			r->con.inflight = 1;
 			r->con.hash = fnv1a(text, tlen);
 		}
@@ -175,15 +177,42 @@ void vm_console_reply(struct vmm *m, struct vm_rec *r, int rc)
 	}
 }
 
-void vm_console_tick(struct vmm *m)
+static int captured(const struct vmm *m, const struct vm_rec *r)
 {
-	if (m->cfg->console_log_lines <= 0 || m->cfg->console_log_directory[0] == '\0')
-		return;
+	return r->known && r->lv == LV_RUNNING && vm_record_owner(m, r) && safe_name(r->name);
+}
+
+static int enabled(const struct vmm *m)
+{
+	return m->cfg->console_log_lines > 0 && m->cfg->console_log_directory[0] != '\0';
+}
+
+static int any_captured(const struct vmm *m)
+{
+	for (size_t i = 0; i < m->nrecs; i++)
+		if (captured(m, m->recs[i]))
+			return 1;
+	return 0;
+}
+
+static void tick_cb(struct ev_loop *loop, void *arg)
+{
+	struct vmm *m = arg;
+
+	m->console_timer = 0;
 	for (size_t i = 0; i < m->nrecs; i++) {
 		struct vm_rec *r = m->recs[i];
-		if (!r->known || r->lv != LV_RUNNING || !vm_owner(m, r) || r->con.inflight ||
-		    !safe_name(r->name))
-			continue;
-		console_check(m, r);
+		if (captured(m, r) && !r->con.inflight)
+			console_check(m, r);
 	}
+	vm_console_update(m);
+}
+
+void vm_console_update(struct vmm *m)
+{
+	if (m->console_timer || !enabled(m) || !any_captured(m))
+		return;
+	m->console_timer = ev_timer(m->w->loop, CONSOLE_TICK_MS, tick_cb, m);
+	if (m->console_timer == 0)
+		log_errx("console capture: out of timers");
 }

@@ -1,5 +1,5 @@
 /*
- * vm_libvirt.c: libvirt connection, worker thread pool and lifecycle events.
+ * libvirt.c: libvirt connection, worker thread pool and lifecycle events.
  *
  * Threading model (why not virEventRegisterImpl on our evloop): libvirt calls the
  * registered event hooks from any thread, including our pool threads, while
@@ -33,7 +33,6 @@ struct vlv {
 	int connected;
 	int lifecycle_id;
 	struct vlv_job *head, *tail;
-	unsigned pending; /* queued + running (loop thread reads it under lock) */
 	int nthreads, long_active;
 	int pfd[2]; /* [0] loop reads job pointers, [1] threads write them */
 	struct ev_loop *loop;
@@ -46,7 +45,7 @@ static void quiet_errors(void *arg, virErrorPtr e)
 	/* errors travel in the jobs; libvirt's default handler would print to stderr */
 }
 
-int vlv_global_init(void)
+int vm_libvirt_global_init(void)
 {
 	virSetErrorFunc(NULL, quiet_errors);
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
@@ -54,7 +53,7 @@ int vlv_global_init(void)
 	return 0;
 }
 
-struct vlv_job *vlv_job_new(enum vlv_op op, const char *uuid, uint64_t cookie)
+struct vlv_job *vm_libvirt_job_new(enum vlv_op op, const char *uuid, uint64_t cookie)
 {
 	struct vlv_job *j = calloc(1, sizeof(*j));
 
@@ -68,7 +67,7 @@ struct vlv_job *vlv_job_new(enum vlv_op op, const char *uuid, uint64_t cookie)
 	return j;
 }
 
-void vlv_job_free(struct vlv_job *j)
+void vm_libvirt_job_free(struct vlv_job *j)
 {
 	if (j == NULL)
 		return;
@@ -92,7 +91,7 @@ static void post(struct vlv *v, struct vlv_job *j)
 			if (errno == EINTR)
 				continue;
 			/* the loop is gone: the process is ending */
-			vlv_job_free(j);
+			vm_libvirt_job_free(j);
 			return;
 		}
 		off += (size_t)n;
@@ -150,12 +149,12 @@ static void fill_info(virDomainPtr d, struct vlv_dominfo *info)
 static int lifecycle_cb(virConnectPtr c, virDomainPtr d, int event, int detail, void *opaque)
 {
 	struct vlv *v = opaque;
-	struct vlv_job *j = vlv_job_new(VLV_EVENT, NULL, 0);
+	struct vlv_job *j = vm_libvirt_job_new(VLV_EVENT, NULL, 0);
 
 	if (j == NULL)
 		return 0;
 	if (virDomainGetUUIDString(d, j->uuid) < 0) {
-		vlv_job_free(j);
+		vm_libvirt_job_free(j);
 		return 0;
 	}
 	j->ev_type = event;
@@ -167,7 +166,7 @@ static int lifecycle_cb(virConnectPtr c, virDomainPtr d, int event, int detail, 
 static void close_cb(virConnectPtr c, int reason, void *opaque)
 {
 	struct vlv *v = opaque;
-	struct vlv_job *j = vlv_job_new(VLV_EVENT, NULL, 0);
+	struct vlv_job *j = vm_libvirt_job_new(VLV_EVENT, NULL, 0);
 
 	pthread_mutex_lock(&v->lock);
 	if (v->conn == c)
@@ -266,50 +265,121 @@ static void do_list(virConnectPtr c, struct vlv_job *j)
 	free(doms);
 }
 
+/* A transient domain from the job's XML. */
+static void do_create(virConnectPtr c, struct vlv_job *j)
+{
+	virDomainPtr d = virDomainCreateXML(c, j->xml ? j->xml : "", 0);
+
+	if (d == NULL) {
+		set_err(j, c, NULL);
+		j->notfound = 0;
+		return;
+	}
+	j->rc = 0;
+	j->err[0] = '\0';
+	fill_info(d, &j->info);
+	virDomainFree(d);
+}
+
+/* CREATE of a domain that exists: adopt (resume) an active one; 1 if an inactive
+ * one must be created. */
+static int create_existing(virConnectPtr c, virDomainPtr d, struct vlv_job *j)
+{
+	if (j->info.state == LV_RUNNING) {
+		j->adopted = 1;
+		return 0;
+	}
+	if (j->info.state == LV_OTHER && j->info.vir_state == VIR_DOMAIN_PAUSED) {
+		j->adopted = 1;
+		if (virDomainResume(d) < 0)
+			set_err(j, c, "resume");
+		fill_info(d, &j->info);
+		return 0;
+	}
+	if (j->info.state == LV_OTHER) {
+		j->rc = -1;
+		snprintf(j->err, sizeof(j->err), "domain is active in state %d", j->info.vir_state);
+		return 0;
+	}
+	return 1;
+}
+
+static void do_destroy(virConnectPtr c, virDomainPtr d, struct vlv_job *j)
+{
+	if (j->info.state != LV_ABSENT && virDomainDestroy(d) < 0 && !is_no_domain()) {
+		set_err(j, c, "destroy");
+		fill_info(d, &j->info);
+		if (j->info.state == LV_ABSENT)
+			j->rc = 0; /* it went away by itself meanwhile */
+		return;
+	}
+	j->info.state = LV_ABSENT;
+}
+
+static void do_migrate(virConnectPtr c, virDomainPtr d, struct vlv_job *j)
+{
+	virTypedParameterPtr params = NULL;
+	int np = 0, maxp = 0;
+	/* PEER2PEER: the source libvirtd connects to the target, so this sandboxed
+	 * process needs no network access (only the local libvirt socket). */
+	unsigned int flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER;
+	virDomainJobInfo ji;
+
+	/* A migration started by a previous vm-manager (killed meanwhile) may still
+	 * run inside libvirtd: never start a second one, and never fall back to a
+	 * shutdown because of it. */
+	if (virDomainGetJobInfo(d, &ji) == 0 && ji.type != VIR_DOMAIN_JOB_NONE) {
+		j->rc = -1;
+		j->job_busy = 1;
+		strlcpy_pvc(j->err, "a job is already running on the domain", sizeof(j->err));
+		return;
+	}
+	if (j->dest_uri && j->dest_uri[0] &&
+	    virTypedParamsAddString(&params, &np, &maxp, VIR_MIGRATE_PARAM_URI,
+				    j->dest_uri) < 0) {
+		set_err(j, c, "migration parameters");
+		return;
+	}
+	if (virDomainMigrateToURI3(d, j->uri, params, (unsigned)np, flags) < 0)
+		set_err(j, c, "migrate");
+	virTypedParamsFree(params, np);
+	fill_info(d, &j->info);
+}
+
+/* The job's domain does not exist. 1 if it is to be created. */
+static int domain_missing(virConnectPtr c, struct vlv_job *j)
+{
+	if (!is_no_domain()) {
+		set_err(j, c, "lookup");
+		return 0;
+	}
+	j->notfound = 1;
+	j->info.state = LV_ABSENT;
+	strlcpy_pvc(j->info.uuid, j->uuid, sizeof(j->info.uuid));
+	if (j->op == VLV_CREATE)
+		return 1;
+	if (j->op == VLV_MIGRATE || j->op == VLV_ABORT) {
+		j->rc = -1;
+		strlcpy_pvc(j->err, "domain not found", sizeof(j->err));
+	}
+	return 0;
+}
+
 static void do_domain_job(virConnectPtr c, struct vlv_job *j)
 {
 	virDomainPtr d = virDomainLookupByUUIDString(c, j->uuid);
+	int create = 0;
 
 	if (d == NULL) {
-		if (!is_no_domain()) {
-			set_err(j, c, "lookup");
-			return;
-		}
-		j->notfound = 1;
-		j->info.state = LV_ABSENT;
-		strlcpy_pvc(j->info.uuid, j->uuid, sizeof(j->info.uuid));
-		if (j->op == VLV_CREATE)
-			goto create;
-		if (j->op == VLV_MIGRATE || j->op == VLV_ABORT) {
-			j->rc = -1;
-			strlcpy_pvc(j->err, "domain not found", sizeof(j->err));
-		}
+		if (domain_missing(c, j))
+			do_create(c, j);
 		return;
 	}
 	fill_info(d, &j->info);
 	switch (j->op) {
-	case VLV_LOOKUP:
-		break;
 	case VLV_CREATE:
-		if (j->info.state == LV_RUNNING) {
-			j->adopted = 1;
-			break;
-		}
-		if (j->info.state == LV_OTHER && j->info.vir_state == VIR_DOMAIN_PAUSED) {
-			j->adopted = 1;
-			if (virDomainResume(d) < 0)
-				set_err(j, c, "resume");
-			fill_info(d, &j->info);
-			break;
-		}
-		if (j->info.state == LV_OTHER) {
-			j->rc = -1;
-			snprintf(j->err, sizeof(j->err), "domain is active in state %d",
-				 j->info.vir_state);
-			break;
-		}
-		virDomainFree(d);
-		goto create;
+		create = create_existing(c, d, j);
+		break;
 	case VLV_SHUTDOWN:
 #ifdef PVC_TEST_HOOKS
 		/* test builds: a guest that ignores ACPI (the test driver always obeys) */
@@ -321,65 +391,21 @@ static void do_domain_job(virConnectPtr c, struct vlv_job *j)
 		fill_info(d, &j->info);
 		break;
 	case VLV_DESTROY:
-		if (j->info.state != LV_ABSENT && virDomainDestroy(d) < 0 && !is_no_domain()) {
-			set_err(j, c, "destroy");
-			fill_info(d, &j->info);
-			if (j->info.state == LV_ABSENT)
-				j->rc = 0; /* it went away by itself meanwhile */
-			break;
-		}
-		j->info.state = LV_ABSENT;
+		do_destroy(c, d, j);
 		break;
-	case VLV_MIGRATE: {
-		virTypedParameterPtr params = NULL;
-		int np = 0, maxp = 0;
-		/* PEER2PEER: the source libvirtd connects to the target, so this sandboxed
-		 * process needs no network access (only the local libvirt socket). */
-		unsigned int flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER;
-		virDomainJobInfo ji;
-
-		/* A migration started by a previous vm-manager (killed meanwhile) may still
-		 * run inside libvirtd: never start a second one, and never fall back to a
-		 * shutdown because of it. */
-		if (virDomainGetJobInfo(d, &ji) == 0 && ji.type != VIR_DOMAIN_JOB_NONE) {
-			j->rc = -1;
-			j->job_busy = 1;
-			strlcpy_pvc(j->err, "a job is already running on the domain", sizeof(j->err));
-			break;
-		}
-
-		if (j->dest_uri && j->dest_uri[0] &&
-		    virTypedParamsAddString(&params, &np, &maxp, VIR_MIGRATE_PARAM_URI,
-					    j->dest_uri) < 0) {
-			set_err(j, c, "migration parameters");
-			break;
-		}
-		if (virDomainMigrateToURI3(d, j->uri, params, (unsigned)np, flags) < 0)
-			set_err(j, c, "migrate");
-		virTypedParamsFree(params, np);
-		fill_info(d, &j->info);
+	case VLV_MIGRATE:
+		do_migrate(c, d, j);
 		break;
-	}
 	case VLV_ABORT:
 		if (virDomainAbortJob(d) < 0)
 			set_err(j, c, "abort job");
 		break;
-	default:
+	default: /* VLV_LOOKUP: the info is the answer */
 		break;
 	}
 	virDomainFree(d);
-	return;
-create:
-	d = virDomainCreateXML(c, j->xml ? j->xml : "", 0);
-	if (d == NULL) {
-		set_err(j, c, NULL);
-		j->notfound = 0;
-		return;
-	}
-	j->rc = 0;
-	j->err[0] = '\0';
-	fill_info(d, &j->info);
-	virDomainFree(d);
+	if (create)
+		do_create(c, j);
 }
 
 static void run_job(struct vlv *v, struct vlv_job *j)
@@ -444,7 +470,6 @@ static void *pool_thread(void *arg)
 			v->long_active--;
 			pthread_cond_broadcast(&v->cond);
 		}
-		v->pending--;
 		pthread_mutex_unlock(&v->lock);
 		post(v, j);
 	}
@@ -474,11 +499,11 @@ static void pipe_event(struct ev_loop *loop, int fd, short revents, void *arg)
 	/* pointer writes are atomic (< PIPE_BUF), reads come in whole pointers */
 	for (size_t i = 0; i < (size_t)n / sizeof(jobs[0]); i++) {
 		v->done(jobs[i], v->done_arg);
-		vlv_job_free(jobs[i]);
+		vm_libvirt_job_free(jobs[i]);
 	}
 }
 
-struct vlv *vlv_open(const char *uri, struct ev_loop *loop, vlv_done_fn done, void *arg,
+struct vlv *vm_libvirt_open(const char *uri, struct ev_loop *loop, vlv_done_fn done, void *arg,
 		     char *err, size_t errlen)
 {
 	struct vlv *v = calloc(1, sizeof(*v));
@@ -508,7 +533,7 @@ struct vlv *vlv_open(const char *uri, struct ev_loop *loop, vlv_done_fn done, vo
 	return v;
 }
 
-int vlv_start(struct vlv *v, int nthreads)
+int vm_libvirt_start(struct vlv *v, int nthreads)
 {
 	pthread_t t;
 
@@ -526,7 +551,7 @@ int vlv_start(struct vlv *v, int nthreads)
 	return 0;
 }
 
-int vlv_connected(struct vlv *v)
+int vm_libvirt_connected(struct vlv *v)
 {
 	int c;
 
@@ -536,17 +561,7 @@ int vlv_connected(struct vlv *v)
 	return c;
 }
 
-unsigned vlv_pending(struct vlv *v)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&v->lock);
-	n = v->pending;
-	pthread_mutex_unlock(&v->lock);
-	return n;
-}
-
-int vlv_submit(struct vlv *v, struct vlv_job *j)
+int vm_libvirt_submit(struct vlv *v, struct vlv_job *j)
 {
 	pthread_mutex_lock(&v->lock);
 	if (j->urgent) {
@@ -562,9 +577,10 @@ int vlv_submit(struct vlv *v, struct vlv_job *j)
 			v->head = j;
 		v->tail = j;
 	}
-	v->pending++;
-	/* any idle thread may be the one allowed to take it (long-job slots) */
-	pthread_cond_broadcast(&v->cond);
+	/* One waiter is enough: idle threads are interchangeable (the long-job limit
+	 * counts jobs, not threads) and each one re-checks the queue before sleeping.
+	 * A broadcast woke the whole pool for every job, even the periodic listing. */
+	pthread_cond_signal(&v->cond);
 	pthread_mutex_unlock(&v->lock);
 	return 0;
 }

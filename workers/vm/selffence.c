@@ -1,5 +1,5 @@
 /*
- * vm_selffence.c: self-fencing ("suicide", ref §4.6 made real).
+ * selffence.c: self-fencing ("suicide", ref §4.6 made real).
  *
  * zk-election sends MSG_VM_KEEPALIVE with the CLOCK_MONOTONIC send time of its
  * last committed keepalive (the clock is system-wide). If now - that time exceeds
@@ -51,9 +51,9 @@ static void destroy_all(void)
 		if (!r->known || r->lv == LV_ABSENT || r->unlinked)
 			continue;
 		/* cookie 0: nobody's action; the STOPPED event updates the record */
-		j = vlv_job_new(VLV_DESTROY, r->uuid, 0);
-		if (j == NULL || vmm_submit(m, j) != 0) {
-			vlv_job_free(j);
+		j = vm_libvirt_job_new(VLV_DESTROY, r->uuid, 0);
+		if (j == NULL || m->ops->submit(m, j) != 0) {
+			vm_libvirt_job_free(j);
 			log_errx("self-fence: cannot queue the destroy of VM %s", r->name);
 			continue;
 		}
@@ -61,7 +61,7 @@ static void destroy_all(void)
 		n++;
 	}
 	if (n)
-		vmm_stats_changed(m);
+		m->ops->stats_changed(m);
 }
 
 static uint64_t deadline(void)

@@ -2,6 +2,17 @@
  * vm_domain.h: vm-manager's per-VM records, the decision table (ref §5.3) and the
  * per-VM serialized work queue; shared context of the vm-manager process.
  *
+ * Files and who calls whom (no file calls a file above it):
+ *   manager.c   the process: start-up, zk-election input, ZooKeeper requests,
+ *               the callbacks of struct vm_ops
+ *   reconcile.c libvirt results, events, listing and reconnection
+ *   stats.c     the figures for the keepalive and the worker status
+ *   result.c    results of an action's steps
+ *   domain.c    the actions themselves
+ *   console.c, selffence.c, record.c, decide.c, libvirt.c
+ * Lower files reach the process only through m->ops (libvirt jobs, ZooKeeper
+ * requests, "the figures changed"), registered by manager.c.
+ *
  * Level-triggered: a record holds the LATEST desired state (from zk-election) and the
  * LATEST observation (from libvirt). At most one action runs per VM; whatever arrives
  * meanwhile only updates the record, and when the action ends the table is evaluated
@@ -34,12 +45,23 @@ enum vm_action {
 	VA_COUNT
 };
 
-/* The decision table as a pure function (unit-tested row by row). `state` must be
- * one of the known states (vm_state_valid); anything else gives VA_NONE. */
-enum vm_action vm_decide(int owner, int running, const char *state);
-const char *vm_action_name(enum vm_action a);
+/* decide.c: the decision table as a pure function (unit-tested row by row). `state`
+ * must be one of the known states (vm_decide_state_valid); anything else gives VA_NONE. */
+enum vm_action vm_decide_action(int owner, int running, const char *state);
+const char *vm_decide_action_name(enum vm_action a);
 /* States of ref §5.2 (including the reference's bogus `stopped` and `unmigrate`). */
-int vm_state_valid(const char *s);
+int vm_decide_state_valid(const char *s);
+
+/* Steps of an action (struct vm_rec.phase). */
+enum vm_phase {
+	PH_NONE = 0,
+	PH_GETXML, PH_CREATE,
+	PH_SHUT_REQ, PH_SHUT_WAIT, PH_SHUT_DESTROY,
+	PH_DESTROY,
+	PH_MIGRATE, PH_MIGRATE_BUSY,
+	PH_RECV_WAIT,
+	PH_WRITE,
+};
 
 #define VM_STATE_MAX 16
 #define VM_NAME_MAX 128
@@ -95,16 +117,26 @@ struct vm_rec {
 /* ZooKeeper request kinds (the reply goes back to the record's action). */
 enum vm_zk_kind { ZK_K_XML, ZK_K_STATE_WRITE, ZK_K_STATE_GET, ZK_K_PLAIN, ZK_K_CONSOLE };
 
-struct zreq;
+/* What the lower files need from the process (manager.c registers them). */
+struct vm_ops {
+	/* queue a libvirt job; 0 / -1 */
+	int (*submit)(struct vmm *m, struct vlv_job *j);
+	/* a ZooKeeper request through zk-election, its reply going to r's action
+	 * (enum vm_zk_kind); 0 / -1 */
+	int (*zk_send)(struct vmm *m, struct vm_rec *r, int kind, uint32_t type,
+		       const char *const *args, uint32_t n);
+	/* the figures (running list, counts) may have changed */
+	void (*stats_changed)(struct vmm *m);
+};
 
 struct vmm {
+	const struct vm_ops *ops;
 	struct worker *w;
 	const struct pvc_config *cfg;
 	struct vlv *lv;
 	struct vm_rec **recs;
 	size_t nrecs, caprecs;
-	struct zreq *zreqs;
-	uint64_t next_reqid, next_cookie, evseq, run_seq;
+	uint64_t next_cookie, evseq, run_seq;
 	unsigned sync_gen;
 	int synced;        /* a complete picture from zk-election arrived once */
 	int listed;        /* a complete libvirt listing arrived since (re)connecting */
@@ -115,33 +147,53 @@ struct vmm {
 	int stats_pending;
 	struct vm_rec *dead;   /* unlinked records, freed by the next loop pass */
 	uint64_t reap_timer;
+	uint64_t console_timer;   /* armed only while a VM runs here */
 	char last_status[2048];
 	char last_foreign[1100];
 };
 
-/* vm_domain.c */
-struct vm_rec *vm_find(struct vmm *m, const char *uuid);
-struct vm_rec *vm_get(struct vmm *m, const char *uuid); /* find or create (unknown) */
-void vm_free_rec(struct vmm *m, struct vm_rec *r);
-int vm_owner(const struct vmm *m, const struct vm_rec *r);
-int vm_ready_to_act(const struct vmm *m);
-void vm_evaluate(struct vmm *m, struct vm_rec *r);
-void vm_state_changed(struct vmm *m, struct vm_rec *r);
-void vm_observed(struct vmm *m, struct vm_rec *r, int lv, int from_event);
-void vm_job_done(struct vmm *m, struct vm_rec *r, struct vlv_job *j);
-void vm_zk_done(struct vmm *m, struct vm_rec *r, int kind, int rc, const char *value,
-		long long version);
+/* record.c */
+struct vm_rec *vm_record_find(struct vmm *m, const char *uuid);
+struct vm_rec *vm_record_get(struct vmm *m, const char *uuid); /* find or create (unknown) */
+void vm_record_free(struct vmm *m, struct vm_rec *r);
+int vm_record_owner(const struct vmm *m, const struct vm_rec *r);
+/* synced with ZooKeeper and libvirt: actions may start */
+int vm_record_ready(const struct vmm *m);
 
-/* vm_manager.c */
-int vmm_zk_send(struct vmm *m, struct vm_rec *r, int kind, uint32_t type,
-		const char *const *args, uint32_t n);
-int vmm_submit(struct vmm *m, struct vlv_job *j);
-void vmm_stats_changed(struct vmm *m);
-/* Expand {node} and {domain} in a URI template. */
-void vmm_expand(const char *tpl, const char *node, const char *domain, char *out, size_t outlen);
+/* domain.c: inputs */
+void vm_domain_evaluate(struct vmm *m, struct vm_rec *r);
+void vm_domain_state_changed(struct vmm *m, struct vm_rec *r);
+void vm_domain_observed(struct vmm *m, struct vm_rec *r, int lv, int from_event);
+/* domain.c: the plumbing of actions, for result.c */
+void vm_domain_end(struct vmm *m, struct vm_rec *r, int reeval);
+void vm_domain_submit(struct vmm *m, struct vm_rec *r, struct vlv_job *j);
+struct vlv_job *vm_domain_job(struct vm_rec *r, enum vlv_op op);
+void vm_domain_conclude(struct vmm *m, struct vm_rec *r, const char *expect, const char *newst,
+			const char *reason);
+void vm_domain_clear_failedreason(struct vmm *m, struct vm_rec *r);
+void vm_domain_arm(struct vmm *m, struct vm_rec *r, int deadline_s);
+void vm_domain_stop_timers(struct vmm *m, struct vm_rec *r);
+void vm_domain_migrate_busy(struct vmm *m, struct vm_rec *r);
+void vm_domain_shut_done(struct vmm *m, struct vm_rec *r);
 
-/* vm_console.c */
-void vm_console_tick(struct vmm *m);
+/* result.c */
+void vm_result_job(struct vmm *m, struct vm_rec *r, struct vlv_job *j);
+void vm_result_zk(struct vmm *m, struct vm_rec *r, int kind, int rc, const char *value,
+		  long long version);
+
+/* reconcile.c */
+void vm_reconcile_list(struct vmm *m);
+void vm_reconcile_evaluate_all(struct vmm *m);
+void vm_reconcile_done(struct vlv_job *j, struct vmm *m);
+/* the first connection failed: keep trying */
+void vm_reconcile_connect_later(struct vmm *m);
+
+/* stats.c: MSG_VM_STATS (once synced) and the worker status */
+void vm_stats_send(struct vmm *m);
+
+/* console.c */
+/* Arm the capture tick if a VM runs here (call after every input). */
+void vm_console_update(struct vmm *m);
 void vm_console_reply(struct vmm *m, struct vm_rec *r, int rc);
 /* Keep the last `lines` lines of buf[0..len) (dropping a partial first line when
  * `partial` is set) with invalid UTF-8 and NUL replaced by U+FFFD. Returns a malloc'd

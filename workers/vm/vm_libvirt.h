@@ -1,12 +1,12 @@
 /*
- * vm_libvirt.h: vm-manager's only door to libvirt.
+ * vm_libvirt.h: vm-manager's only door to libvirt (libvirt.c).
  *
  * Every libvirt call that can block (all of them, over a remote socket) runs on a
  * small thread pool; the event loop thread never calls libvirt. libvirt's own event
  * loop (the default implementation, needed for lifecycle events and keepalives)
  * runs in one dedicated thread. Finished jobs and lifecycle events come back to the
  * loop as pointers written to one pipe, in the order they happened, and are handed
- * to the callback given to vlv_open().
+ * to the callback given to vm_libvirt_open().
  */
 #ifndef VM_LIBVIRT_H
 #define VM_LIBVIRT_H
@@ -72,19 +72,17 @@ struct vlv;
 typedef void (*vlv_done_fn)(struct vlv_job *job, void *arg);
 
 /* Register libvirt's event implementation (must precede any connection). 0 / -1. */
-int vlv_global_init(void);
+int vm_libvirt_global_init(void);
 /* Open the connection now (before confinement, so that the socket and files are
- * reachable); the pool and the event thread start with vlv_start(). */
-struct vlv *vlv_open(const char *uri, struct ev_loop *loop, vlv_done_fn done, void *arg,
+ * reachable); the pool and the event thread start with vm_libvirt_start(). */
+struct vlv *vm_libvirt_open(const char *uri, struct ev_loop *loop, vlv_done_fn done, void *arg,
 		     char *err, size_t errlen);
-int vlv_start(struct vlv *v, int nthreads);
-int vlv_connected(struct vlv *v);
+int vm_libvirt_start(struct vlv *v, int nthreads);
+int vm_libvirt_connected(struct vlv *v);
 /* Queue a job (ownership passes to the pool; it comes back through `done`, which
  * must not free it: the caller of done frees it afterwards). 0 / -1. */
-int vlv_submit(struct vlv *v, struct vlv_job *job);
-struct vlv_job *vlv_job_new(enum vlv_op op, const char *uuid, uint64_t cookie);
-void vlv_job_free(struct vlv_job *job);
-/* Jobs queued or running. */
-unsigned vlv_pending(struct vlv *v);
+int vm_libvirt_submit(struct vlv *v, struct vlv_job *job);
+struct vlv_job *vm_libvirt_job_new(enum vlv_op op, const char *uuid, uint64_t cookie);
+void vm_libvirt_job_free(struct vlv_job *job);
 
 #endif
