@@ -1,5 +1,5 @@
 /*
- * bench/net_router.c: drives net-router's core (workers/net_primary.c) without the
+ * bench/net_router.c: drives net-router's core (workers/net/primary.c) without the
  * daemon, inside a network namespace, as root. Used for the benchmark and by the
  * integration tests that must not depend on zk-election.
  *
@@ -119,8 +119,8 @@ static int make_gateways(struct netp *p)
 		/* up, as a client network's bridge is: announcements need a running device */
 		{
 			_Alignas(4) char req[NL_MSG_MAX];
-			size_t len = nl_build_link_set(req, sizeof(req), 0, idx, 1, 0, -1);
-			int rc = len ? nl_request(&p->nl, req, len) : -EINVAL;
+			size_t len = net_nlmsg_build_link_set(req, sizeof(req), 0, idx, 1, 0, -1);
+			int rc = len ? net_netlink_request(&p->nl, req, len) : -EINVAL;
 			if (rc != 0) {
 				fprintf(stderr, "%s up: %s\n", name, strerror(-rc));
 				return -1;
@@ -134,7 +134,7 @@ static int make_gateways(struct netp *p)
 				 100 + i, 100 + i);
 		v[i] = ent[i];
 	}
-	if (netp_set_networks(p, v, NGW, err, sizeof(err)) != 0) {
+	if (net_primary_set_networks(p, v, NGW, err, sizeof(err)) != 0) {
 		fprintf(stderr, "networks: %s\n", err);
 		return -1;
 	}
@@ -160,7 +160,7 @@ static size_t count_present(struct netp *p)
 	struct nl_addr *d;
 	size_t n, i, j, found = 0;
 
-	if (nl_addr_dump(&p->nl, AF_UNSPEC, &d, &n) != 0)
+	if (net_netlink_addr_dump(&p->nl, AF_UNSPEC, &d, &n) != 0)
 		return 0;
 	for (i = 0; i < p->nheld; i++)
 		for (j = 0; j < n; j++)
@@ -195,7 +195,7 @@ static int bench(struct netp *p, int runs)
 		return 1;
 	for (i = 0; i < runs; i++) {
 		uint64_t t0 = now_ns(), t1;
-		int code = netp_takeover(p, mono_ms() + 5000, &prim, msg, sizeof(msg));
+		int code = net_primary_takeover(p, mono_ms() + 5000, &prim, msg, sizeof(msg));
 		t1 = now_ns();
 		tk[i] = t1 - t0;
 		if (code || !prim) {
@@ -210,7 +210,7 @@ static int bench(struct netp *p, int runs)
 			bad++;
 		}
 		t0 = now_ns();
-		code = netp_relinquish(p, msg, sizeof(msg));
+		code = net_primary_relinquish(p, msg, sizeof(msg));
 		rl[i] = now_ns() - t0;
 		if (code) {
 			fprintf(stderr, "relinquish %d: %s\n", i, msg);
@@ -231,7 +231,7 @@ static int hold(struct netp *p, uint64_t ms, int strict)
 	int prim, code;
 	uint64_t lease = mono_ms() + ms;
 
-	code = netp_takeover(p, lease, &prim, msg, sizeof(msg));
+	code = net_primary_takeover(p, lease, &prim, msg, sizeof(msg));
 	printf("ack primary=%d error=%d msg=%s\n", prim, code, msg);
 	if (strict && (code || !prim)) {
 		fprintf(stderr, "takeover: %s\n", msg);
@@ -242,12 +242,12 @@ static int hold(struct netp *p, uint64_t ms, int strict)
 	for (;;) {
 		uint64_t now = mono_ms();
 		struct timespec ts;
-		uint64_t d = netp_next_tick_ms(now, p->primary, p->lease_until_ms);
+		uint64_t d = net_primary_next_tick_ms(now, p->primary, p->lease_until_ms);
 
 		ts.tv_sec = (time_t)(d / 1000);
 		ts.tv_nsec = (long)(d % 1000) * 1000000L;
 		nanosleep(&ts, NULL);
-		if (netp_tick(p, mono_ms()))
+		if (net_primary_tick(p, mono_ms()))
 			break;
 	}
 	printf("lease lapsed, %zu addresses held\n", p->nheld);
@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s bench [RUNS] | hold MS | setup | gw MS ENTRY...\n", argv[0]);
 		return 2;
 	}
-	rc = netp_open(&p, &cfg);
+	rc = net_primary_open(&p, &cfg);
 	if (rc != 0) {
 		fprintf(stderr, "sockets: %s (run as root inside a namespace)\n", strerror(-rc));
 		return 1;
@@ -286,13 +286,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "setup") == 0)
 		return 0;
 	if (strcmp(argv[1], "reconcile") == 0) {
-		rc = netp_reconcile(&p);
+		rc = net_primary_reconcile(&p);
 		printf("removed %d\n", rc);
 		return rc < 0;
 	}
 	if (strcmp(argv[1], "gw") == 0 && argc > 2) {
-		if (netp_set_networks(&p, (const char *const *)argv + 3, (uint32_t)(argc - 3), err,
-				      sizeof(err)) != 0)
+		if (net_primary_set_networks(&p, (const char *const *)argv + 3, (uint32_t)(argc - 3), err,
+					     sizeof(err)) != 0)
 			printf("networks refused: %s\n", err);
 		return hold(&p, (uint64_t)strtoull(argv[2], NULL, 10), 0);
 	}

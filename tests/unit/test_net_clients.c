@@ -52,21 +52,21 @@ static void test_names(void **state)
 {
 	uint32_t v = 0;
 
-	assert_true(netc_our_name("vmbr1001", &v));
+	assert_true(net_client_our_name("vmbr1001", &v));
 	assert_int_equal(v, 1001);
-	assert_true(netc_our_name("vxlan16777215", &v));
+	assert_true(net_client_our_name("vxlan16777215", &v));
 	assert_int_equal(v, 16777215);
-	assert_true(netc_our_name("vlan7", &v));
+	assert_true(net_client_our_name("vlan7", &v));
 	assert_int_equal(v, 7);
 	/* not ours: other names, suffixes, out of range, empty digits */
-	assert_false(netc_our_name("vmbr", &v));
-	assert_false(netc_our_name("vmbr10a", &v));
-	assert_false(netc_our_name("vmbr16777216", &v));
-	assert_false(netc_our_name("vxlan99999999999999999999", &v));
-	assert_false(netc_our_name("brcluster", &v));
-	assert_false(netc_our_name("ens4", &v));
-	assert_false(netc_our_name("xvmbr1", &v));
-	assert_false(netc_our_name("vlan-1", &v));
+	assert_false(net_client_our_name("vmbr", &v));
+	assert_false(net_client_our_name("vmbr10a", &v));
+	assert_false(net_client_our_name("vmbr16777216", &v));
+	assert_false(net_client_our_name("vxlan99999999999999999999", &v));
+	assert_false(net_client_our_name("brcluster", &v));
+	assert_false(net_client_our_name("ens4", &v));
+	assert_false(net_client_our_name("xvmbr1", &v));
+	assert_false(net_client_our_name("vlan-1", &v));
 }
 
 static void test_mtu(void **state)
@@ -75,10 +75,10 @@ static void test_mtu(void **state)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.if_cluster.mtu = 9000;
-	assert_int_equal(netc_mtu(&cfg, 1), 8950);
-	assert_int_equal(netc_mtu(&cfg, 0), 9000);
+	assert_int_equal(net_client_mtu(&cfg, 1), 8950);
+	assert_int_equal(net_client_mtu(&cfg, 0), 9000);
 	cfg.if_cluster.mtu = 0; /* unset: Ethernet */
-	assert_int_equal(netc_mtu(&cfg, 1), 1450);
+	assert_int_equal(net_client_mtu(&cfg, 1), 1450);
 }
 
 static int find_arg(char **argv, int n, const char *a)
@@ -96,8 +96,8 @@ static void test_argv_v4(void **state)
 	int n;
 
 	managed(&d);
-	n = dnsm_build_argv(&d, "/usr/lib/pvc/pvc-dhcp-lease", "/run/pvc/dnsmasq/1001", argv,
-			    DNSM_MAX_ARGS, store, sizeof(store));
+	n = net_dnsmasq_args_build(&d, "/usr/lib/pvc/pvc-dhcp-lease", "/run/pvc/dnsmasq/1001", argv,
+				   DNSM_MAX_ARGS, store, sizeof(store));
 	assert_true(n > 20);
 	assert_null(argv[n]);
 	assert_string_equal(argv[0], "/usr/sbin/dnsmasq");
@@ -130,7 +130,7 @@ static void test_argv_v6_and_empty_domain(void **state)
 	addr(&d.net6, AF_INET6, "fd00:1001::", 64);
 	addr(&d.gw6, AF_INET6, "fd00:1001::1", -1);
 	d.dhcp6 = 1;
-	n = dnsm_build_argv(&d, "/h", "/d", argv, DNSM_MAX_ARGS, store, sizeof(store));
+	n = net_dnsmasq_args_build(&d, "/h", "/d", argv, DNSM_MAX_ARGS, store, sizeof(store));
 	assert_true(n > 0);
 	assert_int_equal(find_arg(argv, n, "--local=//"), -1);
 	assert_int_equal(find_arg(argv, n, "--domain="), -1);
@@ -143,7 +143,7 @@ static void test_argv_v6_and_empty_domain(void **state)
 	assert_string_equal(argv[n - 1], "--dhcp-range=10.101.0.100,10.101.0.199,48h");
 	/* v6 only */
 	d.dhcp4 = 0;
-	n = dnsm_build_argv(&d, "/h", "/d", argv, DNSM_MAX_ARGS, store, sizeof(store));
+	n = net_dnsmasq_args_build(&d, "/h", "/d", argv, DNSM_MAX_ARGS, store, sizeof(store));
 	assert_string_equal(argv[n - 1],
 			    "--dhcp-range=net:vmbr1001,::2,::ffff:ffff:ffff:ffff,constructor:vmbr1001,64,24h");
 }
@@ -156,11 +156,11 @@ static void test_argv_spaces_and_overflow(void **state)
 
 	managed(&d);
 	/* the reference re-split a joined string: a path with a space broke it */
-	n = dnsm_build_argv(&d, "/opt/my pvc/pvc-dhcp-lease", "/d", argv, DNSM_MAX_ARGS, store,
-			    sizeof(store));
+	n = net_dnsmasq_args_build(&d, "/opt/my pvc/pvc-dhcp-lease", "/d", argv, DNSM_MAX_ARGS, store,
+				   sizeof(store));
 	assert_true(find_arg(argv, n, "--dhcp-script=/opt/my pvc/pvc-dhcp-lease") > 0);
-	assert_int_equal(dnsm_build_argv(&d, "/h", "/d", argv, DNSM_MAX_ARGS, small, sizeof(small)), -1);
-	assert_int_equal(dnsm_build_argv(&d, "/h", "/d", argv, 5, store, sizeof(store)), -1);
+	assert_int_equal(net_dnsmasq_args_build(&d, "/h", "/d", argv, DNSM_MAX_ARGS, small, sizeof(small)), -1);
+	assert_int_equal(net_dnsmasq_args_build(&d, "/h", "/d", argv, 5, store, sizeof(store)), -1);
 }
 
 static void test_host_line(void **state)
@@ -171,10 +171,10 @@ static void test_host_line(void **state)
 	memset(&r, 0, sizeof(r));
 	snprintf(r.mac, sizeof(r.mac), "52:54:00:10:01:01");
 	addr(&r.ip, AF_INET, "10.101.0.50", -1);
-	dnsm_host_line(&r, buf, sizeof(buf));
+	net_dnsmasq_args_host_line(&r, buf, sizeof(buf));
 	assert_string_equal(buf, "52:54:00:10:01:01,10.101.0.50");
 	snprintf(r.hostname, sizeof(r.hostname), "vmhost");
-	dnsm_host_line(&r, buf, sizeof(buf));
+	net_dnsmasq_args_host_line(&r, buf, sizeof(buf));
 	assert_string_equal(buf, "52:54:00:10:01:01,10.101.0.50,vmhost");
 }
 
@@ -195,7 +195,7 @@ static void test_nft_render(void **state)
 	snprintf(in[1].rule, sizeof(in[1].rule), "ip saddr 10.0.0.1 drop");
 	d.acl_in = in;
 	d.nacl_in = 2;
-	n = nftn_render(&d, NULL, buf, sizeof(buf));
+	n = net_nft_render(&d, NULL, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_non_null(strstr(buf, "add chain inet pvc vxlan1001-in\nflush chain inet pvc vxlan1001-in\n"));
 	assert_non_null(strstr(buf, "add rule inet pvc vmbr1001-input udp dport 67 counter accept\n"));
@@ -213,20 +213,20 @@ static void test_nft_render(void **state)
 	/* a previous application: its elements are swapped in the same transaction */
 	memset(&prev, 0, sizeof(prev));
 	prev.vni = 1001;
-	n = nftn_render(&d, &prev, buf, sizeof(buf));
+	n = net_nft_render(&d, &prev, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_non_null(strstr(buf, "delete element inet pvc fwd_to { \"vmbr1001\" }"));
 	assert_non_null(strstr(buf, "delete element inet pvc in_if { \"vmbr1001\" }"));
 	assert_true(strstr(buf, "delete element inet pvc in_if") < strstr(buf, "add element inet pvc in_if"));
 	/* host bits of a network are cleared (not that netdef lets them through) */
 	d.net4.addr[3] = 77;
-	n = nftn_render(&d, NULL, buf, sizeof(buf));
+	n = net_nft_render(&d, NULL, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "ip daddr 10.101.0.0/24 counter"));
 	/* no gateway: no forward jumps (ref §7.7 steps 3-4) */
 	d.gw4.set = 0;
-	n = nftn_render(&d, NULL, buf, sizeof(buf));
+	n = net_nft_render(&d, NULL, buf, sizeof(buf));
 	assert_null(strstr(buf, "jump vxlan1001-in\n"));
-	assert_int_equal(nftn_render(&d, NULL, buf, 100), -1);
+	assert_int_equal(net_nft_render(&d, NULL, buf, 100), -1);
 }
 
 static const struct rtattr *find_attr(const void *p, size_t len, int type)
@@ -247,7 +247,7 @@ static void test_link_new(void **state)
 	const struct nlmsghdr *h = (const void *)buf;
 	const struct ifinfomsg *ifi;
 	const struct rtattr *li, *data, *a;
-	size_t len = nl_build_link_new(buf, sizeof(buf), 7, &nl);
+	size_t len = net_nlmsg_build_link_new(buf, sizeof(buf), 7, &nl);
 	uint16_t port;
 	uint32_t id;
 
@@ -272,24 +272,24 @@ static void test_link_new(void **state)
 	/* refused: bad VLAN ids, VLAN without lower device, unknown kind, long name */
 	nl.kind = "vlan";
 	nl.id = 4095;
-	assert_int_equal(nl_build_link_new(buf, sizeof(buf), 7, &nl), 0);
+	assert_int_equal(net_nlmsg_build_link_new(buf, sizeof(buf), 7, &nl), 0);
 	nl.id = 100;
 	nl.link = 0;
-	assert_int_equal(nl_build_link_new(buf, sizeof(buf), 7, &nl), 0);
+	assert_int_equal(net_nlmsg_build_link_new(buf, sizeof(buf), 7, &nl), 0);
 	nl.link = 3;
-	assert_true(nl_build_link_new(buf, sizeof(buf), 7, &nl) > 0);
+	assert_true(net_nlmsg_build_link_new(buf, sizeof(buf), 7, &nl) > 0);
 	nl.kind = "macvlan";
-	assert_int_equal(nl_build_link_new(buf, sizeof(buf), 7, &nl), 0);
+	assert_int_equal(net_nlmsg_build_link_new(buf, sizeof(buf), 7, &nl), 0);
 	nl.kind = "bridge";
 	nl.name = "averyveryverylongname";
-	assert_int_equal(nl_build_link_new(buf, sizeof(buf), 7, &nl), 0);
+	assert_int_equal(net_nlmsg_build_link_new(buf, sizeof(buf), 7, &nl), 0);
 	nl.kind = "vxlan";
 	nl.name = "vxlan1";
 	nl.id = 16777216;
-	assert_int_equal(nl_build_link_new(buf, sizeof(buf), 7, &nl), 0);
-	assert_true(nl_build_link_del(buf, sizeof(buf), 1, 5) > 0);
-	assert_int_equal(nl_build_link_del(buf, sizeof(buf), 1, 0), 0);
-	assert_true(nl_build_link_dump(buf, sizeof(buf), 1) > 0);
+	assert_int_equal(net_nlmsg_build_link_new(buf, sizeof(buf), 7, &nl), 0);
+	assert_true(net_nlmsg_build_link_del(buf, sizeof(buf), 1, 5) > 0);
+	assert_int_equal(net_nlmsg_build_link_del(buf, sizeof(buf), 1, 0), 0);
+	assert_true(net_nlmsg_build_link_dump(buf, sizeof(buf), 1) > 0);
 }
 
 /* A kernel-style RTM_NEWLINK answer for a vxlan: parsed back with its id. */
@@ -301,12 +301,12 @@ static void test_link_parse_info(void **state)
 	struct nlmsghdr *h = (void *)buf;
 	struct ifinfomsg *ifi;
 	struct nl_link l;
-	size_t len = nl_build_link_new(buf, sizeof(buf), 7, &nl);
+	size_t len = net_nlmsg_build_link_new(buf, sizeof(buf), 7, &nl);
 
 	assert_true(len > 0);
 	ifi = NLMSG_DATA(h);
 	ifi->ifi_index = 9; /* as the kernel would answer */
-	assert_int_equal(nl_parse_link(buf, len, &l), 0);
+	assert_int_equal(net_nlmsg_parse_link(buf, len, &l), 0);
 	assert_string_equal(l.name, "vxlan77");
 	assert_string_equal(l.kind, "vxlan");
 	assert_int_equal(l.has_id, 1);
@@ -315,7 +315,7 @@ static void test_link_parse_info(void **state)
 	assert_int_equal(l.mtu, 1450);
 	/* truncated: refused, never read past the end */
 	h->nlmsg_len = (uint32_t)len + 8;
-	assert_int_equal(nl_parse_link(buf, len, &l), -1);
+	assert_int_equal(net_nlmsg_parse_link(buf, len, &l), -1);
 }
 
 int main(void)

@@ -1,5 +1,5 @@
 /*
- * net_client.c: client network interfaces on every node with networking
+ * client.c: client network interfaces on every node with networking
  * (ref §7.2 with rtnetlink instead of ip/brctl/ethtool/sysctl commands).
  *
  * The kernel is the state: each apply lists the links once and converges them to
@@ -22,7 +22,7 @@
 #include "log.h"
 #include "net_client.h"
 
-int netc_our_name(const char *name, uint32_t *vni)
+int net_client_our_name(const char *name, uint32_t *vni)
 {
 	static const char *const pfx[] = {"vmbr", "vxlan", "vlan"};
 	unsigned long long v = 0;
@@ -46,7 +46,7 @@ int netc_our_name(const char *name, uint32_t *vni)
 	return 0;
 }
 
-int netc_mtu(const struct pvc_config *cfg, int managed)
+int net_client_mtu(const struct pvc_config *cfg, int managed)
 {
 	int mtu = cfg->if_cluster.mtu > 0 ? cfg->if_cluster.mtu : 1500;
 
@@ -133,14 +133,14 @@ static int ensure_link(struct netc *c, const struct nl_link *have, const struct 
 	if (have) {
 		log_warnx("network %u: %s is a %s, not the %s wanted: replacing it", vni,
 			  want->name, have->kind[0] ? have->kind : "plain link", want->kind);
-		rc = nl_link_del(c->nl, have->ifindex);
+		rc = net_netlink_link_del(c->nl, have->ifindex);
 		if (rc != 0)
 			return rc;
 	}
-	rc = nl_link_new(c->nl, want);
+	rc = net_netlink_link_new(c->nl, want);
 	if (rc != 0 && rc != -EEXIST)
 		return rc;
-	rc = nl_link_query(c->nl, want->name, &l);
+	rc = net_netlink_link_query(c->nl, want->name, &l);
 	return rc != 0 ? rc : l.ifindex;
 }
 
@@ -151,10 +151,10 @@ static int build_net(struct netc *c, const struct netdef *d, const struct nl_lin
 	const char *lower = d->managed ? c->cfg->if_cluster.device : c->cfg->bridge_device;
 	struct nl_link low;
 	struct nl_newlink wl, wb;
-	int mtu = netc_mtu(c->cfg, d->managed), li, bi, rc;
+	int mtu = net_client_mtu(c->cfg, d->managed), li, bi, rc;
 
 	netdef_ifnames(d, br, lk);
-	rc = nl_link_query(c->nl, lower, &low);
+	rc = net_netlink_link_query(c->nl, lower, &low);
 	if (rc != 0) {
 		log_errx("network %u: %s device %s: %s", d->vni,
 			 d->managed ? "cluster" : "bridge", lower,
@@ -185,9 +185,9 @@ static int build_net(struct netc *c, const struct netdef *d, const struct nl_lin
 		return -1;
 	}
 	/* MTU before enslaving: a port with a smaller MTU would lower the bridge's */
-	rc = nl_link_set(c->nl, li, 1, mtu, bi);
+	rc = net_netlink_link_set(c->nl, li, 1, mtu, bi);
 	if (rc == 0)
-		rc = nl_link_set(c->nl, bi, 1, mtu, -1);
+		rc = net_netlink_link_set(c->nl, bi, 1, mtu, -1);
 	if (rc != 0) {
 		log_errx("network %u: cannot set up %s in %s (mtu %d): %s%s%s", d->vni, lk, br, mtu,
 			 strerror(-rc), c->nl->err[0] ? ": " : "", c->nl->err);
@@ -198,13 +198,13 @@ static int build_net(struct netc *c, const struct netdef *d, const struct nl_lin
 	return 0;
 }
 
-int netc_apply(struct netc *c, const struct netdef *defs, size_t n, int *ok)
+int net_client_apply(struct netc *c, const struct netdef *defs, size_t n, int *ok)
 {
 	struct nl_link *links = NULL;
 	size_t nlinks = 0, i;
 	int rc, failed = 0;
 
-	rc = nl_link_dump(c->nl, &links, &nlinks);
+	rc = net_netlink_link_dump(c->nl, &links, &nlinks);
 	if (rc != 0) {
 		log_errx("network: cannot list links: %s", strerror(-rc));
 		return rc;
@@ -214,7 +214,7 @@ int netc_apply(struct netc *c, const struct netdef *defs, size_t n, int *ok)
 		uint32_t vni;
 		int keep;
 
-		if (!netc_our_name(links[i].name, &vni))
+		if (!net_client_our_name(links[i].name, &vni))
 			continue;
 		keep = 0;
 		for (size_t j = 0; j < n && !keep; j++) {
@@ -226,7 +226,7 @@ int netc_apply(struct netc *c, const struct netdef *defs, size_t n, int *ok)
 		}
 		if (keep)
 			continue;
-		rc = nl_link_del(c->nl, links[i].ifindex);
+		rc = net_netlink_link_del(c->nl, links[i].ifindex);
 		if (rc != 0)
 			log_errx("network %u: cannot delete %s: %s", vni, links[i].name,
 				 strerror(-rc));

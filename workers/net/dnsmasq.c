@@ -1,12 +1,12 @@
 /*
- * net_dnsmasq.c: dnsmasq per managed network while primary (ref §7.5, §7.6, with
+ * dnsmasq.c: dnsmasq per managed network while primary (ref §7.5, §7.6, with
  * its bugs fixed: arguments are an argv, never a string re-split on spaces;
  * processes are reaped, stopped by PID and supervised; reservations come from
  * dhcp4_reservations and the whole hosts directory is regenerated at start).
  *
  * dnsmasq runs as net-router's user and inherits its seccomp filter, Landlock
  * domain and no_new_privs; it gets CAP_NET_BIND_SERVICE / CAP_NET_ADMIN /
- * CAP_NET_RAW as ambient capabilities (see net_router.c). It is a child of this
+ * CAP_NET_RAW as ambient capabilities (see router.c). It is a child of this
  * process: a pidfd in the event loop says when it dies, PR_SET_PDEATHSIG takes it
  * down with a dying net-router, and a PID file per network lets the next
  * net-router stop one that survived anyway.
@@ -71,7 +71,7 @@ static int sig_of(struct dnsm *m, const struct netdef *d, char **out)
 	char *s;
 
 	snprintf(hosts, sizeof(hosts), "%s/%u", m->dir, d->vni);
-	n = dnsm_build_argv(d, m->helper, hosts, argv, DNSM_MAX_ARGS, store, sizeof(store));
+	n = net_dnsmasq_args_build(d, m->helper, hosts, argv, DNSM_MAX_ARGS, store, sizeof(store));
 	if (n < 0)
 		return -1;
 	for (int i = 0; i < n; i++)
@@ -104,74 +104,61 @@ static int pidfd_signal(int pidfd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* fork+execve. Only async-signal-safe calls between fork and execve. */
-static int start(struct dnsm *m, struct dnsm_proc *p)
+/* dnsmasq's stdout and stderr go to its log file, stdin is /dev/null. 0 or -1. */
+static int open_stdio(struct dnsm *m, struct dnsm_proc *p, int *logfd, int *nullfd)
 {
-	static char store[8192];
-	char *argv[DNSM_MAX_ARGS], hosts[320], logp[400];
-	char env_br[64], env_cfg[300], env_sock[360];
-	char *envp[] = {env_br, env_cfg, env_sock, NULL};
-	int logfd, nullfd, n;
-	pid_t pid, parent = getpid();
+	char logp[400];
 
-	snprintf(hosts, sizeof(hosts), "%s/%u", m->dir, p->vni);
-	n = dnsm_build_argv(&p->def, m->helper, hosts, argv, DNSM_MAX_ARGS, store, sizeof(store));
-	if (n < 0) {
-		log_errx("network %u: dnsmasq arguments too long", p->vni);
-		return -1;
-	}
-	(void)dnsm_write_hosts(m, p);
-	snprintf(env_br, sizeof(env_br), "DNSMASQ_BRIDGE_INTERFACE=vmbr%u", p->vni);
-	snprintf(env_cfg, sizeof(env_cfg), "PVCD_CONFIG_FILE=%s", m->cfg->config_path);
-	snprintf(env_sock, sizeof(env_sock), "PVC_LEASE_SOCKET=%s", m->sock);
 	snprintf(logp, sizeof(logp), "%s/dnsmasq-%u.log", m->logdir, p->vni);
-	logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (logfd < 0) {
+	*logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (*logfd < 0) {
 		log_errx("network %u: cannot open %s: %s", p->vni, logp, strerror(errno));
 		return -1;
 	}
-	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (nullfd < 0) {
+	*nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (*nullfd < 0) {
 		log_errx("network %u: cannot open /dev/null: %s", p->vni, strerror(errno));
-		close(logfd);
+		close(*logfd);
 		return -1;
 	}
-	pid = fork();
-	if (pid < 0) {
-		log_errx("network %u: cannot fork dnsmasq: %s", p->vni, strerror(errno));
-		close(logfd);
-		close(nullfd);
-		return -1;
-	}
-	if (pid == 0) {
-		sigset_t none;
-		static const char failed[] = "pvcnoded: execve " DNSM_EXE " failed\n";
+	return 0;
+}
 
-		/* the worker ignores these and blocks nothing dnsmasq needs: defaults */
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* a dying net-router takes its dnsmasq along */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
-			_exit(127);
-		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-			_exit(127);
-		(void)syscall(SYS_close_range, 3, ~0U, 0);
-		execve(DNSM_EXE, argv, envp);
-		(void)!write(2, failed, sizeof(failed) - 1);
+/* In the child of fork(): async-signal-safe calls only. */
+static void exec_child(pid_t parent, int nullfd, int logfd, char **argv, char **envp)
+	__attribute__((noreturn));
+static void exec_child(pid_t parent, int nullfd, int logfd, char **argv, char **envp)
+{
+	sigset_t none;
+	static const char failed[] = "pvcnoded: execve " DNSM_EXE " failed\n";
+
+	/* the worker ignores these and blocks nothing dnsmasq needs: defaults */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* a dying net-router takes its dnsmasq along */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
 		_exit(127);
-	}
-	close(logfd);
-	close(nullfd);
+	if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+		_exit(127);
+	(void)syscall(SYS_close_range, 3, ~0U, 0);
+	execve(DNSM_EXE, argv, envp);
+	(void)!write(2, failed, sizeof(failed) - 1);
+	_exit(127);
+}
+
+/* Supervise the new child `pid` through a pidfd in the loop. 0, or -1 after
+ * killing it: its death would go unnoticed. */
+static int watch(struct dnsm *m, struct dnsm_proc *p, pid_t pid)
+{
 	p->pid = pid;
 	p->started_ms = mono_ms();
 	p->pidfd = pidfd_open_(pid);
 	if (p->pidfd < 0 || ev_add_fd(m->loop, p->pidfd, POLLIN, on_exit_fd, m) != 0) {
-		/* without it the death would go unnoticed: give up on this one */
 		log_errx("network %u: cannot watch dnsmasq pid %d: %s", p->vni, (int)pid,
 			 strerror(errno));
 		(void)kill(pid, SIGKILL);
@@ -182,7 +169,46 @@ static int start(struct dnsm *m, struct dnsm_proc *p)
 		p->pid = 0;
 		return -1;
 	}
-	dnsm_pidfile(m, p->vni, pid);
+	return 0;
+}
+
+/* fork+execve. Only async-signal-safe calls between fork and execve. */
+static int start(struct dnsm *m, struct dnsm_proc *p)
+{
+	static char store[8192];
+	char *argv[DNSM_MAX_ARGS], hosts[320];
+	char env_br[64], env_cfg[300], env_sock[360];
+	char *envp[] = {env_br, env_cfg, env_sock, NULL};
+	int logfd, nullfd, n;
+	pid_t pid, parent = getpid();
+
+	snprintf(hosts, sizeof(hosts), "%s/%u", m->dir, p->vni);
+	n = net_dnsmasq_args_build(&p->def, m->helper, hosts, argv, DNSM_MAX_ARGS, store,
+				   sizeof(store));
+	if (n < 0) {
+		log_errx("network %u: dnsmasq arguments too long", p->vni);
+		return -1;
+	}
+	(void)net_dnsmasq_files_write_hosts(m, p);
+	snprintf(env_br, sizeof(env_br), "DNSMASQ_BRIDGE_INTERFACE=vmbr%u", p->vni);
+	snprintf(env_cfg, sizeof(env_cfg), "PVCD_CONFIG_FILE=%s", m->cfg->config_path);
+	snprintf(env_sock, sizeof(env_sock), "PVC_LEASE_SOCKET=%s", m->sock);
+	if (open_stdio(m, p, &logfd, &nullfd) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		log_errx("network %u: cannot fork dnsmasq: %s", p->vni, strerror(errno));
+		close(logfd);
+		close(nullfd);
+		return -1;
+	}
+	if (pid == 0)
+		exec_child(parent, nullfd, logfd, argv, envp);
+	close(logfd);
+	close(nullfd);
+	if (watch(m, p, pid) != 0)
+		return -1;
+	net_dnsmasq_files_pidfile(m, p->vni, pid);
 	log_info("network %u: dnsmasq started (pid %d)", p->vni, (int)pid);
 	return 0;
 }
@@ -207,7 +233,7 @@ static void forget(struct dnsm *m, struct dnsm_proc *p)
 	}
 	p->pidfd = -1;
 	p->pid = 0;
-	dnsm_pidfile(m, p->vni, 0);
+	net_dnsmasq_files_pidfile(m, p->vni, 0);
 }
 
 static void on_exit_fd(struct ev_loop *loop, int fd, short revents, void *arg)
@@ -317,7 +343,9 @@ static void drop(struct dnsm *m, size_t i)
 	m->v[i] = m->v[--m->n];
 }
 
-void dnsm_apply(struct dnsm *m, const struct netdef *defs, size_t n, int primary)
+/* Stop every dnsmasq that is no longer wanted or whose arguments changed, and
+ * forget them. 0 or -1 (out of memory, logged). */
+static int stop_unwanted(struct dnsm *m, const struct netdef *defs, size_t n, int primary)
 {
 	struct dnsm_proc **stop = NULL;
 	size_t nstop = 0, i;
@@ -326,10 +354,9 @@ void dnsm_apply(struct dnsm *m, const struct netdef *defs, size_t n, int primary
 		stop = calloc(m->n, sizeof(*stop));
 		if (!stop) {
 			log_errx("dnsmasq: out of memory");
-			return;
+			return -1;
 		}
 	}
-	/* stop what is no longer wanted, or whose arguments changed */
 	for (i = 0; i < m->n; i++) {
 		struct dnsm_proc *p = m->v[i];
 		const struct netdef *d = NULL;
@@ -356,57 +383,74 @@ void dnsm_apply(struct dnsm *m, const struct netdef *defs, size_t n, int primary
 		else
 			i++;
 	}
-	if (!primary)
+	return 0;
+}
+
+/* A new dnsmasq for `d`, started (or its restart scheduled). 0 or -1 (out of
+ * memory: logged, nothing more can be added now). */
+static int add_proc(struct dnsm *m, const struct netdef *d)
+{
+	struct dnsm_proc *p;
+
+	if (m->n == m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 16;
+		struct dnsm_proc **nv = realloc(m->v, nc * sizeof(*nv));
+		if (!nv) {
+			log_errx("dnsmasq: out of memory");
+			return -1;
+		}
+		m->v = nv;
+		m->cap = nc;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		log_errx("dnsmasq: out of memory");
+		return -1;
+	}
+	p->m = m;
+	p->vni = d->vni;
+	p->pidfd = -1;
+	p->wanted = 1;
+	def_copy(&p->def, d);
+	if (sig_of(m, d, &p->sig) != 0) {
+		log_errx("network %u: dnsmasq arguments too long", p->vni);
+		free(p->def.res);
+		free(p);
+		return 0;
+	}
+	m->v[m->n++] = p;
+	if (start(m, p) != 0) {
+		p->backoff_ms = DNSM_BACKOFF_MIN_MS;
+		p->restart_timer = ev_timer(m->loop, (uint64_t)p->backoff_ms, restart_cb, p);
+	}
+	return 0;
+}
+
+void net_dnsmasq_apply(struct dnsm *m, const struct netdef *defs, size_t n, int primary)
+{
+	if (stop_unwanted(m, defs, n, primary) != 0 || !primary)
 		return;
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct dnsm_proc *p;
 
 		if (!defs[i].managed)
 			continue;
 		p = find(m, defs[i].vni);
-		if (p) {
-			/* running with the same arguments: reservations in place */
-			free(p->def.res);
-			def_copy(&p->def, &defs[i]);
-			if (dnsm_write_hosts(m, p) && p->pid && pidfd_signal(p->pidfd, SIGHUP) != 0)
-				log_warnx("network %u: SIGHUP to dnsmasq: %s", p->vni, strerror(errno));
-			continue;
-		}
-		if (m->n == m->cap) {
-			size_t nc = m->cap ? m->cap * 2 : 16;
-			struct dnsm_proc **nv = realloc(m->v, nc * sizeof(*nv));
-			if (!nv) {
-				log_errx("dnsmasq: out of memory");
-				return;
-			}
-			m->v = nv;
-			m->cap = nc;
-		}
-		p = calloc(1, sizeof(*p));
 		if (!p) {
-			log_errx("dnsmasq: out of memory");
-			return;
-		}
-		p->m = m;
-		p->vni = defs[i].vni;
-		p->pidfd = -1;
-		p->wanted = 1;
-		def_copy(&p->def, &defs[i]);
-		if (sig_of(m, &defs[i], &p->sig) != 0) {
-			log_errx("network %u: dnsmasq arguments too long", p->vni);
-			free(p->def.res);
-			free(p);
+			if (add_proc(m, &defs[i]) != 0)
+				return;
 			continue;
 		}
-		m->v[m->n++] = p;
-		if (start(m, p) != 0) {
-			p->backoff_ms = DNSM_BACKOFF_MIN_MS;
-			p->restart_timer = ev_timer(m->loop, (uint64_t)p->backoff_ms, restart_cb, p);
-		}
+		/* running with the same arguments: reservations in place */
+		free(p->def.res);
+		def_copy(&p->def, &defs[i]);
+		if (net_dnsmasq_files_write_hosts(m, p) && p->pid &&
+		    pidfd_signal(p->pidfd, SIGHUP) != 0)
+			log_warnx("network %u: SIGHUP to dnsmasq: %s", p->vni, strerror(errno));
 	}
 }
 
-void dnsm_stop_all(struct dnsm *m)
+void net_dnsmasq_stop_all(struct dnsm *m)
 {
 	if (m->n)
 		stop_procs(m, m->v, m->n);
@@ -414,7 +458,7 @@ void dnsm_stop_all(struct dnsm *m)
 		drop(m, 0);
 }
 
-void dnsm_list(const struct dnsm *m, char *buf, size_t cap)
+void net_dnsmasq_list(const struct dnsm *m, char *buf, size_t cap)
 {
 	size_t used = 0;
 
@@ -429,7 +473,7 @@ void dnsm_list(const struct dnsm *m, char *buf, size_t cap)
 	}
 }
 
-size_t dnsm_running(const struct dnsm *m)
+size_t net_dnsmasq_running(const struct dnsm *m)
 {
 	size_t k = 0;
 

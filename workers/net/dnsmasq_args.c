@@ -1,5 +1,5 @@
 /*
- * net_dnsmasq_args.c: dnsmasq's argument vector and reservation lines (ref §7.5,
+ * dnsmasq_args.c: dnsmasq's argument vector and reservation lines (ref §7.5,
  * §7.6): pure, unit-tested in tests/unit/test_net_clients.c.
  */
 #include <stdarg.h>
@@ -50,8 +50,8 @@ static const char *bare(const struct netdef_addr *x, char *buf, size_t cap)
 	return buf;
 }
 
-int dnsm_build_argv(const struct netdef *d, const char *helper, const char *hostsdir,
-		    char **argv, size_t maxargs, char *store, size_t storecap)
+int net_dnsmasq_args_build(const struct netdef *d, const char *helper, const char *hostsdir,
+			   char **argv, size_t maxargs, char *store, size_t storecap)
 {
 	struct av a = {.argv = argv, .max = maxargs, .store = store, .cap = storecap};
 	char g4[64], g6[64], s4[64], e4[64];
@@ -121,7 +121,7 @@ int dnsm_build_argv(const struct netdef *d, const char *helper, const char *host
 	return a.over ? -1 : (int)a.n;
 }
 
-void dnsm_host_line(const struct netdef_res *r, char *buf, size_t cap)
+void net_dnsmasq_args_host_line(const struct netdef_res *r, char *buf, size_t cap)
 {
 	char ip[64];
 

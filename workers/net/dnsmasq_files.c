@@ -1,5 +1,5 @@
 /*
- * net_dnsmasq_files.c: dnsmasq's files: directories created before confinement,
+ * dnsmasq_files.c: dnsmasq's files: directories created before confinement,
  * leftover dnsmasq of a previous net-router (PID files), our PID files and the
  * reservation hosts directories (ref §7.5, fixed).
  */
@@ -83,6 +83,31 @@ static int is_our_dnsmasq(pid_t pid, const char *hostsdir)
 	return 0;
 }
 
+/* SIGTERM, then SIGKILL after DNSM_STOP_MS if it is still ours. Not our child, but
+ * its pidfd still becomes readable when it exits: no polling for the end. */
+static void stop_pid(pid_t pid, const char *hosts)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+
+	if (pidfd < 0) {
+		if (errno == ESRCH)
+			return; /* gone meanwhile */
+		log_warnx("pidfd_open of dnsmasq pid %d: %s", (int)pid, strerror(errno));
+		if (kill(pid, SIGTERM) != 0)
+			return;
+		/* no pidfd: one bounded wait for it */
+		(void)poll(NULL, 0, DNSM_STOP_MS);
+	} else {
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+		while (poll(&pf, 1, DNSM_STOP_MS) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+	}
+	if (kill(pid, 0) == 0 && is_our_dnsmasq(pid, hosts))
+		(void)kill(pid, SIGKILL);
+}
+
 static void stop_leftover(struct dnsm *m, const char *name)
 {
 	char path[600], hosts[340], buf[32];
@@ -104,20 +129,13 @@ static void stop_leftover(struct dnsm *m, const char *name)
 	if (r > 0 && sscanf(buf, "%ld", &pid) == 1 && pid > 1 && is_our_dnsmasq((pid_t)pid, hosts)) {
 		log_info("stopping dnsmasq of network %lu (pid %ld) left by a previous net-router",
 			 vni, pid);
-		(void)kill((pid_t)pid, SIGTERM);
-		for (int i = 0; i < DNSM_STOP_MS / 20 && kill((pid_t)pid, 0) == 0; i++) {
-			struct timespec ts = {0, 20 * 1000000L};
-			(void)waitpid((pid_t)pid, NULL, WNOHANG);
-			nanosleep(&ts, NULL);
-		}
-		if (kill((pid_t)pid, 0) == 0 && is_our_dnsmasq((pid_t)pid, hosts))
-			(void)kill((pid_t)pid, SIGKILL);
+		stop_pid((pid_t)pid, hosts);
 	}
 	(void)unlink(path);
 }
 
-int dnsm_init(struct dnsm *m, struct ev_loop *loop, const struct pvc_config *cfg,
-	      const char *user)
+int net_dnsmasq_files_init(struct dnsm *m, struct ev_loop *loop, const struct pvc_config *cfg,
+			   const char *user)
 {
 	char exe[256];
 	struct passwd *pw = user ? getpwnam(user) : NULL;
@@ -161,7 +179,7 @@ int dnsm_init(struct dnsm *m, struct ev_loop *loop, const struct pvc_config *cfg
 	return 0;
 }
 
-void dnsm_pidfile(struct dnsm *m, uint32_t vni, pid_t pid)
+void net_dnsmasq_files_pidfile(struct dnsm *m, uint32_t vni, pid_t pid)
 {
 	char path[400], tmp[410], buf[32];
 	int fd, n;
@@ -185,7 +203,7 @@ void dnsm_pidfile(struct dnsm *m, uint32_t vni, pid_t pid)
  * written under a dot-name and renamed (dnsmasq's inotify ignores dot-files and
  * sees the rename), stale files removed. Returns 1 if something was removed:
  * dnsmasq only forgets those on SIGHUP. */
-int dnsm_write_hosts(struct dnsm *m, const struct dnsm_proc *p)
+int net_dnsmasq_files_write_hosts(struct dnsm *m, const struct dnsm_proc *p)
 {
 	char dir[320], path[400], tmp[400], line[160], cur[160];
 	int removed = 0;
@@ -203,7 +221,7 @@ int dnsm_write_hosts(struct dnsm *m, const struct dnsm_proc *p)
 		size_t len;
 		int fd;
 
-		dnsm_host_line(r, line, sizeof(line));
+		net_dnsmasq_args_host_line(r, line, sizeof(line));
 		len = strlen(line);
 		snprintf(path, sizeof(path), "%s/%s", dir, r->mac);
 		fd = open(path, O_RDONLY | O_CLOEXEC);

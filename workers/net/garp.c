@@ -1,5 +1,5 @@
 /*
- * net_garp.c: gratuitous ARP and unsolicited neighbour advertisements from C,
+ * garp.c: gratuitous ARP and unsolicited neighbour advertisements from C,
  * replacing the reference's arping calls (ref §7.8). Link-layer headers are left to
  * the kernel (SOCK_DGRAM): we only choose the destination hardware address.
  */
@@ -17,7 +17,7 @@
 
 static const uint8_t all_nodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 
-size_t garp_build_arp(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t ip[4])
+size_t net_garp_build_arp(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t ip[4])
 {
 	if (cap < GARP_ARP_LEN)
 		return 0;
@@ -36,8 +36,8 @@ size_t garp_build_arp(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint
 	return GARP_ARP_LEN;
 }
 
-uint16_t garp_icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *icmp,
-			 size_t len)
+uint16_t net_garp_icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *icmp,
+			     size_t len)
 {
 	uint32_t sum = 0;
 	size_t i;
@@ -57,7 +57,7 @@ uint16_t garp_icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const uin
 	return (uint16_t)~sum;
 }
 
-size_t garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t ip6[16])
+size_t net_garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t ip6[16])
 {
 	uint8_t *icmp = buf + 40;
 	const size_t icmp_len = GARP_NA_LEN - 40;
@@ -80,20 +80,20 @@ size_t garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8
 	icmp[24] = 2; /* option: target link-layer address */
 	icmp[25] = 1; /* length in units of 8 bytes */
 	memcpy(icmp + 26, mac, 6);
-	csum = garp_icmp6_csum(ip6, all_nodes, icmp, icmp_len);
+	csum = net_garp_icmp6_csum(ip6, all_nodes, icmp, icmp_len);
 	icmp[2] = (uint8_t)(csum >> 8);
 	icmp[3] = (uint8_t)(csum & 0xff);
 	return GARP_NA_LEN;
 }
 
-int garp_open(void)
+int net_garp_open(void)
 {
 	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	return fd < 0 ? -errno : fd;
 }
 
-int garp_send(int fd, int ifindex, const uint8_t mac[6], int family, const uint8_t *addr)
+int net_garp_send(int fd, int ifindex, const uint8_t mac[6], int family, const uint8_t *addr)
 {
 	uint8_t frame[GARP_NA_LEN];
 	struct sockaddr_ll sll;
@@ -105,12 +105,12 @@ int garp_send(int fd, int ifindex, const uint8_t mac[6], int family, const uint8
 	sll.sll_ifindex = ifindex;
 	sll.sll_halen = 6;
 	if (family == AF_INET) {
-		len = garp_build_arp(frame, sizeof(frame), mac, addr);
+		len = net_garp_build_arp(frame, sizeof(frame), mac, addr);
 		sll.sll_protocol = htons(ETH_P_ARP);
 		memset(sll.sll_addr, 0xff, 6);
 	} else if (family == AF_INET6) {
 		static const uint8_t mc[6] = {0x33, 0x33, 0, 0, 0, 1};
-		len = garp_build_na(frame, sizeof(frame), mac, addr);
+		len = net_garp_build_na(frame, sizeof(frame), mac, addr);
 		sll.sll_protocol = htons(ETH_P_IPV6);
 		memcpy(sll.sll_addr, mc, 6);
 	} else {

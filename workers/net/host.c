@@ -1,5 +1,5 @@
 /*
- * net_host.c: host networks at start-up (ref §7.1). Each request is idempotent
+ * host.c: host networks at start-up (ref §7.1). Each request is idempotent
  * (create-or-replace, "already exists" accepted), so a restart after a crash, or a
  * second run, converges instead of failing. Runs after the sandbox is entered:
  * CAP_NET_ADMIN covers both rtnetlink and /proc/sys/net of our namespace.
@@ -43,7 +43,7 @@ const char *net_host_bridge(const struct pvc_config *cfg, enum net_if which)
 	return "brupstream";
 }
 
-int net_sysctl_write(const char *key, const char *value)
+int net_host_sysctl_write(const char *key, const char *value)
 {
 	char path[160];
 	size_t vl = strlen(value);
@@ -104,18 +104,18 @@ int net_host_bridge_ensure(struct nl_sock *nl, const char *name)
 	size_t len;
 	int rc;
 
-	rc = nl_link_query(nl, name, &l);
+	rc = net_netlink_link_query(nl, name, &l);
 	if (rc == 0)
 		return strcmp(l.kind, "bridge") == 0 ? l.ifindex : -EEXIST;
 	if (rc != -ENODEV)
 		return rc;
-	len = nl_build_bridge_new(req, sizeof(req), 0, name);
+	len = net_nlmsg_build_bridge_new(req, sizeof(req), 0, name);
 	if (len == 0)
 		return -EINVAL;
-	rc = nl_request(nl, req, len);
+	rc = net_netlink_request(nl, req, len);
 	if (rc != 0 && rc != -EEXIST)
 		return rc;
-	rc = nl_link_query(nl, name, &l);
+	rc = net_netlink_link_query(nl, name, &l);
 	if (rc != 0)
 		return rc;
 	return strcmp(l.kind, "bridge") == 0 ? l.ifindex : -EEXIST;
@@ -124,9 +124,9 @@ int net_host_bridge_ensure(struct nl_sock *nl, const char *name)
 static int link_set(struct nl_sock *nl, int ifindex, int mtu, int master)
 {
 	_Alignas(4) char req[NL_MSG_MAX];
-	size_t len = nl_build_link_set(req, sizeof(req), 0, ifindex, 1, mtu, master);
+	size_t len = net_nlmsg_build_link_set(req, sizeof(req), 0, ifindex, 1, mtu, master);
 
-	return len ? nl_request(nl, req, len) : -EINVAL;
+	return len ? net_netlink_request(nl, req, len) : -EINVAL;
 }
 
 /* Device up with its MTU, in its bridge, bridge up; returns the bridge's ifindex. */
@@ -139,7 +139,7 @@ static int setup_one(struct setup *s, const struct pvc_config *cfg, enum net_if 
 
 	if (!br)
 		return -ENODEV;
-	rc = nl_link_query(s->nl, ifc->device, &dev);
+	rc = net_netlink_link_query(s->nl, ifc->device, &dev);
 	if (rc != 0) {
 		step_fail(s, "device %s: %s", ifc->device, nlerr(s->nl, rc));
 		return rc;
@@ -163,7 +163,8 @@ static int setup_one(struct setup *s, const struct pvc_config *cfg, enum net_if 
 	 * storage/upstream network only adds its address) */
 	owner = (which == NET_IF_CLUSTER) ||
 		strcmp(br, which == NET_IF_STORAGE ? "brstorage" : "brupstream") == 0;
-	if (nl_link_query(s->nl, br, &brl) == 0 && (!(brl.flags & IFF_UP) || (owner && brl.mtu != ifc->mtu))) {
+	if (net_netlink_link_query(s->nl, br, &brl) == 0 &&
+	    (!(brl.flags & IFF_UP) || (owner && brl.mtu != ifc->mtu))) {
 		rc = link_set(s->nl, bridx, owner ? ifc->mtu : 0, -1);
 		if (rc != 0)
 			step_fail(s, "%s up: %s", br, nlerr(s->nl, rc));
@@ -182,7 +183,7 @@ static int setup_one(struct setup *s, const struct pvc_config *cfg, enum net_if 
 		if (a.prefix < 0)
 			a.prefix = net->network.prefix;
 		memcpy(a.addr, ifc->address.addr, sizeof(a.addr));
-		rc = nl_addr_set(s->nl, &a);
+		rc = net_netlink_addr_set(s->nl, &a);
 		if (rc != 0)
 			step_fail(s, "address %s on %s: %s", ifc->address.text, br, nlerr(s->nl, rc));
 	}
@@ -191,7 +192,7 @@ static int setup_one(struct setup *s, const struct pvc_config *cfg, enum net_if 
 
 static void sysctl_set(struct setup *s, const char *key, const char *value, int may_miss)
 {
-	int rc = net_sysctl_write(key, value);
+	int rc = net_host_sysctl_write(key, value);
 
 	if (rc == -ENOENT && may_miss) {
 		log_debug("sysctl %s does not exist here", key);
@@ -245,10 +246,10 @@ int net_host_setup(struct nl_sock *nl, const struct pvc_config *cfg, char *err, 
 				  cfg->upstream.gateway.text);
 		} else {
 			_Alignas(4) char req[NL_MSG_MAX];
-			size_t len = nl_build_route_default(req, sizeof(req), 0,
-							    cfg->upstream.gateway.family,
-							    cfg->upstream.gateway.addr, up_br);
-			int rc = len ? nl_request(nl, req, len) : -EINVAL;
+			size_t len = net_nlmsg_build_route_default(req, sizeof(req), 0,
+								   cfg->upstream.gateway.family,
+								   cfg->upstream.gateway.addr, up_br);
+			int rc = len ? net_netlink_request(nl, req, len) : -EINVAL;
 			if (rc != 0)
 				step_fail(&s, "default route via %s: %s",
 					  cfg->upstream.gateway.text, nlerr(nl, rc));

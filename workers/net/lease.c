@@ -1,5 +1,5 @@
 /*
- * net_lease.c: the lease socket. dnsmasq runs the lease helper for every DHCP
+ * lease.c: the lease socket. dnsmasq runs the lease helper for every DHCP
  * event; the helper has no ZooKeeper session of its own and hands the event to
  * this socket. Everything read here is untrusted: the peer must be net-router's
  * own user (the helper runs as dnsmasq, as net-router) or root, the request is
@@ -21,7 +21,7 @@
 #include "pvc.h"
 #include "worker.h"
 
-int netl_open(struct netl *L, const char *path, uid_t uid, gid_t gid)
+int net_lease_open(struct netl *L, const char *path, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
@@ -233,7 +233,7 @@ static void on_accept(struct ev_loop *loop, int fd, short revents, void *arg)
 	c->timer = ev_timer(L->w->loop, NETL_READ_MS, on_timeout, c);
 }
 
-int netl_start(struct netl *L, struct worker *w)
+int net_lease_start(struct netl *L, struct worker *w)
 {
 	L->w = w;
 	if (L->lfd < 0)
@@ -245,7 +245,7 @@ int netl_start(struct netl *L, struct worker *w)
 	return 0;
 }
 
-void netl_reply(struct netl *L, const struct ipc_strv *sv)
+void net_lease_reply(struct netl *L, const struct ipc_strv *sv)
 {
 	unsigned long long id;
 	long long rc;
@@ -311,7 +311,7 @@ void netl_reply(struct netl *L, const struct ipc_strv *sv)
 	conn_close(c);
 }
 
-void netl_close(struct netl *L)
+void net_lease_close(struct netl *L)
 {
 	for (size_t i = 0; i < NETL_MAX_CONNS; i++)
 		if (L->c[i])

@@ -22,15 +22,15 @@ struct netc {
 };
 
 /* Is `name` one of ours (vmbr/vxlan/vlan followed by digits only)? Sets *vni. */
-int netc_our_name(const char *name, uint32_t *vni);
+int net_client_our_name(const char *name, uint32_t *vni);
 /* The MTU of a network's link and bridge (cluster MTU, minus the VXLAN overhead
  * for managed networks). */
-int netc_mtu(const struct pvc_config *cfg, int managed);
+int net_client_mtu(const struct pvc_config *cfg, int managed);
 /* Make the kernel carry exactly the networks of `defs`: create or adopt each
  * network's link and bridge, and delete every vmbr/vxlan/vlan<digits> interface
  * that belongs to no network of the set. ok[i] (may be NULL) tells whether
  * network i is in place. Returns the number of networks that failed (each logged
  * with its VNI and device), or -errno when the links cannot even be listed. */
-int netc_apply(struct netc *c, const struct netdef *defs, size_t n, int *ok);
+int net_client_apply(struct netc *c, const struct netdef *defs, size_t n, int *ok);
 
 #endif

@@ -51,28 +51,28 @@ struct dnsm {
  * --except-interface and --pid-file= for several instances on one host), into
  * argv (NULL-terminated) with the strings in store. Pure (unit-tested).
  * Returns argc or -1 if it does not fit. */
-int dnsm_build_argv(const struct netdef *d, const char *helper, const char *hostsdir,
-		    char **argv, size_t maxargs, char *store, size_t storecap);
+int net_dnsmasq_args_build(const struct netdef *d, const char *helper, const char *hostsdir,
+			   char **argv, size_t maxargs, char *store, size_t storecap);
 /* Content of the reservation file of `r` ("<mac>,<ip>[,<hostname>]"). */
-void dnsm_host_line(const struct netdef_res *r, char *buf, size_t cap);
+void net_dnsmasq_args_host_line(const struct netdef_res *r, char *buf, size_t cap);
 
 /* Before confinement (root): create the directories for `user`, stop leftover
  * dnsmasq of a previous net-router found by their PID files, resolve the helper. */
-int dnsm_init(struct dnsm *m, struct ev_loop *loop, const struct pvc_config *cfg,
-	      const char *user);
+int net_dnsmasq_files_init(struct dnsm *m, struct ev_loop *loop, const struct pvc_config *cfg,
+			   const char *user);
 /* Converge: while `primary`, one dnsmasq per managed network of defs (restarted
  * when its arguments change, reservations rewritten in place); otherwise none. */
-void dnsm_apply(struct dnsm *m, const struct netdef *defs, size_t n, int primary);
+void net_dnsmasq_apply(struct dnsm *m, const struct netdef *defs, size_t n, int primary);
 /* Stop every dnsmasq (relinquish, shutdown): SIGTERM all, SIGKILL after 1 s. */
-void dnsm_stop_all(struct dnsm *m);
-/* ---- internal (net_dnsmasq_files.c) ---- */
+void net_dnsmasq_stop_all(struct dnsm *m);
+/* ---- internal (dnsmasq_files.c) ---- */
 /* Write (pid > 0) or remove (0) <dir>/dnsmasq-<vni>.pid. */
-void dnsm_pidfile(struct dnsm *m, uint32_t vni, pid_t pid);
+void net_dnsmasq_files_pidfile(struct dnsm *m, uint32_t vni, pid_t pid);
 /* Regenerate p's hosts directory; 1 if a file was removed (dnsmasq needs SIGHUP). */
-int dnsm_write_hosts(struct dnsm *m, const struct dnsm_proc *p);
+int net_dnsmasq_files_write_hosts(struct dnsm *m, const struct dnsm_proc *p);
 
 /* "1001:<pid>,1002:<pid>" (0 for one waiting for its restart) */
-void dnsm_list(const struct dnsm *m, char *buf, size_t cap);
-size_t dnsm_running(const struct dnsm *m);
+void net_dnsmasq_list(const struct dnsm *m, char *buf, size_t cap);
+size_t net_dnsmasq_running(const struct dnsm *m);
 
 #endif

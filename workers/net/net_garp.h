@@ -15,19 +15,19 @@
 
 /* Build an ARP request with sender = target = ip (what Linux and switches take as
  * gratuitous: it overrides the neighbour's locktime). Returns GARP_ARP_LEN or 0. */
-size_t garp_build_arp(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t ip[4]);
+size_t net_garp_build_arp(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t ip[4]);
 /* Build an unsolicited NA for ip6 to ff02::1 (Override and Router flags set, since
  * the addresses we announce are floating router addresses), checksum filled in.
  * Returns GARP_NA_LEN or 0. */
-size_t garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t ip6[16]);
+size_t net_garp_build_na(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t ip6[16]);
 /* Internet checksum of the ICMPv6 message with its pseudo-header. */
-uint16_t garp_icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *icmp,
-			 size_t len);
+uint16_t net_garp_icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *icmp,
+			     size_t len);
 
 /* A send-only AF_PACKET datagram socket (protocol 0: it never queues input). */
-int garp_open(void); /* fd or -errno */
+int net_garp_open(void); /* fd or -errno */
 /* Send one announcement frame for `addr` (family AF_INET/AF_INET6) out of ifindex
  * whose hardware address is mac. 0 or -errno. */
-int garp_send(int fd, int ifindex, const uint8_t mac[6], int family, const uint8_t *addr);
+int net_garp_send(int fd, int ifindex, const uint8_t mac[6], int family, const uint8_t *addr);
 
 #endif

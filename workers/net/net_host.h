@@ -29,6 +29,6 @@ int net_host_setup(struct nl_sock *nl, const struct pvc_config *cfg, char *err,
 		   size_t errlen);
 
 /* Write `value` to /proc/sys/<key> (key like "net/ipv4/ip_forward"). 0 or -errno. */
-int net_sysctl_write(const char *key, const char *value);
+int net_host_sysctl_write(const char *key, const char *value);
 
 #endif

@@ -40,11 +40,11 @@ struct netl {
 
 /* Before confinement: create the listening socket at `path` (replacing a stale
  * one), owned by uid/gid, mode 0600. 0 or -1 (logged). */
-int netl_open(struct netl *L, const char *path, uid_t uid, gid_t gid);
+int net_lease_open(struct netl *L, const char *path, uid_t uid, gid_t gid);
 /* Start accepting (after confinement, in the worker's loop). */
-int netl_start(struct netl *L, struct worker *w);
+int net_lease_start(struct netl *L, struct worker *w);
 /* MSG_NET_LEASE_REPLY [reqid, rc, lines...] */
-void netl_reply(struct netl *L, const struct ipc_strv *sv);
-void netl_close(struct netl *L);
+void net_lease_reply(struct netl *L, const struct ipc_strv *sv);
+void net_lease_close(struct netl *L);
 
 #endif

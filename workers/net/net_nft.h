@@ -29,19 +29,19 @@ struct nftn {
 };
 
 /* Open libnftables (its netlink socket: before confinement). The table is left
- * as a previous run made it until the first nftn_apply, which recreates it with
+ * as a previous run made it until the first net_nft_apply, which recreates it with
  * every network in one transaction. 0 or -1 (logged). */
-int nftn_open(struct nftn *f, const char *dynamic_dir);
-void nftn_close(struct nftn *f);
+int net_nft_open(struct nftn *f, const char *dynamic_dir);
+void net_nft_close(struct nftn *f);
 /* Text of a network's transaction (pure, unit-tested). `prev` (may be NULL) is
  * what is in place for this VNI: its map elements are then replaced. Returns
  * the length written, or -1 if it did not fit. */
-int nftn_render(const struct netdef *d, const struct nftn_applied *prev, char *buf, size_t cap);
+int net_nft_render(const struct netdef *d, const struct nftn_applied *prev, char *buf, size_t cap);
 /* Converge to `defs` (managed networks only are firewalled): a network whose
  * rules differ from what was applied last is replaced in one transaction, a
  * network no longer in the set is removed. Returns the number of failures. */
-int nftn_apply(struct nftn *f, const struct netdef *defs, size_t n);
+int net_nft_apply(struct nftn *f, const struct netdef *defs, size_t n);
 /* "1001,1002" */
-void nftn_list(const struct nftn *f, char *buf, size_t cap);
+void net_nft_list(const struct nftn *f, char *buf, size_t cap);
 
 #endif

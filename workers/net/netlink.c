@@ -1,6 +1,6 @@
 /*
- * net_netlink.c: synchronous rtnetlink requests for net-router (messages:
- * net_nlmsg.c).
+ * netlink.c: synchronous rtnetlink requests for net-router (messages:
+ * nlmsg.c).
  *
  * rtnetlink processes a request inside sendto(), so one request then one blocking
  * read of its ACK costs a few microseconds; no batching is needed for the dozen
@@ -30,7 +30,7 @@
 
 /* ---- requests ---------------------------------------------------------------- */
 
-int nl_open(struct nl_sock *s)
+int net_netlink_open(struct nl_sock *s)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	int one = 1;
@@ -53,7 +53,7 @@ int nl_open(struct nl_sock *s)
 	return 0;
 }
 
-void nl_close(struct nl_sock *s)
+void net_netlink_close(struct nl_sock *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);
@@ -110,7 +110,7 @@ static ssize_t nl_recv(struct nl_sock *s, void *buf, size_t cap)
 	}
 }
 
-int nl_request(struct nl_sock *s, void *msg, size_t len)
+int net_netlink_request(struct nl_sock *s, void *msg, size_t len)
 {
 	static _Alignas(struct nlmsghdr) char buf[8192];
 	uint32_t seq;
@@ -127,7 +127,7 @@ int nl_request(struct nl_sock *s, void *msg, size_t len)
 		ssize_t r = nl_recv(s, buf, sizeof(buf));
 		if (r < 0)
 			return (int)r;
-		rc = nl_parse_ack(buf, (size_t)r, seq, &err, s->err, sizeof(s->err));
+		rc = net_nlmsg_parse_ack(buf, (size_t)r, seq, &err, s->err, sizeof(s->err));
 		if (rc < 0)
 			return -EBADMSG;
 		if (rc == 1)
@@ -156,17 +156,17 @@ static int link_query(struct nl_sock *s, void *req, size_t len, struct nl_link *
 
 		if (r < 0)
 			return (int)r;
-		while ((h = nl_next_msg(buf, (size_t)r, &off, &bad)) != NULL) {
+		while ((h = net_nlmsg_next(buf, (size_t)r, &off, &bad)) != NULL) {
 			if (h->nlmsg_seq != seq)
 				continue;
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				int err = 0;
-				if (nl_parse_ack(h, h->nlmsg_len, seq, &err, s->err,
-						 sizeof(s->err)) != 1)
+				if (net_nlmsg_parse_ack(h, h->nlmsg_len, seq, &err, s->err,
+							sizeof(s->err)) != 1)
 					return -EBADMSG;
 				return err ? -err : -EBADMSG;
 			}
-			if (nl_parse_link(h, h->nlmsg_len, out) != 0)
+			if (net_nlmsg_parse_link(h, h->nlmsg_len, out) != 0)
 				return -EBADMSG;
 			return 0;
 		}
@@ -175,25 +175,25 @@ static int link_query(struct nl_sock *s, void *req, size_t len, struct nl_link *
 	}
 }
 
-int nl_link_query(struct nl_sock *s, const char *name, struct nl_link *out)
+int net_netlink_link_query(struct nl_sock *s, const char *name, struct nl_link *out)
 {
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
 
-	return link_query(s, req, nl_build_link_get(req, sizeof(req), 0, name), out);
+	return link_query(s, req, net_nlmsg_build_link_get(req, sizeof(req), 0, name), out);
 }
 
-int nl_link_query_index(struct nl_sock *s, int ifindex, struct nl_link *out)
+int net_netlink_link_query_index(struct nl_sock *s, int ifindex, struct nl_link *out)
 {
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
 
-	return link_query(s, req, nl_build_link_get_index(req, sizeof(req), 0, ifindex), out);
+	return link_query(s, req, net_nlmsg_build_link_get_index(req, sizeof(req), 0, ifindex), out);
 }
 
-int nl_addr_dump(struct nl_sock *s, int family, struct nl_addr **out, size_t *n)
+int net_netlink_addr_dump(struct nl_sock *s, int family, struct nl_addr **out, size_t *n)
 {
 	static _Alignas(struct nlmsghdr) char buf[NL_RCVBUF];
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
-	size_t len = nl_build_addr_dump(req, sizeof(req), 0, family), cap = 0;
+	size_t len = net_nlmsg_build_addr_dump(req, sizeof(req), 0, family), cap = 0;
 	struct nl_addr *v = NULL;
 	uint32_t seq;
 	int rc;
@@ -216,7 +216,7 @@ int nl_addr_dump(struct nl_sock *s, int family, struct nl_addr **out, size_t *n)
 			*n = 0;
 			return (int)r;
 		}
-		while ((h = nl_next_msg(buf, (size_t)r, &off, &bad)) != NULL) {
+		while ((h = net_nlmsg_next(buf, (size_t)r, &off, &bad)) != NULL) {
 			struct nl_addr a;
 
 			if (h->nlmsg_seq != seq)
@@ -227,13 +227,13 @@ int nl_addr_dump(struct nl_sock *s, int family, struct nl_addr **out, size_t *n)
 			}
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				int err = EBADMSG;
-				(void)nl_parse_ack(h, h->nlmsg_len, seq, &err, s->err,
-						   sizeof(s->err));
+				(void)net_nlmsg_parse_ack(h, h->nlmsg_len, seq, &err, s->err,
+							  sizeof(s->err));
 				free(v);
 				*n = 0;
 				return -(err ? err : EBADMSG);
 			}
-			if (nl_parse_addr(h, h->nlmsg_len, &a) != 0)
+			if (net_nlmsg_parse_addr(h, h->nlmsg_len, &a) != 0)
 				continue; /* a family we do not handle */
 			if (*n == cap) {
 				size_t nc = cap ? cap * 2 : 32;
@@ -256,37 +256,37 @@ int nl_addr_dump(struct nl_sock *s, int family, struct nl_addr **out, size_t *n)
 	}
 }
 
-int nl_addr_set(struct nl_sock *s, const struct nl_addr *a)
+int net_netlink_addr_set(struct nl_sock *s, const struct nl_addr *a)
 {
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
-	size_t len = nl_build_addr(req, sizeof(req), RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE,
-				   0, a);
+	size_t len = net_nlmsg_build_addr(req, sizeof(req), RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE,
+					  0, a);
 
 	if (len == 0)
 		return -EINVAL;
-	return nl_request(s, req, len);
+	return net_netlink_request(s, req, len);
 }
 
-int nl_addr_del(struct nl_sock *s, const struct nl_addr *a)
+int net_netlink_addr_del(struct nl_sock *s, const struct nl_addr *a)
 {
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
-	size_t len = nl_build_addr(req, sizeof(req), RTM_DELADDR, 0, 0, a);
+	size_t len = net_nlmsg_build_addr(req, sizeof(req), RTM_DELADDR, 0, 0, a);
 	int rc;
 
 	if (len == 0)
 		return -EINVAL;
-	rc = nl_request(s, req, len);
+	rc = net_netlink_request(s, req, len);
 	/* already gone (expired, or never added) is the state we want */
 	if (rc == -EADDRNOTAVAIL || rc == -ENOENT || rc == -ESRCH)
 		return 0;
 	return rc;
 }
 
-int nl_link_dump(struct nl_sock *s, struct nl_link **out, size_t *n)
+int net_netlink_link_dump(struct nl_sock *s, struct nl_link **out, size_t *n)
 {
 	static _Alignas(struct nlmsghdr) char buf[NL_RCVBUF];
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
-	size_t len = nl_build_link_dump(req, sizeof(req), 0), cap = 0;
+	size_t len = net_nlmsg_build_link_dump(req, sizeof(req), 0), cap = 0;
 	struct nl_link *v = NULL;
 	uint32_t seq;
 	int rc;
@@ -308,7 +308,7 @@ int nl_link_dump(struct nl_sock *s, struct nl_link **out, size_t *n)
 			rc = (int)r;
 			goto fail;
 		}
-		while ((h = nl_next_msg(buf, (size_t)r, &off, &bad)) != NULL) {
+		while ((h = net_nlmsg_next(buf, (size_t)r, &off, &bad)) != NULL) {
 			struct nl_link l;
 
 			if (h->nlmsg_seq != seq)
@@ -319,12 +319,12 @@ int nl_link_dump(struct nl_sock *s, struct nl_link **out, size_t *n)
 			}
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				int err = EBADMSG;
-				(void)nl_parse_ack(h, h->nlmsg_len, seq, &err, s->err,
-						   sizeof(s->err));
+				(void)net_nlmsg_parse_ack(h, h->nlmsg_len, seq, &err, s->err,
+							  sizeof(s->err));
 				rc = -(err ? err : EBADMSG);
 				goto fail;
 			}
-			if (nl_parse_link(h, h->nlmsg_len, &l) != 0)
+			if (net_nlmsg_parse_link(h, h->nlmsg_len, &l) != 0)
 				continue; /* one odd link does not hide the others */
 			if (*n == cap) {
 				size_t nc = cap ? cap * 2 : 32;
@@ -349,30 +349,30 @@ fail:
 	return rc;
 }
 
-int nl_link_new(struct nl_sock *s, const struct nl_newlink *nl)
+int net_netlink_link_new(struct nl_sock *s, const struct nl_newlink *nl)
 {
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
-	size_t len = nl_build_link_new(req, sizeof(req), 0, nl);
+	size_t len = net_nlmsg_build_link_new(req, sizeof(req), 0, nl);
 
-	return len ? nl_request(s, req, len) : -EINVAL;
+	return len ? net_netlink_request(s, req, len) : -EINVAL;
 }
 
-int nl_link_del(struct nl_sock *s, int ifindex)
+int net_netlink_link_del(struct nl_sock *s, int ifindex)
 {
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
-	size_t len = nl_build_link_del(req, sizeof(req), 0, ifindex);
+	size_t len = net_nlmsg_build_link_del(req, sizeof(req), 0, ifindex);
 	int rc;
 
 	if (len == 0)
 		return -EINVAL;
-	rc = nl_request(s, req, len);
+	rc = net_netlink_request(s, req, len);
 	return rc == -ENODEV ? 0 : rc;
 }
 
-int nl_link_set(struct nl_sock *s, int ifindex, int up, int mtu, int master)
+int net_netlink_link_set(struct nl_sock *s, int ifindex, int up, int mtu, int master)
 {
 	_Alignas(struct nlmsghdr) char req[NL_MSG_MAX];
-	size_t len = nl_build_link_set(req, sizeof(req), 0, ifindex, up, mtu, master);
+	size_t len = net_nlmsg_build_link_set(req, sizeof(req), 0, ifindex, up, mtu, master);
 
-	return len ? nl_request(s, req, len) : -EINVAL;
+	return len ? net_netlink_request(s, req, len) : -EINVAL;
 }

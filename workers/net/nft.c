@@ -1,5 +1,5 @@
 /*
- * net_nft.c: the client networks' firewall (ref §7.7) through libnftables.
+ * nft.c: the client networks' firewall (ref §7.7) through libnftables.
  *
  * Deviation from the reference, on purpose: it runs `flush ruleset` and so wipes
  * every other program's rules; we own one table, `inet pvc`, and nothing else.
@@ -88,7 +88,7 @@ static int net_text(const struct netdef_addr *a, char *buf, size_t cap)
 	return 0;
 }
 
-int nftn_render(const struct netdef *d, const struct nftn_applied *prev, char *buf, size_t cap)
+int net_nft_render(const struct netdef *d, const struct nftn_applied *prev, char *buf, size_t cap)
 {
 	static const char *const input[] = {
 		"ip protocol icmp", "meta l4proto ipv6-icmp", "tcp dport 53", "udp dport 53",
@@ -155,7 +155,7 @@ static int run(struct nftn *f, const char *cmds, char *err, size_t errlen)
 	return rc;
 }
 
-int nftn_open(struct nftn *f, const char *dynamic_dir)
+int net_nft_open(struct nftn *f, const char *dynamic_dir)
 {
 	char err[512];
 
@@ -171,7 +171,7 @@ int nftn_open(struct nftn *f, const char *dynamic_dir)
 		return -1;
 	}
 	/* The table of a previous run stays in force until the first network list
-	 * replaces it as a whole (nftn_apply): a restart leaves no unfiltered gap. */
+	 * replaces it as a whole (net_nft_apply): a restart leaves no unfiltered gap. */
 	f->base_ok = 1;
 	f->fresh = 1;
 	(void)err;
@@ -215,7 +215,7 @@ static int rebuild(struct nftn *f, const struct netdef *defs, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		if (defs[i].managed) {
-			int l = nftn_render(&defs[i], NULL, one, sizeof(one));
+			int l = net_nft_render(&defs[i], NULL, one, sizeof(one));
 			if (l < 0)
 				return -1;
 			cap += (size_t)l;
@@ -227,7 +227,7 @@ static int rebuild(struct nftn *f, const struct netdef *defs, size_t n)
 	len = sizeof(base_rules) - 1;
 	for (size_t i = 0; i < n; i++)
 		if (defs[i].managed) {
-			int l = nftn_render(&defs[i], NULL, all + len, cap - len);
+			int l = net_nft_render(&defs[i], NULL, all + len, cap - len);
 			len += (size_t)(l > 0 ? l : 0);
 		}
 	all[len] = '\0'; /* with no managed network nothing above wrote one */
@@ -240,14 +240,14 @@ static int rebuild(struct nftn *f, const struct netdef *defs, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (defs[i].managed) {
-			(void)nftn_render(&defs[i], NULL, one, sizeof(one));
+			(void)net_nft_render(&defs[i], NULL, one, sizeof(one));
 			record(f, &defs[i], one);
 		}
 	log_info("nftables: table %s rebuilt with %zu networks in one transaction", T, f->n);
 	return 0;
 }
 
-void nftn_close(struct nftn *f)
+void net_nft_close(struct nftn *f)
 {
 	if (f->nft)
 		nft_ctx_free(f->nft);
@@ -354,13 +354,13 @@ static int apply_one(struct nftn *f, const struct netdef *d)
 	char err[1024];
 	int len;
 
-	if (nftn_render(d, NULL, cmp, sizeof(cmp)) < 0) {
+	if (net_nft_render(d, NULL, cmp, sizeof(cmp)) < 0) {
 		log_errx("network %u: firewall rules too long", d->vni);
 		return -1;
 	}
 	if (prev && prev->text && strcmp(prev->text, cmp) == 0)
 		return 0;
-	len = nftn_render(d, prev, text, sizeof(text));
+	len = net_nft_render(d, prev, text, sizeof(text));
 	if (len < 0) {
 		log_errx("network %u: firewall rules too long", d->vni);
 		return -1;
@@ -405,7 +405,7 @@ static int remove_one(struct nftn *f, size_t idx)
 	return 0;
 }
 
-int nftn_apply(struct nftn *f, const struct netdef *defs, size_t n)
+int net_nft_apply(struct nftn *f, const struct netdef *defs, size_t n)
 {
 	char err[1024];
 	int failed = 0, was_fresh = f->fresh;
@@ -442,7 +442,7 @@ int nftn_apply(struct nftn *f, const struct netdef *defs, size_t n)
 	return failed;
 }
 
-void nftn_list(const struct nftn *f, char *buf, size_t cap)
+void net_nft_list(const struct nftn *f, char *buf, size_t cap)
 {
 	struct out o = {.buf = buf, .cap = cap};
 

@@ -1,5 +1,5 @@
 /*
- * net_nlmsg.c: rtnetlink messages for net-router, built and parsed without a socket
+ * nlmsg.c: rtnetlink messages for net-router, built and parsed without a socket
  * (so that tests/unit/test_net_netlink.c covers them). Everything parsed is
  * untrusted: every length is checked against the buffer before use.
  */
@@ -78,8 +78,8 @@ static size_t addr_len(int family)
 	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 }
 
-size_t nl_build_addr(void *buf, size_t cap, uint16_t type, uint16_t flags, uint32_t seq,
-		     const struct nl_addr *a)
+size_t net_nlmsg_build_addr(void *buf, size_t cap, uint16_t type, uint16_t flags, uint32_t seq,
+			    const struct nl_addr *a)
 {
 	struct nlmsghdr *h;
 	struct ifaddrmsg *ifa;
@@ -118,8 +118,8 @@ size_t nl_build_addr(void *buf, size_t cap, uint16_t type, uint16_t flags, uint3
 	return h->nlmsg_len;
 }
 
-size_t nl_build_link_set(void *buf, size_t cap, uint32_t seq, int ifindex, int up, int mtu,
-			 int master)
+size_t net_nlmsg_build_link_set(void *buf, size_t cap, uint32_t seq, int ifindex, int up, int mtu,
+				int master)
 {
 	struct nlmsghdr *h;
 	struct ifinfomsg *ifi;
@@ -149,7 +149,7 @@ size_t nl_build_link_set(void *buf, size_t cap, uint32_t seq, int ifindex, int u
 	return h->nlmsg_len;
 }
 
-size_t nl_build_bridge_new(void *buf, size_t cap, uint32_t seq, const char *name)
+size_t net_nlmsg_build_bridge_new(void *buf, size_t cap, uint32_t seq, const char *name)
 {
 	struct nlmsghdr *h;
 	struct ifinfomsg *ifi;
@@ -172,7 +172,7 @@ size_t nl_build_bridge_new(void *buf, size_t cap, uint32_t seq, const char *name
 	return h->nlmsg_len;
 }
 
-size_t nl_build_link_new(void *buf, size_t cap, uint32_t seq, const struct nl_newlink *nl)
+size_t net_nlmsg_build_link_new(void *buf, size_t cap, uint32_t seq, const struct nl_newlink *nl)
 {
 	struct nlmsghdr *h;
 	struct ifinfomsg *ifi;
@@ -233,7 +233,7 @@ size_t nl_build_link_new(void *buf, size_t cap, uint32_t seq, const struct nl_ne
 	return h->nlmsg_len;
 }
 
-size_t nl_build_link_del(void *buf, size_t cap, uint32_t seq, int ifindex)
+size_t net_nlmsg_build_link_del(void *buf, size_t cap, uint32_t seq, int ifindex)
 {
 	struct nlmsghdr *h;
 	struct ifinfomsg *ifi;
@@ -258,7 +258,7 @@ static int put_skip_stats(struct nlmsghdr *h, size_t cap)
 	return put_attr(h, cap, IFLA_EXT_MASK, &mask, sizeof(mask));
 }
 
-size_t nl_build_link_get(void *buf, size_t cap, uint32_t seq, const char *name)
+size_t net_nlmsg_build_link_get(void *buf, size_t cap, uint32_t seq, const char *name)
 {
 	struct nlmsghdr *h;
 	struct ifinfomsg *ifi;
@@ -276,7 +276,7 @@ size_t nl_build_link_get(void *buf, size_t cap, uint32_t seq, const char *name)
 	return h->nlmsg_len;
 }
 
-size_t nl_build_link_dump(void *buf, size_t cap, uint32_t seq)
+size_t net_nlmsg_build_link_dump(void *buf, size_t cap, uint32_t seq)
 {
 	struct nlmsghdr *h = msg_init(buf, cap, RTM_GETLINK, NLM_F_DUMP, seq,
 				      sizeof(struct ifinfomsg));
@@ -289,7 +289,7 @@ size_t nl_build_link_dump(void *buf, size_t cap, uint32_t seq)
 	return h->nlmsg_len;
 }
 
-size_t nl_build_link_get_index(void *buf, size_t cap, uint32_t seq, int ifindex)
+size_t net_nlmsg_build_link_get_index(void *buf, size_t cap, uint32_t seq, int ifindex)
 {
 	struct nlmsghdr *h;
 	struct ifinfomsg *ifi;
@@ -307,8 +307,8 @@ size_t nl_build_link_get_index(void *buf, size_t cap, uint32_t seq, int ifindex)
 	return h->nlmsg_len;
 }
 
-size_t nl_build_route_default(void *buf, size_t cap, uint32_t seq, int family,
-			      const uint8_t *gw, int ifindex)
+size_t net_nlmsg_build_route_default(void *buf, size_t cap, uint32_t seq, int family,
+				     const uint8_t *gw, int ifindex)
 {
 	struct nlmsghdr *h;
 	struct rtmsg *rt;
@@ -333,7 +333,7 @@ size_t nl_build_route_default(void *buf, size_t cap, uint32_t seq, int family,
 	return h->nlmsg_len;
 }
 
-size_t nl_build_addr_dump(void *buf, size_t cap, uint32_t seq, int family)
+size_t net_nlmsg_build_addr_dump(void *buf, size_t cap, uint32_t seq, int family)
 {
 	struct nlmsghdr *h = msg_init(buf, cap, RTM_GETADDR, NLM_F_DUMP, seq,
 				      sizeof(struct ifaddrmsg));
@@ -348,7 +348,7 @@ size_t nl_build_addr_dump(void *buf, size_t cap, uint32_t seq, int family)
 
 /* ---- parsing ----------------------------------------------------------------- */
 
-const struct nlmsghdr *nl_next_msg(const void *vbuf, size_t len, size_t *off, int *bad)
+const struct nlmsghdr *net_nlmsg_next(const void *vbuf, size_t len, size_t *off, int *bad)
 {
 	const char *buf = vbuf;
 	const struct nlmsghdr *h;
@@ -401,8 +401,8 @@ static void ext_ack_msg(const struct nlmsghdr *h, char *msg, size_t msglen)
 	}
 }
 
-int nl_parse_ack(const void *buf, size_t len, uint32_t seq, int *error, char *msg,
-		 size_t msglen)
+int net_nlmsg_parse_ack(const void *buf, size_t len, uint32_t seq, int *error, char *msg,
+			size_t msglen)
 {
 	const struct nlmsghdr *h;
 	size_t off = 0;
@@ -410,7 +410,7 @@ int nl_parse_ack(const void *buf, size_t len, uint32_t seq, int *error, char *ms
 
 	if (msg && msglen)
 		msg[0] = '\0';
-	while ((h = nl_next_msg(buf, len, &off, &bad)) != NULL) {
+	while ((h = net_nlmsg_next(buf, len, &off, &bad)) != NULL) {
 		const struct nlmsgerr *e;
 
 		if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
@@ -429,7 +429,7 @@ int nl_parse_ack(const void *buf, size_t len, uint32_t seq, int *error, char *ms
 	return bad ? -1 : 0;
 }
 
-int nl_parse_addr(const void *msg, size_t len, struct nl_addr *out)
+int net_nlmsg_parse_addr(const void *msg, size_t len, struct nl_addr *out)
 {
 	const struct nlmsghdr *h = msg;
 	const struct ifaddrmsg *ifa;
@@ -533,7 +533,75 @@ static int parse_info_data(const struct rtattr *data, struct nl_link *out)
 	return 0;
 }
 
-int nl_parse_link(const void *msg, size_t len, struct nl_link *out)
+/* IFLA_LINKINFO: the kind, and where its data is (*idata). 0 or -1. */
+static int parse_linkinfo(const struct rtattr *rta, struct nl_link *out,
+			  const struct rtattr **idata)
+{
+	const struct rtattr *in = RTA_DATA(rta);
+	size_t inl = RTA_PAYLOAD(rta);
+
+	for (; RTA_OK(in, inl); in = RTA_NEXT(in, inl)) {
+		size_t kl = RTA_PAYLOAD(in);
+		if (in->rta_type == IFLA_INFO_DATA) {
+			*idata = in;
+			continue;
+		}
+		if (in->rta_type != IFLA_INFO_KIND)
+			continue;
+		if (kl >= sizeof(out->kind))
+			return -1;
+		memcpy(out->kind, RTA_DATA(in), kl);
+		out->kind[kl] = '\0';
+	}
+	return 0;
+}
+
+/* One top-level attribute of RTM_NEWLINK. 0 or -1. */
+static int parse_link_attr(const struct rtattr *rta, struct nl_link *out,
+			   const struct rtattr **idata)
+{
+	size_t pl = RTA_PAYLOAD(rta);
+	uint32_t v;
+
+	switch (rta->rta_type) {
+	case IFLA_MTU:
+	case IFLA_MASTER:
+	case IFLA_LINK:
+		if (pl < sizeof(v))
+			return -1;
+		memcpy(&v, RTA_DATA(rta), sizeof(v));
+		if (v > 0x7fffffff)
+			return -1;
+		if (rta->rta_type == IFLA_MTU)
+			out->mtu = (int)v;
+		else if (rta->rta_type == IFLA_MASTER)
+			out->master = (int)v;
+		else
+			out->link = (int)v;
+		return 0;
+	case IFLA_IFNAME: {
+		const char *nm = RTA_DATA(rta);
+		size_t nl = strnlen(nm, pl);
+		if (nl == 0 || nl >= sizeof(out->name))
+			return -1;
+		memcpy(out->name, nm, nl);
+		out->name[nl] = '\0';
+		return 0;
+	}
+	case IFLA_ADDRESS:
+		if (pl > sizeof(out->mac))
+			return -1;
+		memcpy(out->mac, RTA_DATA(rta), pl);
+		out->maclen = (int)pl;
+		return 0;
+	case IFLA_LINKINFO:
+		return parse_linkinfo(rta, out, idata);
+	default:
+		return 0;
+	}
+}
+
+int net_nlmsg_parse_link(const void *msg, size_t len, struct nl_link *out)
 {
 	const struct nlmsghdr *h = msg;
 	const struct ifinfomsg *ifi;
@@ -551,63 +619,9 @@ int nl_parse_link(const void *msg, size_t len, struct nl_link *out)
 	out->flags = ifi->ifi_flags;
 	rta = IFLA_RTA(ifi);
 	rlen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
-	for (; RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
-		size_t pl = RTA_PAYLOAD(rta);
-		uint32_t v;
-
-		switch (rta->rta_type) {
-		case IFLA_MTU:
-		case IFLA_MASTER:
-		case IFLA_LINK:
-			if (pl < sizeof(v))
-				return -1;
-			memcpy(&v, RTA_DATA(rta), sizeof(v));
-			if (v > 0x7fffffff)
-				return -1;
-			if (rta->rta_type == IFLA_MTU)
-				out->mtu = (int)v;
-			else if (rta->rta_type == IFLA_MASTER)
-				out->master = (int)v;
-			else
-				out->link = (int)v;
-			break;
-		case IFLA_IFNAME: {
-			const char *nm = RTA_DATA(rta);
-			size_t nl = strnlen(nm, pl);
-			if (nl == 0 || nl >= sizeof(out->name))
-				return -1;
-			memcpy(out->name, nm, nl);
-			out->name[nl] = '\0';
-			break;
-		}
-		case IFLA_ADDRESS:
-			if (pl > sizeof(out->mac))
-				return -1;
-			memcpy(out->mac, RTA_DATA(rta), pl);
-			out->maclen = (int)pl;
-			break;
-		case IFLA_LINKINFO: {
-			const struct rtattr *in = RTA_DATA(rta);
-			size_t inl = pl;
-			for (; RTA_OK(in, inl); in = RTA_NEXT(in, inl)) {
-				size_t kl = RTA_PAYLOAD(in);
-				if (in->rta_type == IFLA_INFO_DATA) {
-					idata = in;
-					continue;
-				}
-				if (in->rta_type != IFLA_INFO_KIND)
-					continue;
-				if (kl >= sizeof(out->kind))
-					return -1;
-				memcpy(out->kind, RTA_DATA(in), kl);
-				out->kind[kl] = '\0';
-			}
-			break;
-		}
-		default:
-			break;
-		}
-	}
+	for (; RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen))
+		if (parse_link_attr(rta, out, &idata) != 0)
+			return -1;
 	/* the kind precedes its data in practice, but nothing promises it */
 	if (idata && parse_info_data(idata, out) != 0)
 		return -1;
@@ -622,7 +636,7 @@ int nl_parse_link(const void *msg, size_t len, struct nl_link *out)
 	return 0;
 }
 
-const char *nl_addr_str(const struct nl_addr *a, char *buf, size_t size)
+const char *net_nlmsg_addr_str(const struct nl_addr *a, char *buf, size_t size)
 {
 	char txt[INET6_ADDRSTRLEN];
 

@@ -1,5 +1,5 @@
 /*
- * net_primary.c: primary addresses under a lifetime, refreshed only while
+ * primary.c: primary addresses under a lifetime, refreshed only while
  * zk-election vouches for its ZooKeeper session (docs/net-router.md).
  *
  * Every address is added with valid = preferred lifetime L = 1 s and re-added
@@ -26,17 +26,17 @@
 
 /* ---- pure parts --------------------------------------------------------------- */
 
-int netp_lease_ok(uint64_t now, uint64_t lease_until_ms)
+int net_primary_lease_ok(uint64_t now, uint64_t lease_until_ms)
 {
 	return now < lease_until_ms;
 }
 
-int netp_lease_plausible(uint64_t now, uint64_t lease_until_ms)
+int net_primary_lease_plausible(uint64_t now, uint64_t lease_until_ms)
 {
 	return lease_until_ms <= now + NETP_LEASE_MAX_AHEAD_MS;
 }
 
-uint64_t netp_next_tick_ms(uint64_t now, int primary, uint64_t lease_until_ms)
+uint64_t net_primary_next_tick_ms(uint64_t now, int primary, uint64_t lease_until_ms)
 {
 	if (primary && lease_until_ms > now && lease_until_ms - now < NETP_REFRESH_MS)
 		return lease_until_ms - now;
@@ -45,7 +45,7 @@ uint64_t netp_next_tick_ms(uint64_t now, int primary, uint64_t lease_until_ms)
 	return NETP_REFRESH_MS;
 }
 
-uint64_t netp_linger_until_ms(uint64_t t)
+uint64_t net_primary_linger_until_ms(uint64_t t)
 {
 	return t + (uint64_t)NETP_LIFETIME_S * 1000u + NETP_KERNEL_SLACK_MS;
 }
@@ -84,7 +84,7 @@ static int parse_gw(const char *val, int family, struct nl_addr *out, int *has)
 	return 0;
 }
 
-int netp_parse_network(const char *entry, struct netp_net *out, char *err, size_t errlen)
+int net_primary_parse_network(const char *entry, struct netp_net *out, char *err, size_t errlen)
 {
 	char buf[256], *save = NULL, *tok;
 	int seen_vni = 0, seen4 = 0, seen6 = 0;
@@ -253,11 +253,11 @@ static int want_build(struct netp *p, struct want *w, int *code, char *msg, size
 			}
 		}
 		if (rc != 0) {
-			rc = nl_link_query(&p->nl, t->dev, &l);
+			rc = net_netlink_link_query(&p->nl, t->dev, &l);
 			if (rc != 0) {
 				char as[64];
 				first_err(code, msg, msglen, -rc, "%s %s: device %s: %s", t->what,
-					  nl_addr_str(&t->a, as, sizeof(as)), t->dev,
+					  net_nlmsg_addr_str(&t->a, as, sizeof(as)), t->dev,
 					  rc == -ENODEV ? "no such device" : strerror(-rc));
 				continue;
 			}
@@ -291,10 +291,10 @@ static int apply(struct netp *p, struct want *w, int *code, char *msg, size_t ms
 	char as[64];
 
 	for (i = 0; i < w->n; i++) {
-		int rc = nl_addr_set(&p->nl, &w->v[i].a);
+		int rc = net_netlink_addr_set(&p->nl, &w->v[i].a);
 		if (rc != 0) {
 			first_err(code, msg, msglen, -rc, "%s %s on %s: %s%s%s", w->v[i].what,
-				  nl_addr_str(&w->v[i].a, as, sizeof(as)), w->v[i].dev,
+				  net_nlmsg_addr_str(&w->v[i].a, as, sizeof(as)), w->v[i].dev,
 				  strerror(-rc), p->nl.err[0] ? ": " : "", p->nl.err);
 			all = 0;
 			continue;
@@ -307,11 +307,11 @@ static int apply(struct netp *p, struct want *w, int *code, char *msg, size_t ms
 		for (j = 0; j < nkeep && !wanted; j++)
 			wanted = same_addr(&keep[j].a, &p->held[i].a);
 		if (!wanted) {
-			int rc = nl_addr_del(&p->nl, &p->held[i].a);
+			int rc = net_netlink_addr_del(&p->nl, &p->held[i].a);
 			if (rc != 0)
 				first_err(code, msg, msglen, -rc, "removing %s %s from %s: %s",
 					  p->held[i].what,
-					  nl_addr_str(&p->held[i].a, as, sizeof(as)),
+					  net_nlmsg_addr_str(&p->held[i].a, as, sizeof(as)),
 					  p->held[i].dev, strerror(-rc));
 		}
 	}
@@ -330,20 +330,20 @@ static int remove_all(struct netp *p, int *code, char *msg, size_t msglen)
 	/* also what we should hold but may not know we do (a restart, a lost ack) */
 	(void)want_build(p, &w, &dummy, dmsg, sizeof(dmsg));
 	for (i = 0; i < p->nheld; i++) {
-		int rc = nl_addr_del(&p->nl, &p->held[i].a);
+		int rc = net_netlink_addr_del(&p->nl, &p->held[i].a);
 		if (rc != 0)
 			first_err(code, msg, msglen, -rc, "removing %s %s from %s: %s",
-				  p->held[i].what, nl_addr_str(&p->held[i].a, as, sizeof(as)),
+				  p->held[i].what, net_nlmsg_addr_str(&p->held[i].a, as, sizeof(as)),
 				  p->held[i].dev, strerror(-rc));
 	}
 	for (i = 0; i < w.n; i++) {
 		int rc;
 		if (held_has(p, &w.v[i].a))
 			continue;
-		rc = nl_addr_del(&p->nl, &w.v[i].a);
+		rc = net_netlink_addr_del(&p->nl, &w.v[i].a);
 		if (rc != 0)
 			first_err(code, msg, msglen, -rc, "removing %s %s from %s: %s",
-				  w.v[i].what, nl_addr_str(&w.v[i].a, as, sizeof(as)),
+				  w.v[i].what, net_nlmsg_addr_str(&w.v[i].a, as, sizeof(as)),
 				  w.v[i].dev, strerror(-rc));
 	}
 	p->nheld = 0;
@@ -353,29 +353,29 @@ static int remove_all(struct netp *p, int *code, char *msg, size_t msglen)
 
 /* ---- operations ---------------------------------------------------------------- */
 
-int netp_open(struct netp *p, const struct pvc_config *cfg)
+int net_primary_open(struct netp *p, const struct pvc_config *cfg)
 {
 	int rc;
 
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
 	p->pkt = -1;
-	rc = nl_open(&p->nl);
+	rc = net_netlink_open(&p->nl);
 	if (rc != 0)
 		return rc;
-	p->pkt = garp_open();
+	p->pkt = net_garp_open();
 	if (p->pkt < 0) {
 		rc = p->pkt;
-		nl_close(&p->nl);
+		net_netlink_close(&p->nl);
 		p->pkt = -1;
 		return rc;
 	}
 	return 0;
 }
 
-void netp_close(struct netp *p)
+void net_primary_close(struct netp *p)
 {
-	nl_close(&p->nl);
+	net_netlink_close(&p->nl);
 	if (p->pkt >= 0)
 		close(p->pkt);
 	p->pkt = -1;
@@ -390,7 +390,7 @@ static int announce(struct netp *p, int only_fresh)
 		if (t->maclen != 6 || (only_fresh && !t->fresh))
 			continue;
 		for (int k = 0; k < GARP_BURST; k++) {
-			int rc = garp_send(p->pkt, t->a.ifindex, t->mac, t->a.family, t->a.addr);
+			int rc = net_garp_send(p->pkt, t->a.ifindex, t->mac, t->a.family, t->a.addr);
 			tried++;
 			if (rc == 0)
 				sent++;
@@ -407,26 +407,26 @@ static int announce(struct netp *p, int only_fresh)
 	return sent;
 }
 
-int netp_announce(struct netp *p)
+int net_primary_announce(struct netp *p)
 {
 	return announce(p, 0);
 }
 
-int netp_takeover(struct netp *p, uint64_t lease_until_ms, int *primary, char *msg,
-		  size_t msglen)
+int net_primary_takeover(struct netp *p, uint64_t lease_until_ms, int *primary, char *msg,
+			 size_t msglen)
 {
 	static struct want w;
 	uint64_t now = mono_ms();
 	int code = 0, all, r;
 
 	msg[0] = '\0';
-	if (!netp_lease_plausible(now, lease_until_ms)) {
+	if (!net_primary_lease_plausible(now, lease_until_ms)) {
 		snprintf(msg, msglen, "implausible lease deadline %llu (now %llu)",
 			 (unsigned long long)lease_until_ms, (unsigned long long)now);
 		*primary = p->primary;
 		return EINVAL;
 	}
-	if (!netp_lease_ok(now, lease_until_ms)) {
+	if (!net_primary_lease_ok(now, lease_until_ms)) {
 		/* adding addresses now would outlive the session we are vouched for */
 		char dmsg[8];
 		int dc = 0;
@@ -453,7 +453,7 @@ int netp_takeover(struct netp *p, uint64_t lease_until_ms, int *primary, char *m
 	return code;
 }
 
-int netp_relinquish(struct netp *p, char *msg, size_t msglen)
+int net_primary_relinquish(struct netp *p, char *msg, size_t msglen)
 {
 	int code = 0;
 
@@ -464,14 +464,14 @@ int netp_relinquish(struct netp *p, char *msg, size_t msglen)
 	return code;
 }
 
-int netp_tick(struct netp *p, uint64_t now)
+int net_primary_tick(struct netp *p, uint64_t now)
 {
 	char as[64];
 	int failed = 0;
 
 	if (!p->primary)
 		return 0;
-	if (!netp_lease_ok(now, p->lease_until_ms)) {
+	if (!net_primary_lease_ok(now, p->lease_until_ms)) {
 		char msg[256];
 		int code = 0;
 		size_t n = p->nheld;
@@ -484,11 +484,11 @@ int netp_tick(struct netp *p, uint64_t now)
 		return 1;
 	}
 	for (size_t i = 0; i < p->nheld; i++) {
-		int rc = nl_addr_set(&p->nl, &p->held[i].a);
+		int rc = net_netlink_addr_set(&p->nl, &p->held[i].a);
 		if (rc != 0) {
 			failed++;
 			snprintf(p->last_error, sizeof(p->last_error), "refresh of %s %s on %s: %s",
-				 p->held[i].what, nl_addr_str(&p->held[i].a, as, sizeof(as)),
+				 p->held[i].what, net_nlmsg_addr_str(&p->held[i].a, as, sizeof(as)),
 				 p->held[i].dev, strerror(-rc));
 		}
 	}
@@ -500,8 +500,8 @@ int netp_tick(struct netp *p, uint64_t now)
 	return 0;
 }
 
-int netp_set_networks(struct netp *p, const char *const *v, uint32_t n, char *err,
-		      size_t errlen)
+int net_primary_set_networks(struct netp *p, const char *const *v, uint32_t n, char *err,
+			     size_t errlen)
 {
 	static struct netp_net nets[NETP_MAX_NETS];
 	size_t nn = 0;
@@ -515,19 +515,19 @@ int netp_set_networks(struct netp *p, const char *const *v, uint32_t n, char *er
 				  NETP_MAX_NETS);
 			break;
 		}
-		if (netp_parse_network(v[i], &nets[nn], e, sizeof(e)) != 0) {
+		if (net_primary_parse_network(v[i], &nets[nn], e, sizeof(e)) != 0) {
 			log_warnx("ignoring %s", e);
 			first_err(&code, err, errlen, EINVAL, "%s", e);
 			continue;
 		}
 		nn++;
 	}
-	rc = netp_set_nets(p, nets, nn, code, err, errlen);
+	rc = net_primary_set_nets(p, nets, nn, code, err, errlen);
 	return code ? code : rc;
 }
 
-int netp_set_nets(struct netp *p, const struct netp_net *nets, size_t nn, int refused,
-		  char *err, size_t errlen)
+int net_primary_set_nets(struct netp *p, const struct netp_net *nets, size_t nn, int refused,
+			 char *err, size_t errlen)
 {
 	static struct want w;
 	int code = refused;
@@ -544,7 +544,7 @@ int netp_set_nets(struct netp *p, const struct netp_net *nets, size_t nn, int re
 	/* refused entries are named again in every takeover acknowledgement */
 	p->nets_code = code;
 	snprintf(p->nets_err, sizeof(p->nets_err), "%s", code ? err : "");
-	if (p->primary && !netp_lease_ok(mono_ms(), p->lease_until_ms)) {
+	if (p->primary && !net_primary_lease_ok(mono_ms(), p->lease_until_ms)) {
 		/* lapsed, not yet noticed by the tick: adding now would outlive the
 		 * lease; the tick removes everything next */
 	} else if (p->primary) {
@@ -558,10 +558,10 @@ int netp_set_nets(struct netp *p, const struct netp_net *nets, size_t nn, int re
 
 		(void)want_build(p, &w, &dummy, dmsg, sizeof(dmsg));
 		for (size_t i = 0; i < w.n; i++) {
-			int rc = nl_addr_del(&p->nl, &w.v[i].a);
+			int rc = net_netlink_addr_del(&p->nl, &w.v[i].a);
 			if (rc != 0)
 				first_err(&code, err, errlen, -rc, "removing %s %s: %s",
-					  w.v[i].what, nl_addr_str(&w.v[i].a, as, sizeof(as)),
+					  w.v[i].what, net_nlmsg_addr_str(&w.v[i].a, as, sizeof(as)),
 					  strerror(-rc));
 		}
 	}
@@ -578,12 +578,12 @@ static int is_our_gateway(struct netp *p, const struct nl_addr *a)
 
 	if (a->valid_lft == NL_LFT_FOREVER || a->valid_lft > NETP_LIFETIME_S + 1)
 		return 0;
-	if (nl_link_query_index(&p->nl, a->ifindex, &l) != 0)
+	if (net_netlink_link_query_index(&p->nl, a->ifindex, &l) != 0)
 		return 0;
 	return strncmp(l.name, "vmbr", 4) == 0;
 }
 
-int netp_reconcile(struct netp *p)
+int net_primary_reconcile(struct netp *p)
 {
 	static struct want w;
 	struct nl_addr *dump = NULL;
@@ -593,7 +593,7 @@ int netp_reconcile(struct netp *p)
 	char dmsg[8], as[64];
 
 	(void)want_build(p, &w, &dummy, dmsg, sizeof(dmsg));
-	rc = nl_addr_dump(&p->nl, AF_UNSPEC, &dump, &n);
+	rc = net_netlink_addr_dump(&p->nl, AF_UNSPEC, &dump, &n);
 	if (rc != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
@@ -610,13 +610,13 @@ int netp_reconcile(struct netp *p)
 			what = "gateway address";
 		if (!what)
 			continue;
-		rc = nl_addr_del(&p->nl, &dump[i]);
+		rc = net_netlink_addr_del(&p->nl, &dump[i]);
 		if (rc != 0) {
 			log_warnx("cannot remove leftover %s %s: %s", what,
-				  nl_addr_str(&dump[i], as, sizeof(as)), strerror(-rc));
+				  net_nlmsg_addr_str(&dump[i], as, sizeof(as)), strerror(-rc));
 		} else {
 			log_info("removed leftover %s %s", what,
-				 nl_addr_str(&dump[i], as, sizeof(as)));
+				 net_nlmsg_addr_str(&dump[i], as, sizeof(as)));
 			removed++;
 		}
 	}

@@ -1,9 +1,15 @@
 /*
- * net_router.c: the net-router worker. It owns every address that belongs to the
+ * router.c: the net-router worker. It owns every address that belongs to the
  * primary coordinator and acts only on zk-election's instructions (DESIGN.md §3):
  * TAKEOVER / RELINQUISH / LEASE / NETWORKS, each TAKEOVER and RELINQUISH answered
- * with NET_ACK once the kernel state matches. The work itself is in net_primary.c;
+ * with NET_ACK once the kernel state matches. The work itself is in primary.c;
  * this file is the process: confinement, host networking, timers and IPC.
+ *
+ * Idle, nothing of ours wakes a secondary: the refresh tick and the GARP repeat
+ * are armed only while primary, the HELLO retries end with the first instruction
+ * (or after HELLO_TRIES), dnsmasq is watched through pidfds. A primary wakes every
+ * NETP_REFRESH_MS to refresh the 1 s lifetimes (one RTM_NEWADDR per held address)
+ * and publishes its status from that tick at most every STATUS_EVERY_MS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,7 @@
 #include "net_lease.h"
 #include "net_nft.h"
 #include "net_primary.h"
+#include "net_seccomp.h"
 #include "netdef.h"
 #include "worker.h"
 
@@ -55,7 +62,6 @@ struct net_ctx {
 	int nets_failed;        /* networks whose interfaces could not be built */
 };
 
-int net_router_seccomp_rules(void *scmp_ctx); /* net_seccomp.c */
 
 static void net_status(struct net_ctx *c)
 {
@@ -77,9 +83,9 @@ static void net_status(struct net_ctx *c)
 		used += (size_t)snprintf(k[5] + used, sizeof(k[5]) - used, "%s%u", i ? "," : "",
 					 c->live[i].vni);
 	memcpy(k[6], "dnsmasq=", 9);
-	dnsm_list(&c->dm, k[6] + 8, sizeof(k[6]) - 8);
+	net_dnsmasq_list(&c->dm, k[6] + 8, sizeof(k[6]) - 8);
 	memcpy(k[7], "firewall=", 10);
-	nftn_list(&c->nft, k[7] + 9, sizeof(k[7]) - 9);
+	net_nft_list(&c->nft, k[7] + 9, sizeof(k[7]) - 9);
 	for (int i = 0; i < 8; i++)
 		v[i] = k[i];
 	(void)worker_status(&c->w, v, 8);
@@ -112,7 +118,7 @@ static void net_arm_tick(struct net_ctx *c)
 		c->tick_timer = 0;
 		return;
 	}
-	due = now + netp_next_tick_ms(now, 1, c->p.lease_until_ms);
+	due = now + net_primary_next_tick_ms(now, 1, c->p.lease_until_ms);
 	if (c->tick_timer && c->tick_due <= due)
 		return;
 	if (c->tick_timer)
@@ -129,9 +135,9 @@ static void net_tick(struct ev_loop *loop, void *arg)
 	uint64_t now = mono_ms();
 
 	c->tick_timer = 0;
-	if (netp_tick(&c->p, now)) {
+	if (net_primary_tick(&c->p, now)) {
 		/* no longer vouched for: nothing may keep serving as the primary */
-		dnsm_stop_all(&c->dm);
+		net_dnsmasq_stop_all(&c->dm);
 		net_status(c);
 		return;
 	}
@@ -145,7 +151,7 @@ static void net_garp_repeat(struct ev_loop *loop, void *arg)
 	struct net_ctx *c = arg;
 
 	c->garp_timer = 0;
-	if (c->p.primary && netp_announce(&c->p) < 0)
+	if (c->p.primary && net_primary_announce(&c->p) < 0)
 		log_warnx("repeated announcement failed: %s", c->p.last_error);
 }
 
@@ -167,13 +173,13 @@ static void net_takeover(struct net_ctx *c, const struct ipc_net_cmd *cmd)
 	int primary = 0, was = c->p.primary, code;
 	uint64_t t0 = mono_ms();
 
-	code = netp_takeover(&c->p, cmd->lease_until_ms, &primary, msg, sizeof(msg));
+	code = net_primary_takeover(&c->p, cmd->lease_until_ms, &primary, msg, sizeof(msg));
 	/* dnsmasq binds to the gateways: only once they are in place */
 	if (c->p.primary)
-		dnsm_apply(&c->dm, c->live, c->nlive, 1);
+		net_dnsmasq_apply(&c->dm, c->live, c->nlive, 1);
 	if (code == 0)
 		log_ok("%s: %zu primary addresses up and announced, %zu dnsmasq running in %llu ms (epoch %llu)",
-		       was ? "takeover repeated" : "took over", c->p.nheld, dnsm_running(&c->dm),
+		       was ? "takeover repeated" : "took over", c->p.nheld, net_dnsmasq_running(&c->dm),
 		       (unsigned long long)(mono_ms() - t0), (unsigned long long)cmd->epoch);
 	else
 		log_errx("takeover (epoch %llu): %s", (unsigned long long)cmd->epoch, msg);
@@ -190,13 +196,13 @@ static void net_takeover(struct net_ctx *c, const struct ipc_net_cmd *cmd)
 static void net_relinquish(struct net_ctx *c, const struct ipc_net_cmd *cmd)
 {
 	char msg[256];
-	size_t n = c->p.nheld, nd = dnsm_running(&c->dm);
+	size_t n = c->p.nheld, nd = net_dnsmasq_running(&c->dm);
 	uint64_t t0 = mono_ms();
 	int code;
 
 	/* dnsmasq first: it must not answer for gateways that are going away */
-	dnsm_stop_all(&c->dm);
-	code = netp_relinquish(&c->p, msg, sizeof(msg));
+	net_dnsmasq_stop_all(&c->dm);
+	code = net_primary_relinquish(&c->p, msg, sizeof(msg));
 	if (code == 0) {
 		if (n || nd)
 			log_ok("relinquished: %zu primary addresses removed, %zu dnsmasq stopped in %llu ms (epoch %llu)",
@@ -223,31 +229,70 @@ static void net_skip(uint32_t vni, const char *why, void *arg)
 		snprintf(msg + used, 256 - used, "%snetwork %u: %s", used ? "; " : "", vni, why);
 }
 
+/* The gateways of the managed networks among `live`, each with its network's
+ * prefix (ref §7.3). Returns how many were filled in. */
+static size_t net_gateways(const struct netdef *live, size_t nlive, struct netp_net *gws)
+{
+	size_t ngw = 0;
+
+	for (size_t i = 0; i < nlive && ngw < NETP_MAX_NETS; i++) {
+		const struct netdef *d = &live[i];
+
+		if (!d->managed)
+			continue;
+		memset(&gws[ngw], 0, sizeof(gws[ngw]));
+		gws[ngw].vni = d->vni;
+		if (d->gw4.set && d->net4.set) {
+			gws[ngw].has4 = 1;
+			gws[ngw].gw4.family = AF_INET;
+			memcpy(gws[ngw].gw4.addr, d->gw4.addr, 4);
+			gws[ngw].gw4.prefix = d->net4.prefix;
+		}
+		if (d->gw6.set && d->net6.set) {
+			gws[ngw].has6 = 1;
+			gws[ngw].gw6.family = AF_INET6;
+			memcpy(gws[ngw].gw6.addr, d->gw6.addr, 16);
+			gws[ngw].gw6.prefix = d->net6.prefix;
+		}
+		ngw++;
+	}
+	return ngw;
+}
+
+/* Decode MSG_NET_NETWORKS into *defs; refused entries are named in msg (256 bytes).
+ * 0, or -1 (logged) when the list is to be ignored as a whole. */
+static int net_decode_networks(struct ipc_msg *m, struct netdef **defs, size_t *n, char *msg)
+{
+	struct ipc_strv sv;
+	const char *err = NULL;
+
+	if (ipc_strv_decode(m->data, m->hdr.len, &sv, &err) != 0) {
+		log_warnx("ignoring malformed network list: %s", err ? err : "?");
+		return -1;
+	}
+	if (netdef_decode(&sv, defs, n, net_skip, msg) != 0) {
+		log_warnx("ignoring network list that is not a sequence of records");
+		ipc_strv_free(&sv);
+		return -1;
+	}
+	ipc_strv_free(&sv);
+	return 0;
+}
+
 /* MSG_NET_NETWORKS: interfaces (every node), firewall (every node), gateways and
  * dnsmasq (primary), each converged to the new set. */
 static void net_networks(struct net_ctx *c, struct ipc_msg *m)
 {
 	static struct netp_net gws[NETP_MAX_NETS];
-	struct ipc_strv sv;
-	const char *err = NULL;
 	struct netdef *defs = NULL, *live;
-	size_t n = 0, nlive = 0, ngw = 0;
+	size_t n = 0, nlive = 0, ngw;
 	char msg[256] = "";
-	int *ok, code, refused = 0;
+	int *ok, code, refused;
 	uint64_t t0 = mono_ms();
 
-	if (ipc_strv_decode(m->data, m->hdr.len, &sv, &err) != 0) {
-		log_warnx("ignoring malformed network list: %s", err ? err : "?");
+	if (net_decode_networks(m, &defs, &n, msg) != 0)
 		return;
-	}
-	if (netdef_decode(&sv, &defs, &n, net_skip, msg) != 0) {
-		log_warnx("ignoring network list that is not a sequence of records");
-		ipc_strv_free(&sv);
-		return;
-	}
-	ipc_strv_free(&sv);
-	if (msg[0])
-		refused = EINVAL;
+	refused = msg[0] ? EINVAL : 0;
 	ok = calloc(n ? n : 1, sizeof(*ok));
 	live = calloc(n ? n : 1, sizeof(*live));
 	if (!ok || !live) {
@@ -257,34 +302,15 @@ static void net_networks(struct net_ctx *c, struct ipc_msg *m)
 		netdef_free_all(defs, n);
 		return;
 	}
-	c->nets_failed = netc_apply(&c->nc, defs, n, ok);
-	for (size_t i = 0; i < n; i++) {
-		if (!ok[i])
-			continue;
-		live[nlive++] = defs[i];
-		if (!defs[i].managed || ngw >= NETP_MAX_NETS)
-			continue;
-		memset(&gws[ngw], 0, sizeof(gws[ngw]));
-		gws[ngw].vni = defs[i].vni;
-		/* the gateway carries its network's prefix (ref §7.3) */
-		if (defs[i].gw4.set && defs[i].net4.set) {
-			gws[ngw].has4 = 1;
-			gws[ngw].gw4.family = AF_INET;
-			memcpy(gws[ngw].gw4.addr, defs[i].gw4.addr, 4);
-			gws[ngw].gw4.prefix = defs[i].net4.prefix;
-		}
-		if (defs[i].gw6.set && defs[i].net6.set) {
-			gws[ngw].has6 = 1;
-			gws[ngw].gw6.family = AF_INET6;
-			memcpy(gws[ngw].gw6.addr, defs[i].gw6.addr, 16);
-			gws[ngw].gw6.prefix = defs[i].net6.prefix;
-		}
-		ngw++;
-	}
-	(void)nftn_apply(&c->nft, live, nlive);
-	code = netp_set_nets(&c->p, gws, ngw, refused, msg, sizeof(msg));
-	dnsm_apply(&c->dm, live, nlive, c->p.primary);
+	c->nets_failed = net_client_apply(&c->nc, defs, n, ok);
+	for (size_t i = 0; i < n; i++)
+		if (ok[i])
+			live[nlive++] = defs[i];
 	free(ok);
+	ngw = net_gateways(live, nlive, gws);
+	(void)net_nft_apply(&c->nft, live, nlive);
+	code = net_primary_set_nets(&c->p, gws, ngw, refused, msg, sizeof(msg));
+	net_dnsmasq_apply(&c->dm, live, nlive, c->p.primary);
 	free(c->live);
 	netdef_free_all(c->defs, c->ndefs);
 	c->defs = defs;
@@ -300,7 +326,7 @@ static void net_networks(struct net_ctx *c, struct ipc_msg *m)
 			net_ack(c, c->epoch, c->p.primary ? (int)c->p.nheld > 0 : 0, code, msg);
 	}
 	log_info("%zu client networks applied (%d failed%s), %zu dnsmasq running, in %llu ms",
-		 nlive, c->nets_failed, refused ? ", some refused" : "", dnsm_running(&c->dm),
+		 nlive, c->nets_failed, refused ? ", some refused" : "", net_dnsmasq_running(&c->dm),
 		 (unsigned long long)(mono_ms() - t0));
 	net_status(c);
 }
@@ -322,7 +348,7 @@ static void net_dispatch_zk(struct net_ctx *c, struct ipc_msg *m)
 			log_warnx("ignoring malformed lease reply: %s", err ? err : "?");
 			return;
 		}
-		netl_reply(&c->lease, &sv);
+		net_lease_reply(&c->lease, &sv);
 		ipc_strv_free(&sv);
 		return;
 	}
@@ -348,7 +374,7 @@ static void net_dispatch_zk(struct net_ctx *c, struct ipc_msg *m)
 		net_relinquish(c, &cmd);
 		break;
 	case MSG_NET_LEASE:
-		if (!netp_lease_plausible(mono_ms(), cmd.lease_until_ms)) {
+		if (!net_primary_lease_plausible(mono_ms(), cmd.lease_until_ms)) {
 			log_warnx("ignoring implausible lease deadline %llu",
 				  (unsigned long long)cmd.lease_until_ms);
 			break;
@@ -394,10 +420,10 @@ static void net_shutdown(struct worker *w, uint32_t phase)
 	 * 2 s anyway, this makes it immediate. Client interfaces and firewall rules
 	 * stay (VMs keep their layer 2); dnsmasq goes with the primary role. */
 	if (c->enabled)
-		dnsm_stop_all(&c->dm);
+		net_dnsmasq_stop_all(&c->dm);
 	if (c->enabled && c->p.nheld) {
 		size_t n = c->p.nheld;
-		if (netp_relinquish(&c->p, msg, sizeof(msg)) != 0)
+		if (net_primary_relinquish(&c->p, msg, sizeof(msg)) != 0)
 			log_errx("shutdown: %s", msg);
 		else
 			log_info("shutdown: %zu primary addresses removed", n);
@@ -437,101 +463,151 @@ static int net_prepare_clients(struct net_ctx *c, uid_t uid, gid_t gid)
 		log_err("cannot prepare %s", dir);
 		return -1;
 	}
-	if (nftn_open(&c->nft, dyn) != 0)
+	if (net_nft_open(&c->nft, dyn) != 0)
 		log_errx("client network firewall disabled");
-	if (dnsm_init(&c->dm, c->w.loop, &c->w.cfg, c->w.cfg.worker_user[0] ? c->w.cfg.worker_user : NULL) != 0)
+	if (net_dnsmasq_files_init(&c->dm, c->w.loop, &c->w.cfg, c->w.cfg.worker_user[0] ? c->w.cfg.worker_user : NULL) != 0)
 		return -1;
-	if (netl_open(&c->lease, c->dm.sock, uid, gid) != 0)
+	if (net_lease_open(&c->lease, c->dm.sock, uid, gid) != 0)
 		return -1;
 	return 0;
+}
+
+/* Landlock: /proc/sys/net (sysctls); our dnsmasq, log and firewall files.
+ * dnsmasq inherits the domain: it reads /etc (resolv.conf, passwd), locale
+ * data, and opens /dev/null read-write; it executes the lease helper (for
+ * "init" through /bin/sh). The directories are filled in by net_open(). */
+static char helper_dir[300], dm_dir[300], log_dir[300], nft_dir[300];
+static const char *net_rw[] = {"/proc/sys/net", dm_dir, log_dir, nft_dir, "/dev/null", NULL};
+static const char *net_ro[] = {"/etc", "/dev/urandom", "/usr/share/locale", "/proc", NULL};
+static const char *net_rx[] = {DNSM_EXE, "/bin/sh", "/usr/lib", "/lib", "/lib64", helper_dir,
+			       NULL};
+
+/* Networking enabled: sockets, users and directories, before confinement. 0, or
+ * -1 (logged) for a permanent failure. */
+static int net_open(struct net_ctx *c, const char *user)
+{
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+	char *slash;
+	int rc;
+
+	/* Sockets are opened before confinement; rtnetlink still checks
+	 * CAP_NET_ADMIN on every request. */
+	rc = net_primary_open(&c->p, &c->w.cfg);
+	if (rc != 0) {
+		log_errx("cannot open rtnetlink/packet sockets: %s", strerror(-rc));
+		return -1;
+	}
+	pw = user ? getpwnam(user) : NULL;
+	if (user && !pw) {
+		log_errx("unknown user %s", user);
+		return -1;
+	}
+	uid = pw ? pw->pw_uid : getuid();
+	gid = pw ? pw->pw_gid : getgid();
+	if (net_prepare_clients(c, uid, gid) != 0)
+		return -1;
+	snprintf(helper_dir, sizeof(helper_dir), "%s", c->dm.helper);
+	slash = strrchr(helper_dir, '/');
+	if (slash && slash != helper_dir)
+		*slash = '\0';
+	snprintf(dm_dir, sizeof(dm_dir), "%s", c->dm.dir);
+	snprintf(log_dir, sizeof(log_dir), "%s", c->dm.logdir);
+	snprintf(nft_dir, sizeof(nft_dir), "%s/nft/networks", c->w.cfg.dynamic_directory);
+	return 0;
+}
+
+/* The sandbox: what dnsmasq needs when networking is enabled, next to nothing
+ * when it is not. */
+static void net_spec(struct sandbox_spec *spec, int enabled, const char *user)
+{
+	memset(spec, 0, sizeof(*spec));
+	/* CAP_NET_BIND_SERVICE is not used by net-router itself: dnsmasq binds
+	 * ports 53/67/547 and inherits it as an ambient capability, like
+	 * CAP_NET_ADMIN (ARP injection, interface queries) and CAP_NET_RAW
+	 * (ICMP ping checks before offering an address). */
+	spec->keep_caps = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) |
+			  (1ULL << CAP_NET_BIND_SERVICE);
+	spec->ambient_caps = spec->keep_caps;
+	spec->allow_fork = 1;
+	spec->rw_paths = net_rw;
+	spec->ro_paths = net_ro;
+	spec->rx_paths = net_rx;
+	spec->seccomp_rules = net_seccomp_rules;
+	spec->user = user;
+	if (!enabled) {
+		/* nothing to run, nothing to write but sysctls */
+		spec->ambient_caps = 0;
+		spec->keep_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
+		spec->allow_fork = 0;
+		net_rw[1] = NULL;
+		spec->ro_paths = NULL;
+		spec->rx_paths = NULL;
+	}
+	/* The supervisor must have kept it for us (supervisor/priv.c); without it
+	 * dnsmasq cannot bind 53/67, but the rest of networking still works. */
+	if (prctl(PR_CAPBSET_READ, CAP_NET_BIND_SERVICE, 0, 0, 0) != 1 &&
+	    (spec->keep_caps & (1ULL << CAP_NET_BIND_SERVICE))) {
+		log_errx("CAP_NET_BIND_SERVICE is not in the bounding set: dnsmasq will not be able to bind its ports");
+		spec->keep_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
+		spec->ambient_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
+	}
+	/* Landlock refuses a rule for a path that does not exist: keep those that do
+	 * (/lib64 or the locale directory are absent on some systems). */
+	keep_existing(net_rw);
+	keep_existing(net_ro);
+	keep_existing(net_rx);
+}
+
+/* Confined, networking enabled: host networking, reconciliation, then the loop. */
+static int net_run(struct net_ctx *c)
+{
+	char err[256];
+	int rc;
+
+	rc = net_host_setup(&c->p.nl, &c->w.cfg, err, sizeof(err));
+	if (rc)
+		snprintf(c->p.last_error, sizeof(c->p.last_error), "host networking: %.200s", err);
+	else
+		log_ok("host networking configured");
+	/* addresses present iff primary: until zk-election says so, we are not */
+	rc = net_primary_reconcile(&c->p);
+	if (rc < 0)
+		log_warnx("cannot list addresses for reconciliation: %s", strerror(-rc));
+	if (net_lease_start(&c->lease, &c->w) != 0)
+		log_errx("lease socket not watched: DHCP leases will not reach ZooKeeper");
+	worker_ready(&c->w);
+	net_status(c);
+	/* only a coordinator can be primary: zk-election answers nobody else */
+	if (c->w.cfg.is_coordinator)
+		net_hello(c->w.loop, c);
+	rc = worker_run(&c->w);
+	net_dnsmasq_stop_all(&c->dm);
+	net_lease_close(&c->lease);
+	net_nft_close(&c->nft);
+	netdef_free_all(c->defs, c->ndefs);
+	free(c->live);
+	net_primary_close(&c->p);
+	return rc;
 }
 
 int net_router_main(void)
 {
 	static struct net_ctx c;
-	static char helper_dir[300], dm_dir[300], log_dir[300], nft_dir[300];
-	/* Landlock: /proc/sys/net (sysctls); our dnsmasq, log and firewall files.
-	 * dnsmasq inherits the domain: it reads /etc (resolv.conf, passwd), locale
-	 * data, and opens /dev/null read-write; it executes the lease helper (for
-	 * "init" through /bin/sh). */
-	static const char *rw[] = {"/proc/sys/net", dm_dir, log_dir, nft_dir, "/dev/null", NULL};
-	static const char *ro[] = {"/etc", "/dev/urandom", "/usr/share/locale", "/proc", NULL};
-	static const char *rx[] = {DNSM_EXE, "/bin/sh", "/usr/lib", "/lib", "/lib64", helper_dir,
-				   NULL};
-	struct sandbox_spec spec = {
-		/* CAP_NET_BIND_SERVICE is not used by net-router itself: dnsmasq binds
-		 * ports 53/67/547 and inherits it as an ambient capability, like
-		 * CAP_NET_ADMIN (ARP injection, interface queries) and CAP_NET_RAW
-		 * (ICMP ping checks before offering an address). */
-		.keep_caps = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) |
-			     (1ULL << CAP_NET_BIND_SERVICE),
-		.ambient_caps = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) |
-				(1ULL << CAP_NET_BIND_SERVICE),
-		.allow_fork = 1,
-		.rw_paths = rw,
-		.ro_paths = ro,
-		.rx_paths = rx,
-		.seccomp_rules = net_router_seccomp_rules,
-	};
-	struct passwd *pw;
-	uid_t uid;
-	gid_t gid;
-	char err[256], *slash;
-	int rc;
+	struct sandbox_spec spec;
+	const char *user;
 
 	worker_start(&c.w, ROLE_NET, net_dispatch, net_shutdown, &c);
 	c.enabled = c.w.cfg.enable_networking;
-	spec.user = c.w.cfg.worker_user[0] ? c.w.cfg.worker_user : NULL;
+	user = c.w.cfg.worker_user[0] ? c.w.cfg.worker_user : NULL;
 	c.p.pkt = -1;
 	c.p.nl.fd = -1;
 	c.nc.ioctl_fd = -1;
 	c.lease.lfd = -1;
-	if (c.enabled) {
-		/* Sockets are opened before confinement; rtnetlink still checks
-		 * CAP_NET_ADMIN on every request. */
-		rc = netp_open(&c.p, &c.w.cfg);
-		if (rc != 0) {
-			log_errx("cannot open rtnetlink/packet sockets: %s", strerror(-rc));
-			return PVC_WORKER_EXIT_PERMANENT;
-		}
-		pw = spec.user ? getpwnam(spec.user) : NULL;
-		if (spec.user && !pw) {
-			log_errx("unknown user %s", spec.user);
-			return PVC_WORKER_EXIT_PERMANENT;
-		}
-		uid = pw ? pw->pw_uid : getuid();
-		gid = pw ? pw->pw_gid : getgid();
-		if (net_prepare_clients(&c, uid, gid) != 0)
-			return PVC_WORKER_EXIT_PERMANENT;
-		snprintf(helper_dir, sizeof(helper_dir), "%s", c.dm.helper);
-		slash = strrchr(helper_dir, '/');
-		if (slash && slash != helper_dir)
-			*slash = '\0';
-		snprintf(dm_dir, sizeof(dm_dir), "%s", c.dm.dir);
-		snprintf(log_dir, sizeof(log_dir), "%s", c.dm.logdir);
-		snprintf(nft_dir, sizeof(nft_dir), "%s/nft/networks", c.w.cfg.dynamic_directory);
-	} else {
-		/* nothing to run, nothing to write but sysctls */
-		spec.ambient_caps = 0;
-		spec.keep_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
-		spec.allow_fork = 0;
-		rw[1] = NULL;
-		spec.ro_paths = NULL;
-		spec.rx_paths = NULL;
-	}
-	/* The supervisor must have kept it for us (supervisor/priv.c); without it
-	 * dnsmasq cannot bind 53/67, but the rest of networking still works. */
-	if (prctl(PR_CAPBSET_READ, CAP_NET_BIND_SERVICE, 0, 0, 0) != 1 &&
-	    (spec.keep_caps & (1ULL << CAP_NET_BIND_SERVICE))) {
-		log_errx("CAP_NET_BIND_SERVICE is not in the bounding set: dnsmasq will not be able to bind its ports");
-		spec.keep_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
-		spec.ambient_caps &= ~(1ULL << CAP_NET_BIND_SERVICE);
-	}
-	/* Landlock refuses a rule for a path that does not exist: keep those that do
-	 * (/lib64 or the locale directory are absent on some systems). */
-	keep_existing(rw);
-	keep_existing(ro);
-	keep_existing(rx);
+	if (c.enabled && net_open(&c, user) != 0)
+		return PVC_WORKER_EXIT_PERMANENT;
+	net_spec(&spec, c.enabled, user);
 	if (sandbox_enter(&spec) != 0)
 		return PVC_WORKER_EXIT_PERMANENT;
 	if (!c.enabled) {
@@ -540,28 +616,5 @@ int net_router_main(void)
 		net_status(&c);
 		return worker_run(&c.w);
 	}
-	rc = net_host_setup(&c.p.nl, &c.w.cfg, err, sizeof(err));
-	if (rc)
-		snprintf(c.p.last_error, sizeof(c.p.last_error), "host networking: %.200s", err);
-	else
-		log_ok("host networking configured");
-	/* addresses present iff primary: until zk-election says so, we are not */
-	rc = netp_reconcile(&c.p);
-	if (rc < 0)
-		log_warnx("cannot list addresses for reconciliation: %s", strerror(-rc));
-	if (netl_start(&c.lease, &c.w) != 0)
-		log_errx("lease socket not watched: DHCP leases will not reach ZooKeeper");
-	worker_ready(&c.w);
-	net_status(&c);
-	/* only a coordinator can be primary: zk-election answers nobody else */
-	if (c.w.cfg.is_coordinator)
-		net_hello(c.w.loop, &c);
-	rc = worker_run(&c.w);
-	dnsm_stop_all(&c.dm);
-	netl_close(&c.lease);
-	nftn_close(&c.nft);
-	netdef_free_all(c.defs, c.ndefs);
-	free(c.live);
-	netp_close(&c.p);
-	return rc;
+	return net_run(&c);
 }

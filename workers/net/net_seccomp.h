@@ -1,0 +1,11 @@
+/*
+ * net_seccomp.h: net-router's seccomp allow-list, handed to sandbox_enter() by
+ * router.c and inherited by dnsmasq and the lease helper.
+ */
+#ifndef NET_SECCOMP_H
+#define NET_SECCOMP_H
+
+/* Add net-router's rules to `scmp_ctx` (beyond sandbox_rules_common). 0 or -1 (logged). */
+int net_seccomp_rules(void *scmp_ctx);
+
+#endif
