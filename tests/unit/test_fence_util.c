@@ -27,30 +27,30 @@
 static void test_valid(void **state)
 {
 	(void)state;
-	assert_true(fence_valid_id("f12"));
-	assert_false(fence_valid_id(""));
-	assert_false(fence_valid_id("a b"));
-	assert_false(fence_valid_id("0123456789012345678901234567890123456789"));
-	assert_true(fence_valid_arg("hv1-lom.example.com"));
-	assert_true(fence_valid_arg("10.0.0.7"));
-	assert_false(fence_valid_arg("-P"));          /* would be read as an option */
-	assert_false(fence_valid_arg("a b"));
-	assert_false(fence_valid_arg("a\nb"));
-	assert_false(fence_valid_arg(""));
-	assert_false(fence_valid_arg(NULL));
+	assert_true(fence_util_valid_id("f12"));
+	assert_false(fence_util_valid_id(""));
+	assert_false(fence_util_valid_id("a b"));
+	assert_false(fence_util_valid_id("0123456789012345678901234567890123456789"));
+	assert_true(fence_util_valid_arg("hv1-lom.example.com"));
+	assert_true(fence_util_valid_arg("10.0.0.7"));
+	assert_false(fence_util_valid_arg("-P"));          /* would be read as an option */
+	assert_false(fence_util_valid_arg("a b"));
+	assert_false(fence_util_valid_arg("a\nb"));
+	assert_false(fence_util_valid_arg(""));
+	assert_false(fence_util_valid_arg(NULL));
 }
 
 static void test_status(void **state)
 {
 	(void)state;
-	assert_true(fence_status_is_on("Chassis Power is on\n"));
-	assert_true(fence_status_is_on("Chassis Power is on"));
-	assert_true(fence_status_is_on("Get HPM.x Capabilities request failed\nChassis Power is on \r\n"));
-	assert_false(fence_status_is_on("Chassis Power is off\n"));
-	assert_false(fence_status_is_on("Chassis Power is on?\n"));
-	assert_false(fence_status_is_on("xChassis Power is on\n"));
-	assert_false(fence_status_is_on(""));
-	assert_false(fence_status_is_on(NULL));
+	assert_true(fence_util_status_is_on("Chassis Power is on\n"));
+	assert_true(fence_util_status_is_on("Chassis Power is on"));
+	assert_true(fence_util_status_is_on("Get HPM.x Capabilities request failed\nChassis Power is on \r\n"));
+	assert_false(fence_util_status_is_on("Chassis Power is off\n"));
+	assert_false(fence_util_status_is_on("Chassis Power is on?\n"));
+	assert_false(fence_util_status_is_on("xChassis Power is on\n"));
+	assert_false(fence_util_status_is_on(""));
+	assert_false(fence_util_status_is_on(NULL));
 }
 
 static void test_scrub(void **state)
@@ -60,11 +60,11 @@ static void test_scrub(void **state)
 	char c[] = "nothing\tsecret\r\n";
 
 	(void)state;
-	fence_scrub(a, "s3cret!");
+	fence_util_scrub(a, "s3cret!");
 	assert_string_equal(a, "error: password *** rejected (***)");
-	fence_scrub(b, "ab");
+	fence_util_scrub(b, "ab");
 	assert_string_equal(b, "pw=** and **");
-	fence_scrub(c, "");
+	fence_util_scrub(c, "");
 	assert_string_equal(c, "nothing secret");
 }
 
@@ -88,7 +88,7 @@ static void run_cmd(struct fence_cmd *c, const char *script, const char *pw, uns
 	struct run r = {ev_new(), 0};
 
 	assert_non_null(r.loop);
-	assert_int_equal(fence_cmd_start(c, r.loop, argv, pw, timeout, done_cb, &r), 0);
+	assert_int_equal(fence_run_start(c, r.loop, argv, pw, timeout, done_cb, &r), 0);
 	assert_int_equal(ev_run(r.loop), 0);
 	assert_true(r.done);
 	ev_free(r.loop);
@@ -103,11 +103,11 @@ static void test_run_env_and_output(void **state)
 	run_cmd(&c, "echo \"pw=$IPMI_PASSWORD\"; echo err >&2; exit 3", "hunter2", 5000);
 	assert_true(c.exited);
 	assert_false(c.timed_out);
-	assert_false(fence_cmd_ok(&c));
+	assert_false(fence_run_ok(&c));
 	assert_non_null(strstr(c.out, "pw=hunter2"));
 	assert_non_null(strstr(c.out, "err"));
 	run_cmd(&c, "test -z \"$HOME\" && test -n \"$PATH\" && ! read x", "x", 5000);
-	assert_true(fence_cmd_ok(&c)); /* nothing of our environment but PATH */
+	assert_true(fence_run_ok(&c)); /* nothing of our environment but PATH */
 }
 
 static int alive(pid_t pid)
@@ -142,7 +142,7 @@ static void test_run_deadline_kills_group(void **state)
 	t0 = mono_ms();
 	run_cmd(&c, script, "x", 300);
 	assert_true(c.timed_out);
-	assert_false(fence_cmd_ok(&c));
+	assert_false(fence_run_ok(&c));
 	assert_true(mono_ms() - t0 < 5000);
 	f = fopen(pidfile, "r");
 	assert_non_null(f);
@@ -172,11 +172,11 @@ static int filtered_child(void)
 		return 2;
 	r.loop = ev_new();
 	r.done = 0;
-	if (r.loop == NULL || fence_cmd_start(&c, r.loop, ok_argv, "pw", 5000, done_cb, &r) != 0 ||
-	    ev_run(r.loop) != 0 || !fence_cmd_ok(&c) || strstr(c.out, "ok") == NULL)
+	if (r.loop == NULL || fence_run_start(&c, r.loop, ok_argv, "pw", 5000, done_cb, &r) != 0 ||
+	    ev_run(r.loop) != 0 || !fence_run_ok(&c) || strstr(c.out, "ok") == NULL)
 		return 3;
 	r.done = 0;
-	if (fence_cmd_start(&c, r.loop, slow_argv, "pw", 300, done_cb, &r) != 0 ||
+	if (fence_run_start(&c, r.loop, slow_argv, "pw", 300, done_cb, &r) != 0 ||
 	    ev_run(r.loop) != 0 || !c.timed_out)
 		return 4;
 	return 0;

@@ -278,7 +278,7 @@ static void reply(struct ipc_strv_buf *b)
 	assert_non_null(p);
 	assert_int_equal(ipc_strv_decode(p, len, &sv, NULL), 0);
 	if (S.job)
-		fj_reply(S.job, &sv);
+		flush_job_reply(S.job, &sv);
 	ipc_strv_free(&sv);
 	strvb_free(b);
 }
@@ -297,7 +297,7 @@ static void ds_deliver(struct ev_loop *loop, void *arg)
 	p = strvb_finish(&b, &len);
 	assert_int_equal(ipc_strv_decode(p, len, &sv, NULL), 0);
 	if (S.job)
-		fj_domainstate(S.job, &sv);
+		flush_job_domainstate(S.job, &sv);
 	ipc_strv_free(&sv);
 	strvb_free(&b);
 }
@@ -426,7 +426,7 @@ static struct flush_job *new_job(int in_flight, uint64_t timeout_ms)
 				 .vm_timeout_ms = timeout_ms, .poll_ms = 2, .req_timeout_ms = 2000,
 				 .retry_min_ms = 1};
 	struct flush_io io = {.arg = NULL, .send = fake_send, .status = NULL};
-	struct flush_job *j = fj_new(S.loop, &p, &io);
+	struct flush_job *j = flush_job_new(S.loop, &p, &io);
 
 	assert_non_null(j);
 	return j;
@@ -469,7 +469,7 @@ static void drain(struct ev_loop *loop, void *arg);
 
 static int teardown(void **state)
 {
-	fj_free(S.job);
+	flush_job_free(S.job);
 	S.job = NULL;
 	/* let queued fake answers and moves run out before freeing the loop */
 	for (int k = 0; k < 50; k++) {
@@ -518,7 +518,7 @@ static int run_until(int (*cond)(void), uint64_t ms)
 
 static int ds_is(const char *v)
 {
-	return strcmp(kv_get("/nodes/hv1/domainstate"), v) == 0 && strcmp(fj_kind(S.job), "idle") == 0;
+	return strcmp(kv_get("/nodes/hv1/domainstate"), v) == 0 && strcmp(flush_job_kind(S.job), "idle") == 0;
 }
 static int flushed(void) { return ds_is("flushed"); }
 static int readied(void) { return ds_is("ready"); }
@@ -573,7 +573,7 @@ static void test_flush_then_unflush(void **state)
 		assert_int_equal(S.placements[i], 1);
 	assert_int_equal(S.max_in_flight, 1);
 	assert_string_equal(kv_get("/nodes/hv1/runningdomains"), "");
-	fj_counts(S.job, &total, &moved, &failed);
+	flush_job_counts(S.job, &total, &moved, &failed);
 	assert_int_equal(total, NVM);
 	assert_int_equal(moved, NVM);
 	assert_int_equal(failed, 0);
@@ -581,7 +581,7 @@ static void test_flush_then_unflush(void **state)
 	set_domainstate("unflush");
 	assert_true(run_until(readied, 20000));
 	assert_all_home();
-	fj_counts(S.job, &total, &moved, &failed);
+	flush_job_counts(S.job, &total, &moved, &failed);
 	assert_int_equal(moved, NVM);
 	assert_int_equal(failed, 0);
 }
@@ -636,7 +636,7 @@ static void test_restart_mid_flush(void **state)
 	set_domainstate("flush");
 	assert_true(run_until(moving_after_five, 20000));
 	/* kill -9: the job vanishes with a move possibly in flight */
-	fj_free(S.job);
+	flush_job_free(S.job);
 	S.job = new_job(1, 5000);
 	/* zk-election answers the new worker's HELLO */
 	assert_int_not_equal(ev_timer(S.loop, 3, ds_deliver, NULL), 0);
@@ -657,10 +657,10 @@ static void test_timeout_continues(void **state)
 	set_domainstate("flush");
 	assert_true(run_until(flushed, 20000));
 	assert_all_away(7, 8);
-	fj_counts(S.job, &total, &moved, &failed);
+	flush_job_counts(S.job, &total, &moved, &failed);
 	assert_int_equal(failed, 1);
 	assert_int_equal(moved, NVM - 1);
-	n = fj_status(S.job, v, 8);
+	n = flush_job_status(S.job, v, 8);
 	for (uint32_t i = 0; i < n; i++)
 		if (strncmp(v[i], "failed=", 7) == 0 && strstr(v[i], uuid[7]))
 			found = 1;
@@ -704,12 +704,12 @@ static void test_garbage(void **state)
 			strvb_add(&b, bad[k][i]);
 		const uint8_t *p = strvb_finish(&b, &len);
 		assert_int_equal(ipc_strv_decode(p, len, &sv, NULL), 0);
-		fj_domainstate(S.job, &sv);
-		fj_reply(S.job, &sv);
+		flush_job_domainstate(S.job, &sv);
+		flush_job_reply(S.job, &sv);
 		ipc_strv_free(&sv);
 		strvb_free(&b);
 	}
-	assert_string_equal(fj_kind(S.job), "idle");
+	assert_string_equal(flush_job_kind(S.job), "idle");
 	/* a node with garbage memory figures is skipped: everything goes to hv3 */
 	kv_set("/nodes/hv2/memused", "lots");
 	for (int i = 0; i < NVM; i++)

@@ -159,7 +159,7 @@ static void test_table(void **state)
 		struct fsel_result r;
 		const char *got;
 
-		assert_int_equal(fsel_choose(&c->vm, c->nodes, c->n, c->dflt, &r), 0);
+		assert_int_equal(flush_select_choose(&c->vm, c->nodes, c->n, c->dflt, &r), 0);
 		got = r.target >= 0 ? c->nodes[r.target].name : NULL;
 		if ((got == NULL) != (c->expect == NULL) ||
 		    (got && strcmp(got, c->expect) != 0) || strcmp(r.selector, c->selector) != 0 ||
@@ -177,12 +177,12 @@ static void test_bad_arguments(void **state)
 	struct fsel_result r;
 
 	(void)state;
-	assert_int_equal(fsel_choose(&vm, NULL, 0, "bogus", &r), -1);
-	assert_int_equal(fsel_choose(NULL, NULL, 0, "mem", &r), -1);
-	assert_int_equal(fsel_choose(&vm, NULL, 3, "mem", &r), -1);
-	assert_int_equal(fsel_valid_selector("vms"), 1);
-	assert_int_equal(fsel_valid_selector("VMS"), 0);
-	assert_int_equal(fsel_valid_selector(NULL), 0);
+	assert_int_equal(flush_select_choose(&vm, NULL, 0, "bogus", &r), -1);
+	assert_int_equal(flush_select_choose(NULL, NULL, 0, "mem", &r), -1);
+	assert_int_equal(flush_select_choose(&vm, NULL, 3, "mem", &r), -1);
+	assert_int_equal(flush_select_valid_selector("vms"), 1);
+	assert_int_equal(flush_select_valid_selector("VMS"), 0);
+	assert_int_equal(flush_select_valid_selector(NULL), 0);
 }
 
 int main(void)

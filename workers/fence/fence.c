@@ -8,15 +8,9 @@
  * has no capability, no network beyond UDP/IP sockets and no writable file.
  * Requests are served one at a time, in order.
  */
-#include <errno.h>
-#include <sched.h>
-#include <seccomp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fence.h"
@@ -95,7 +89,7 @@ static void run_step(struct fence_ctx *f)
 	const char *argv[] = {"ipmitool", "-I", "lanplus", "-H", j->host, "-U", j->user, "-E",
 			      "chassis", "power", step_name(f->step), NULL};
 
-	if (fence_cmd_start(&f->cmd, f->w->loop, argv, j->pass, FENCE_CMD_TIMEOUT_MS, cmd_done,
+	if (fence_run_start(&f->cmd, f->w->loop, argv, j->pass, FENCE_CMD_TIMEOUT_MS, cmd_done,
 			    f) != 0) {
 		snprintf(f->detail, sizeof(f->detail), "cannot run ipmitool chassis power %s",
 			 step_name(f->step));
@@ -119,12 +113,12 @@ static void cmd_done(struct fence_cmd *c, void *arg)
 	struct fence_ctx *f = arg;
 	struct fjob *j = f->cur;
 	char how[96];
-	int ok = fence_cmd_ok(c);
-	int on = ok && fence_status_is_on(c->out); /* before scrubbing joins the lines */
+	int ok = fence_run_ok(c);
+	int on = ok && fence_util_status_is_on(c->out); /* before scrubbing joins the lines */
 
 	f->running = 0;
-	fence_cmd_describe(c, how, sizeof(how));
-	fence_scrub(c->out, j->pass);
+	fence_run_describe(c, how, sizeof(how));
+	fence_util_scrub(c->out, j->pass);
 	log_info("fence: node %s: ipmitool -I lanplus -H %s -U %s -E chassis power %s: %s%s%.200s",
 		 j->node, j->host, j->user, step_name(f->step), how, c->out[0] ? ": " : "",
 		 c->out);
@@ -189,7 +183,7 @@ static void handle_req(struct fence_ctx *f, struct ipc_msg *msg)
 		log_warnx("fence: malformed FENCE_REQ: %s", err ? err : "?");
 		return;
 	}
-	if (sv.n != 5 || !fence_valid_id(sv.v[0]) || !valid_node_name(sv.v[1])) {
+	if (sv.n != 5 || !fence_util_valid_id(sv.v[0]) || !valid_node_name(sv.v[1])) {
 		log_warnx("fence: FENCE_REQ with %u fields or an invalid id/node ignored", sv.n);
 		goto out;
 	}
@@ -200,13 +194,13 @@ static void handle_req(struct fence_ctx *f, struct ipc_msg *msg)
 	}
 	strlcpy_pvc(j->id, sv.v[0], sizeof(j->id));
 	strlcpy_pvc(j->node, sv.v[1], sizeof(j->node));
-	if (!fence_valid_arg(sv.v[2]) || !fence_valid_arg(sv.v[3]) ||
+	if (!fence_util_valid_arg(sv.v[2]) || !fence_util_valid_arg(sv.v[3]) ||
 	    f->nqueued >= FENCE_QUEUE_MAX) {
 		const char *v[4] = {j->id, j->node, "failed",
 				    f->nqueued >= FENCE_QUEUE_MAX ? "too many queued fences"
 				    : "invalid IPMI host name or user name"};
 		log_errx("fence: node %s: %s (host '%.64s')", j->node, v[3],
-			 fence_valid_arg(sv.v[2]) ? sv.v[2] : "(invalid)");
+			 fence_util_valid_arg(sv.v[2]) ? sv.v[2] : "(invalid)");
 		(void)worker_send_strv(f->w, MSG_FENCE_RESULT, ROLE_ZK, v, 4);
 		job_free(j);
 		goto out;
@@ -263,7 +257,7 @@ static void fence_shutdown(struct worker *w, uint32_t phase)
 	 * node stays `dead` in ZooKeeper and the next fencer sees it) */
 	if (f->running) {
 		log_warnx("fence: shutdown: abandoning the fence of node %s", f->cur->node);
-		fence_cmd_abort(&f->cmd);
+		fence_run_abort(&f->cmd);
 		f->running = 0;
 	}
 	if (f->settle_timer) {
@@ -279,99 +273,6 @@ static void fence_shutdown(struct worker *w, uint32_t phase)
 	}
 	f->nqueued = 0;
 	worker_shutdown_done(w, phase);
-}
-
-#define ALLOW(name)                                                                       \
-	do {                                                                              \
-		int rc_ = seccomp_rule_add(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0);  \
-		if (rc_ != 0) {                                                           \
-			log_errx("seccomp rule %s: %s", #name, strerror(-rc_));           \
-			return -1;                                                        \
-		}                                                                         \
-	} while (0)
-
-/* The filter is inherited across execve: these rules are also those of ipmitool
- * (and of a wrapper script's shell), measured with strace. What stays out: TCP and
- * every socket family but IPv4/IPv6 datagrams, writes to files (Landlock also
- * refuses them), ptrace, mount, namespaces, module and key syscalls. */
-int fence_seccomp_rules(void *scmp_ctx)
-{
-	const struct scmp_arg_cmp dgram4[] = {SCMP_A0(SCMP_CMP_EQ, AF_INET, 0),
-					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff, SOCK_DGRAM)};
-	const struct scmp_arg_cmp dgram6[] = {SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0),
-					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff, SOCK_DGRAM)};
-	/* name resolution of the BMC host: glibc's nscd probe (AF_UNIX) and
-	 * getaddrinfo's interface query (AF_NETLINK) get an error and fall back */
-	const struct scmp_arg_cmp unix_[] = {SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)};
-	const struct scmp_arg_cmp netlink[] = {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0)};
-	/* the resolver sizes a UDP answer with FIONREAD before reading it */
-	const struct scmp_arg_cmp fionread[] = {SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0)};
-	/* fork() is clone(SIGCHLD): never a new namespace or a thread sharing our memory */
-	const struct scmp_arg_cmp fork_only[] = {
-		SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM | CLONE_NEWNS | CLONE_NEWUSER |
-			CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, 0)};
-	int rc;
-
-	/* kill(-pgid, SIGKILL) only: the command's process group on a deadline (a
-	 * negative pid_t is above 0x7fffffff as the register holds it); any other
-	 * signal, and any single process but ourselves (common rules), stays out */
-	const struct scmp_arg_cmp group_kill[] = {SCMP_A0(SCMP_CMP_GT, 0x7fffffffULL, 0),
-						  SCMP_A1(SCMP_CMP_EQ, SIGKILL, 0)};
-
-	if ((rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 2, group_kill)) != 0 ||
-	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, dgram4)) != 0 ||
-	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, dgram6)) != 0 ||
-	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-					 unix_)) != 0 ||
-	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-					 netlink)) != 0 ||
-	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, fionread)) != 0 ||
-	    (rc = seccomp_rule_add_array(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, fork_only)) != 0 ||
-	    (rc = seccomp_rule_add(scmp_ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) != 0) {
-		log_errx("seccomp rule socket/clone: %s", strerror(-rc));
-		return -1;
-	}
-	/* process life of the fence worker and of what it runs */
-	ALLOW(execve);
-	ALLOW(vfork); /* dash's fork for a wrapper script's commands */
-	ALLOW(wait4);
-	ALLOW(rt_sigsuspend); /* the `wait` builtin of a wrapper shell */
-	ALLOW(setpgid);
-	ALLOW(getpgid);
-	ALLOW(getpgrp);
-	ALLOW(pipe2);
-	ALLOW(dup2);
-	ALLOW(dup3);
-	ALLOW(dup);
-	ALLOW(arch_prctl);
-	ALLOW(set_tid_address);
-	ALLOW(set_robust_list);
-	ALLOW(rseq);
-	ALLOW(prlimit64);
-	ALLOW(pread64);
-	ALLOW(access);
-	ALLOW(faccessat);
-	ALLOW(faccessat2);
-	ALLOW(stat);
-	ALLOW(lstat);
-	ALLOW(readlink);
-	ALLOW(getdents64);
-	ALLOW(getcwd);
-	ALLOW(chdir);
-	ALLOW(umask);
-	ALLOW(alarm);
-	ALLOW(setitimer);
-	ALLOW(select);
-	ALLOW(pselect6);
-	ALLOW(connect);
-	ALLOW(bind);
-	ALLOW(getsockname);
-	ALLOW(getsockopt);
-	ALLOW(setsockopt);
-	ALLOW(sendmmsg); /* the resolver's parallel A/AAAA queries */
-	ALLOW(getrusage);
-	ALLOW(times);
-	return sandbox_rules_files_ro(scmp_ctx);
 }
 
 /* Landlock: execute and read the PATH directories and the system libraries, read

@@ -1,7 +1,7 @@
 /*
- * fence.h: the fence worker's pieces (workers/fence*.c). The worker runs ipmitool
- * for zk-election (docs/fencing.md); it holds no ZooKeeper session and sees the
- * BMC password only for the duration of one request.
+ * fence.h: the fence worker's pieces (the files of workers/fence). The worker runs
+ * ipmitool for zk-election (docs/fencing.md); it holds no ZooKeeper session and
+ * sees the BMC password only for the duration of one request.
  */
 #ifndef FENCE_H
 #define FENCE_H
@@ -15,27 +15,27 @@
 #define FENCE_OUT_MAX 512     /* output kept per command (log and status parse) */
 #define FENCE_ID_MAX 40
 
-/* ---- fence_util.c: pure helpers (unit-tested) ---- */
+/* ---- util.c: pure helpers (unit-tested) ---- */
 
 /* 1 if `id` is a request id we accept: 1..39 chars of [A-Za-z0-9-_.]. */
-int fence_valid_id(const char *id);
+int fence_util_valid_id(const char *id);
 /* 1 if `s` can be passed as ipmitool's -H or -U value: 1..255 printable ASCII
  * characters, no blank, not starting with '-' (it would be read as an option). */
-int fence_valid_arg(const char *s);
+int fence_util_valid_arg(const char *s);
 /* 1 if a line of the output of `chassis power status`, trailing blanks stripped, is
  * exactly "Chassis Power is on" (the reference forgot to strip, ref §12.2 #20; the
  * other lines are stderr noise some BMCs cause). */
-int fence_status_is_on(const char *out);
+int fence_util_status_is_on(const char *out);
 /* Make `buf` (NUL-terminated) safe to log: every occurrence of `secret` (if
  * non-empty) becomes "***", control characters become spaces, trailing blanks go.
  * In place; the result is never longer than the input. */
-void fence_scrub(char *buf, const char *secret);
+void fence_util_scrub(char *buf, const char *secret);
 
-/* ---- fence.c ---- */
+/* ---- seccomp.c ---- */
 /* The worker's seccomp allow-list beyond the common rules (inherited by ipmitool). */
 int fence_seccomp_rules(void *scmp_ctx);
 
-/* ---- fence_run.c: one child process with a deadline ---- */
+/* ---- run.c: one child process with a deadline ---- */
 
 struct fence_cmd;
 typedef void (*fence_cmd_done_fn)(struct fence_cmd *c, void *arg);
@@ -59,13 +59,13 @@ struct fence_cmd {
  * an empty stdin, stdout+stderr captured, and an environment of PATH plus
  * IPMI_PASSWORD=`password` (never in argv). The command is killed (its whole
  * process group) after `timeout_ms`. `done` runs once, from the loop. 0 or -1. */
-int fence_cmd_start(struct fence_cmd *c, struct ev_loop *loop, const char *const *argv,
+int fence_run_start(struct fence_cmd *c, struct ev_loop *loop, const char *const *argv,
 		    const char *password, unsigned timeout_ms, fence_cmd_done_fn done, void *arg);
 /* Kill a running command at once (shutdown). */
-void fence_cmd_abort(struct fence_cmd *c);
+void fence_run_abort(struct fence_cmd *c);
 /* 1 if the command exited with status 0. */
-int fence_cmd_ok(const struct fence_cmd *c);
+int fence_run_ok(const struct fence_cmd *c);
 /* "exit 0", "exit 1", "signal 9", "timeout after N ms" */
-void fence_cmd_describe(const struct fence_cmd *c, char *buf, size_t size);
+void fence_run_describe(const struct fence_cmd *c, char *buf, size_t size);
 
 #endif

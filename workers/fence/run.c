@@ -1,5 +1,5 @@
 /*
- * fence_run.c: run one command for the fence worker with a deadline.
+ * run.c: run one command for the fence worker with a deadline.
  *
  * The child gets its own process group so that a deadline kills everything it
  * started (ipmitool itself, or a wrapper script and its children). The password
@@ -132,37 +132,33 @@ static void child_exec(int rfd, int wfd, const char *const *argv, char *const *e
 	_exit(127);
 }
 
-int fence_cmd_start(struct fence_cmd *c, struct ev_loop *loop, const char *const *argv,
-		    const char *password, unsigned timeout_ms, fence_cmd_done_fn done, void *arg)
+/* PATH and IPMI_PASSWORD only: nothing else of the worker's environment. */
+static int child_env(const char *password, char **pathvar, char **pwvar, size_t pl)
 {
 	const char *path = getenv("PATH");
-	char *pathvar = NULL, *pwvar = NULL;
-	char *envp[3];
-	int p[2], in[2];
-	size_t pl = strlen(password) + sizeof("IPMI_PASSWORD=");
-	int rc = -1;
 
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-	c->loop = loop;
-	c->done = done;
-	c->arg = arg;
 	if (path == NULL || path[0] == '\0')
 		path = "/usr/sbin:/usr/bin:/sbin:/bin";
-	if (asprintf(&pathvar, "PATH=%s", path) < 0) {
-		pathvar = NULL;
-		goto out;
+	if (asprintf(pathvar, "PATH=%s", path) < 0) {
+		*pathvar = NULL;
+		return -1;
 	}
-	pwvar = malloc(pl);
-	if (pwvar == NULL)
-		goto out;
-	snprintf(pwvar, pl, "IPMI_PASSWORD=%s", password);
-	envp[0] = pathvar;
-	envp[1] = pwvar;
-	envp[2] = NULL;
+	*pwvar = malloc(pl);
+	if (*pwvar == NULL)
+		return -1;
+	snprintf(*pwvar, pl, "IPMI_PASSWORD=%s", password);
+	return 0;
+}
+
+/* Fork the child with its output on a pipe whose read end becomes c->fd. */
+static int cmd_spawn(struct fence_cmd *c, const char *const *argv, char *const *envp,
+		     unsigned timeout_ms)
+{
+	int p[2], in[2];
+
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		log_warn("fence: pipe");
-		goto out;
+		return -1;
 	}
 	/* stdin: a pipe whose write end is already closed reads as EOF, like
 	 * /dev/null, without the worker holding a file open */
@@ -170,7 +166,7 @@ int fence_cmd_start(struct fence_cmd *c, struct ev_loop *loop, const char *const
 		log_warn("fence: pipe");
 		close(p[0]);
 		close(p[1]);
-		goto out;
+		return -1;
 	}
 	close(in[1]);
 	c->started_ms = mono_ms();
@@ -181,7 +177,7 @@ int fence_cmd_start(struct fence_cmd *c, struct ev_loop *loop, const char *const
 		close(p[0]);
 		close(p[1]);
 		close(in[0]);
-		goto out;
+		return -1;
 	}
 	if (c->pid == 0)
 		child_exec(in[0], p[1], argv, envp);
@@ -190,22 +186,48 @@ int fence_cmd_start(struct fence_cmd *c, struct ev_loop *loop, const char *const
 	(void)setpgid(c->pid, c->pid);
 	close(p[1]);
 	c->fd = p[0];
-	if (set_nonblock(c->fd) != 0 ||
-	    ev_add_fd(loop, c->fd, POLLIN, cmd_readable, c) != 0 ||
-	    (c->timer = ev_timer(loop, timeout_ms, cmd_timer, c)) == 0) {
-		log_errx("fence: cannot watch the command; killing it");
-		kill_group(c);
-		(void)try_reap(c, 1);
-		if (c->fd >= 0) {
-			ev_del_fd(loop, c->fd);
-			close(c->fd);
-			c->fd = -1;
-		}
-		if (c->timer)
-			ev_timer_cancel(loop, c->timer);
-		c->timer = 0;
-		goto out;
+	return 0;
+}
+
+static int cmd_watch(struct fence_cmd *c, struct ev_loop *loop, unsigned timeout_ms)
+{
+	if (set_nonblock(c->fd) == 0 && ev_add_fd(loop, c->fd, POLLIN, cmd_readable, c) == 0 &&
+	    (c->timer = ev_timer(loop, timeout_ms, cmd_timer, c)) != 0)
+		return 0;
+	log_errx("fence: cannot watch the command; killing it");
+	kill_group(c);
+	(void)try_reap(c, 1);
+	if (c->fd >= 0) {
+		ev_del_fd(loop, c->fd);
+		close(c->fd);
+		c->fd = -1;
 	}
+	if (c->timer)
+		ev_timer_cancel(loop, c->timer);
+	c->timer = 0;
+	return -1;
+}
+
+int fence_run_start(struct fence_cmd *c, struct ev_loop *loop, const char *const *argv,
+		    const char *password, unsigned timeout_ms, fence_cmd_done_fn done, void *arg)
+{
+	char *pathvar = NULL, *pwvar = NULL;
+	char *envp[3];
+	size_t pl = strlen(password) + sizeof("IPMI_PASSWORD=");
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->loop = loop;
+	c->done = done;
+	c->arg = arg;
+	if (child_env(password, &pathvar, &pwvar, pl) != 0)
+		goto out;
+	envp[0] = pathvar;
+	envp[1] = pwvar;
+	envp[2] = NULL;
+	if (cmd_spawn(c, argv, envp, timeout_ms) != 0 || cmd_watch(c, loop, timeout_ms) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (pwvar) {
@@ -216,7 +238,7 @@ out:
 	return rc;
 }
 
-void fence_cmd_abort(struct fence_cmd *c)
+void fence_run_abort(struct fence_cmd *c)
 {
 	if (c->pid <= 0 || c->exited)
 		return;
@@ -226,13 +248,13 @@ void fence_cmd_abort(struct fence_cmd *c)
 	cmd_finish(c);
 }
 
-int fence_cmd_ok(const struct fence_cmd *c)
+int fence_run_ok(const struct fence_cmd *c)
 {
 	return c->exited && !c->timed_out && c->status >= 0 && WIFEXITED(c->status) &&
 	       WEXITSTATUS(c->status) == 0;
 }
 
-void fence_cmd_describe(const struct fence_cmd *c, char *buf, size_t size)
+void fence_run_describe(const struct fence_cmd *c, char *buf, size_t size)
 {
 	uint64_t took = mono_ms() - c->started_ms;
 

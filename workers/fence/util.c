@@ -1,12 +1,12 @@
 /*
- * fence_util.c: pure helpers of the fence worker: request validation, the power
+ * util.c: pure helpers of the fence worker: request validation, the power
  * status comparison and log scrubbing. No I/O, so the unit tests pin them.
  */
 #include <string.h>
 
 #include "fence.h"
 
-int fence_valid_id(const char *id)
+int fence_util_valid_id(const char *id)
 {
 	size_t n;
 
@@ -24,7 +24,7 @@ int fence_valid_id(const char *id)
 	return 1;
 }
 
-int fence_valid_arg(const char *s)
+int fence_util_valid_arg(const char *s)
 {
 	size_t n;
 
@@ -39,7 +39,7 @@ int fence_valid_arg(const char *s)
 	return 1;
 }
 
-int fence_status_is_on(const char *out)
+int fence_util_status_is_on(const char *out)
 {
 	static const char want[] = "Chassis Power is on";
 	const char *p = out;
@@ -60,7 +60,7 @@ int fence_status_is_on(const char *out)
 	return 0;
 }
 
-void fence_scrub(char *buf, const char *secret)
+void fence_util_scrub(char *buf, const char *secret)
 {
 	size_t sl = secret ? strlen(secret) : 0, n;
 	char *p;

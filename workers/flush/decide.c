@@ -1,5 +1,5 @@
 /*
- * flush_decide.c: what the job does with one VM: flush (wait, select a target, shut
+ * decide.c: what the job does with one VM: flush (wait, select a target, shut
  * down) or unflush (autostart, pull back, return the placement only).
  */
 #include <stdio.h>
@@ -27,16 +27,16 @@ static void vm_choose(struct flush_job *j, int vmi)
 	int tag;
 
 	if (nodes == NULL) {
-		fji_vm_finish(j, vmi, -1, "out of memory");
+		flush_vm_finish(j, vmi, -1, "out of memory");
 		return;
 	}
 	for (uint32_t i = 0; i < vm->nnodes; i++) {
 		char **f = &vm->figs[i * NFIG];
 		nodes[i] = (struct fsel_node){vm->nodes[i], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]};
 	}
-	if (fsel_choose(&in, nodes, vm->nnodes, j->selector, &res) != 0) {
+	if (flush_select_choose(&in, nodes, vm->nnodes, j->selector, &res) != 0) {
 		free(nodes);
-		fji_vm_finish(j, vmi, -1, "target selection failed");
+		flush_vm_finish(j, vmi, -1, "target selection failed");
 		return;
 	}
 	if (res.note[0])
@@ -67,9 +67,9 @@ static void vm_choose(struct flush_job *j, int vmi)
 		ops[n++] = "set", ops[n++] = "node_limit", ops[n++] = "";
 	if (res.write_node_selector)
 		ops[n++] = "set", ops[n++] = "node_selector", ops[n++] = res.selector;
-	fji_free_nodes(vm);
+	flush_vm_free_nodes(vm);
 	free(nodes);
-	fji_vm_write(j, vmi, tag, ops, n / 3);
+	flush_vm_write(j, vmi, tag, ops, n / 3);
 }
 
 static void on_fig(struct flush_job *j, struct freq *r, int rc, const struct ipc_strv *rep)
@@ -90,14 +90,14 @@ static void on_nodes(struct flush_job *j, struct freq *r, int rc, const struct i
 	char path[128];
 
 	if (rc != 0) {
-		fji_vm_finish(j, r->vmi, -1, "cannot list /nodes");
+		flush_vm_finish(j, r->vmi, -1, "cannot list /nodes");
 		return;
 	}
-	fji_free_nodes(vm);
+	flush_vm_free_nodes(vm);
 	vm->nodes = calloc(rep->n, sizeof(char *));
 	vm->figs = calloc((size_t)rep->n * NFIG, sizeof(char *));
 	if (vm->nodes == NULL || vm->figs == NULL) {
-		fji_vm_finish(j, r->vmi, -1, "out of memory");
+		flush_vm_finish(j, r->vmi, -1, "out of memory");
 		return;
 	}
 	for (uint32_t i = 2; i < rep->n; i++) {
@@ -113,8 +113,8 @@ static void on_nodes(struct flush_job *j, struct freq *r, int rc, const struct i
 	for (uint32_t i = 0; i < vm->nnodes; i++)
 		for (int f = 0; f < NFIG; f++) {
 			snprintf(path, sizeof(path), "/nodes/%s/%s", vm->nodes[i], fig_name[f]);
-			if (fji_req_get(j, r->vmi, (int)(i * NFIG) + f, on_fig, path) != 0) {
-				fji_vm_finish(j, r->vmi, -1, "cannot queue a request");
+			if (flush_req_get(j, r->vmi, (int)(i * NFIG) + f, on_fig, path) != 0) {
+				flush_vm_finish(j, r->vmi, -1, "cannot queue a request");
 				return;
 			}
 		}
@@ -130,7 +130,7 @@ static void vm_decide_flush(struct flush_job *j, int vmi)
 	char why[64];
 
 	if (node == NULL || !valid_node_name(node)) {
-		fji_vm_finish(j, vmi, -1, "missing or invalid node key");
+		flush_vm_finish(j, vmi, -1, "missing or invalid node key");
 		return;
 	}
 	if (strcmp(node, j->node) != 0) {
@@ -139,22 +139,22 @@ static void vm_decide_flush(struct flush_job *j, int vmi)
 		strlcpy_pvc(vm->target, node, sizeof(vm->target));
 		log_info("flush: VM %s is already assigned to %s; waiting for it to leave", vm->uuid,
 			 node);
-		fji_count_vm(j, vm);
-		fji_vm_start_wait(j, vmi, W_OUT);
+		flush_vm_count(j, vm);
+		flush_vm_start_wait(j, vmi, W_OUT);
 		return;
 	}
 	if (strcmp(st, "start") == 0) {
 		vm->step = VS_NODES;
-		if (fji_req_issue(j, MSG_ZK_CHILDREN, vmi, 0, on_nodes, &path, 1) != 0)
-			fji_vm_finish(j, vmi, -1, "cannot queue a request");
+		if (flush_req_issue(j, MSG_ZK_CHILDREN, vmi, 0, on_nodes, &path, 1) != 0)
+			flush_vm_finish(j, vmi, -1, "cannot queue a request");
 		return;
 	}
-	if (fji_is_transient(st)) {
-		fji_vm_settle(j, vmi);
+	if (flush_vm_is_transient(st)) {
+		flush_vm_settle(j, vmi);
 		return;
 	}
 	snprintf(why, sizeof(why), "state %.16s: left alone", st);
-	fji_vm_finish(j, vmi, 0, why);
+	flush_vm_finish(j, vmi, 0, why);
 }
 
 /* ---- unflush -------------------------------------------------------------------- */
@@ -168,51 +168,51 @@ static void vm_decide_unflush(struct flush_job *j, int vmi)
 
 	/* A missing node_autostart counts as False (the reference crashed on it). */
 	if (as && strcmp(as, "True") == 0 && home) {
-		if (fji_is_transient(st)) {
-			fji_vm_settle(j, vmi);
+		if (flush_vm_is_transient(st)) {
+			flush_vm_settle(j, vmi);
 			return;
 		}
 		log_info("unflush: starting VM %s here (node_autostart)", vm->uuid);
 		const char *ops[] = {"setv", "state", "start", "set", "node", j->node,
 				     "set", "lastnode", "", "set", "node_autostart", "False"};
-		fji_vm_write(j, vmi, WR_AUTOSTART, ops, 4);
+		flush_vm_write(j, vmi, WR_AUTOSTART, ops, 4);
 		return;
 	}
 	if (last == NULL || strcmp(last, j->node) != 0) {
-		fji_vm_finish(j, vmi, 0, NULL);
+		flush_vm_finish(j, vmi, 0, NULL);
 		return;
 	}
-	if (fji_is_transient(st)) {
-		fji_vm_settle(j, vmi);
+	if (flush_vm_is_transient(st)) {
+		flush_vm_settle(j, vmi);
 		return;
 	}
 	if (strcmp(st, "start") == 0 && !home) {
 		log_info("unflush: migrating VM %s back from %s", vm->uuid, node ? node : "?");
 		const char *ops[] = {"setv", "state", "migrate", "set", "node", j->node,
 				     "set", "lastnode", ""};
-		fji_vm_write(j, vmi, WR_IN, ops, 3);
+		flush_vm_write(j, vmi, WR_IN, ops, 3);
 		return;
 	}
 	/* Not running (or already here): only the placement returns, as the API's
 	 * unmigrate does; migrating a stopped VM would end in `fail`. */
 	const char *ops[] = {"set", "node", j->node, "set", "lastnode", ""};
-	fji_vm_write(j, vmi, WR_RETURN, ops, 2);
+	flush_vm_write(j, vmi, WR_RETURN, ops, 2);
 }
 
-void fji_vm_decide(struct flush_job *j, int vmi)
+void flush_decide_vm(struct flush_job *j, int vmi)
 {
 	struct fvm *vm = &j->vms[vmi];
 
 	if (vm->read_error) {
-		fji_vm_finish(j, vmi, -1, "cannot read the VM's keys");
+		flush_vm_finish(j, vmi, -1, "cannot read the VM's keys");
 		return;
 	}
 	if (vm->val[K_STATE] == NULL) {
-		fji_vm_finish(j, vmi, 0, NULL); /* deleted meanwhile */
+		flush_vm_finish(j, vmi, 0, NULL); /* deleted meanwhile */
 		return;
 	}
 	if (j->cancel) {
-		fji_vm_finish(j, vmi, 0, NULL);
+		flush_vm_finish(j, vmi, 0, NULL);
 		return;
 	}
 	if (j->kind == JOB_FLUSH)

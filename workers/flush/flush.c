@@ -1,7 +1,7 @@
 /*
  * flush.c: the `flush` worker. It owns no socket and no file: it learns the node's
  * domainstate from zk-election (MSG_FLUSH_DOMAINSTATE), runs the flush/unflush job
- * (flush_job.c) with ZooKeeper requests routed through the supervisor, and reports
+ * (job.c) with ZooKeeper requests routed through the supervisor, and reports
  * its progress as status lines. Confinement is the tightest of all roles: no
  * capability, no file access, nothing beyond the common system calls.
  */
@@ -19,7 +19,9 @@
 #define FLUSH_REQ_TIMEOUT_MS 15000
 /* Safety net besides zk-election's push: a lost or never-sent domainstate message
  * (watch not armed while the key did not exist yet, a relay restart) must not leave
- * a flush request unanswered. Versions order the two sources. */
+ * a flush request unanswered. Versions order the two sources. It polls only until a
+ * first value is known and while a job runs: an idle worker has no timer at all
+ * (zk-election pushes every change of the key and answers HELLO). */
 #define FLUSH_DS_POLL_MS 2000
 
 struct flush_ctx {
@@ -27,10 +29,12 @@ struct flush_ctx {
 	struct flush_job *job;
 	uint32_t stop_phase;
 	unsigned long ds_polls;
+	uint64_t ds_timer;
+	int ds_known;
 	int stopping;
 };
 
-int flush_seccomp_rules(void *scmp_ctx);
+static void flush_ds_arm(struct flush_ctx *fc);
 
 static int flush_send(void *arg, uint32_t type, const char *const *v, uint32_t n)
 {
@@ -47,7 +51,7 @@ static void flush_report(void *arg)
 
 	if (!fc->w.ready || fc->job == NULL)
 		return;
-	n = fj_status(fc->job, v, 8);
+	n = flush_job_status(fc->job, v, 8);
 	(void)worker_status(&fc->w, v, n);
 }
 
@@ -63,17 +67,21 @@ static void flush_dispatch_zk(struct flush_ctx *fc, struct ipc_msg *msg)
 		return;
 	}
 	if (msg->hdr.type == MSG_FLUSH_DOMAINSTATE) {
-		fj_domainstate(fc->job, &sv);
+		fc->ds_known = 1;
+		flush_job_domainstate(fc->job, &sv);
 	} else if (sv.n >= 1 && strncmp(sv.v[0], "ds-poll.", 8) == 0) {
 		/* our own poll: [reqid, rc, value, version] -> [value, version] */
 		if (sv.n == 4 && strcmp(sv.v[1], "0") == 0) {
 			struct ipc_strv ds = {.n = 2, .v = sv.v + 2, .lens = sv.lens + 2};
-			fj_domainstate(fc->job, &ds);
+			fc->ds_known = 1;
+			flush_job_domainstate(fc->job, &ds);
 		}
 	} else {
-		fj_reply(fc->job, &sv);
+		flush_job_reply(fc->job, &sv);
 	}
 	ipc_strv_free(&sv);
+	/* a domainstate may have started a job */
+	flush_ds_arm(fc);
 }
 
 static void flush_dispatch(struct worker *w, struct ipc_msg *msg)
@@ -97,18 +105,33 @@ static void flush_dispatch(struct worker *w, struct ipc_msg *msg)
 	}
 }
 
+static int flush_ds_wanted(struct flush_ctx *fc)
+{
+	return !fc->stopping &&
+	       (!fc->ds_known || strcmp(flush_job_kind(fc->job), "idle") != 0);
+}
+
 static void flush_ds_poll(struct ev_loop *loop, void *arg)
 {
 	struct flush_ctx *fc = arg;
 	char reqid[40], path[CFG_NAME_MAX + 32];
 	const char *v[2] = {reqid, path};
 
-	if (fc->stopping)
+	fc->ds_timer = 0;
+	if (!flush_ds_wanted(fc))
 		return;
 	snprintf(reqid, sizeof(reqid), "ds-poll.%lu", ++fc->ds_polls);
 	snprintf(path, sizeof(path), "/nodes/%s/domainstate", fc->w.cfg.node_name);
 	(void)worker_send_strv(&fc->w, MSG_ZK_GET, ROLE_ZK, v, 2);
-	if (ev_timer(loop, FLUSH_DS_POLL_MS, flush_ds_poll, fc) == 0)
+	flush_ds_arm(fc);
+}
+
+static void flush_ds_arm(struct flush_ctx *fc)
+{
+	if (fc->ds_timer != 0 || !flush_ds_wanted(fc))
+		return;
+	fc->ds_timer = ev_timer(fc->w.loop, FLUSH_DS_POLL_MS, flush_ds_poll, fc);
+	if (fc->ds_timer == 0)
 		log_warnx("flush: cannot arm the domainstate poll");
 }
 
@@ -127,11 +150,11 @@ static void flush_shutdown(struct worker *w, uint32_t phase)
 
 	fc->stop_phase = phase;
 	fc->stopping = 1;
-	log_info("flush: stopping (job %s)", fj_kind(fc->job));
-	fj_stop(fc->job, FLUSH_STOP_BOUND_MS, flush_stopped, fc);
+	log_info("flush: stopping (job %s)", flush_job_kind(fc->job));
+	flush_job_stop(fc->job, FLUSH_STOP_BOUND_MS, flush_stopped, fc);
 }
 
-int flush_seccomp_rules(void *scmp_ctx)
+static int flush_seccomp_rules(void *scmp_ctx)
 {
 	/* The common set (IPC I/O, poll, time, memory) is all this role needs: no
 	 * socket(), no open(), no fork. */
@@ -155,7 +178,7 @@ int flush_main(void)
 	p.vm_timeout_ms = (uint64_t)(fc.w.cfg.flush_vm_timeout > 0 ? fc.w.cfg.flush_vm_timeout : 600) * 1000;
 	p.poll_ms = FLUSH_POLL_MS;
 	p.req_timeout_ms = FLUSH_REQ_TIMEOUT_MS;
-	fc.job = fj_new(fc.w.loop, &p, &io);
+	fc.job = flush_job_new(fc.w.loop, &p, &io);
 	if (fc.job == NULL) {
 		log_errx("flush: unusable configuration (node %s, selector %s)", p.node, p.selector);
 		return PVC_WORKER_EXIT_PERMANENT;
@@ -170,9 +193,8 @@ int flush_main(void)
 	/* zk-election answers with the current domainstate, which (re)starts any job */
 	if (worker_send(&fc.w, MSG_FLUSH_HELLO, ROLE_ZK, NULL, 0) != 0)
 		log_warnx("flush: cannot send HELLO; waiting for zk-election to announce itself");
-	if (ev_timer(fc.w.loop, FLUSH_DS_POLL_MS, flush_ds_poll, &fc) == 0)
-		log_warnx("flush: cannot arm the domainstate poll");
+	flush_ds_arm(&fc);
 	rc = worker_run(&fc.w);
-	fj_free(fc.job);
+	flush_job_free(fc.job);
 	return rc;
 }

@@ -1,7 +1,11 @@
 /*
- * flush_int.h: internals shared by the files of the flush job (flush_req.c: requests
- * to zk-election; flush_vm.c: one VM's reads, waits and writes; flush_decide.c: what
- * to do with a VM; flush_job.c: the job's life and public API). Not for other roles.
+ * flush_int.h: internals shared by the files of the flush job (req.c: requests to
+ * zk-election; vm.c: one VM's reads, waits and writes; decide.c: what to do with a
+ * VM; job.c: the job's life and public API). Not for other roles.
+ *
+ * The files call only downwards: job.c -> decide.c -> vm.c -> req.c. Where a lower
+ * file must hand control back up (a VM's keys are read, a VM's turn is over), it
+ * goes through the hooks job.c registers in flush_job_new().
  */
 #ifndef FLUSH_INT_H
 #define FLUSH_INT_H
@@ -11,12 +15,9 @@
 
 #include "evloop.h"
 #include "ipc.h"
+#include "zkreq.h"
 #include "flush_job.h"
 
-#define RC_NOT_CONNECTED (-1001)
-#define RC_BAD_VERSION (-103)
-#define RC_NO_NODE (-101)
-#define RC_GARBAGE (-9999) /* our own code for a reply that does not parse */
 #define MAX_REREADS 5
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -57,25 +58,32 @@ struct fvm {
 	uint32_t nnodes;
 };
 
+/* What the job needs to know about one request: the generic client's argument. */
 struct freq {
-	uint64_t id, gen, timer;
+	uint64_t gen;
 	unsigned vseq;
-	int vmi, tag, attempts;
-	uint32_t type, n;
-	char **v; /* arguments after the reqid */
+	int vmi, tag;
 	struct flush_job *job;
 	void (*cb)(struct flush_job *j, struct freq *r, int rc, const struct ipc_strv *rep);
-	struct freq *next;
+};
+
+struct flush_hooks {
+	/* every key of a VM being read is in: decide what to do with it */
+	void (*decide)(struct flush_job *j, int vmi);
+	/* a VM's turn ended: start the next one, or end the job */
+	void (*vm_done)(struct flush_job *j);
 };
 
 struct flush_job {
 	struct ev_loop *loop;
+	struct flush_hooks hooks;
 	struct flush_params p;
 	char node[64], selector[16];
 	struct flush_io io;
-	uint64_t gen, next_id;
+	uint64_t gen;
 	char idprefix[16]; /* differs per job instance: a restarted worker ignores replies
 			    * meant for its predecessor */
+	struct ipc_zkreq_client zk;
 	enum kind kind;
 	enum phase phase;
 	struct fvm *vms;
@@ -86,7 +94,6 @@ struct flush_job {
 	long long ds_ver;
 	int total, moved, failed_n;
 	char *failed;   /* comma-separated uuids */
-	struct freq *reqs;
 	void (*stop_done)(void *);
 	void *stop_arg;
 	uint64_t stop_timer, final_timer;
@@ -96,23 +103,37 @@ struct flush_job {
 
 typedef void (*req_cb)(struct flush_job *j, struct freq *r, int rc, const struct ipc_strv *rep);
 
-/* shared between the flush_*.c files */
-const char *fji_kind_name(enum kind k);
-int fji_is_transient(const char *state);
-int fji_req_get(struct flush_job *j, int vmi, int tag, req_cb cb, const char *path);
-int fji_req_issue(struct flush_job *j, uint32_t type, int vmi, int tag, req_cb cb,
-		     const char *const *args, uint32_t n);
-void fji_count_vm(struct flush_job *j, struct fvm *vm);
-void fji_free_nodes(struct fvm *vm);
-void fji_notify_status(struct flush_job *j);
-void fji_pump(struct flush_job *j);
-void fji_reqs_drop_all(struct flush_job *j);
-void fji_vm_clear(struct fvm *vm);
-void fji_vm_decide(struct flush_job *j, int vmi);
-void fji_vm_finish(struct flush_job *j, int vmi, int moved, const char *why);
-void fji_vm_read(struct flush_job *j, int vmi);
-void fji_vm_settle(struct flush_job *j, int vmi);
-void fji_vm_start_wait(struct flush_job *j, int vmi, enum vwait w);
-void fji_vm_write(struct flush_job *j, int vmi, int tag, const char *const *ops, size_t nops);
+static inline const char *kind_name(enum kind k)
+{
+	return k == JOB_FLUSH ? "flush" : k == JOB_UNFLUSH ? "unflush" : "idle";
+}
+
+static inline void notify_status(struct flush_job *j)
+{
+	if (j->io.status)
+		j->io.status(j->io.arg);
+}
+
+/* req.c */
+void flush_req_init(struct flush_job *j);
+int flush_req_issue(struct flush_job *j, uint32_t type, int vmi, int tag, req_cb cb,
+		    const char *const *args, uint32_t n);
+int flush_req_get(struct flush_job *j, int vmi, int tag, req_cb cb, const char *path);
+void flush_req_reply(struct flush_job *j, struct ipc_strv *sv);
+void flush_req_drop_all(struct flush_job *j);
+
+/* vm.c */
+int flush_vm_is_transient(const char *state);
+void flush_vm_count(struct flush_job *j, struct fvm *vm);
+void flush_vm_free_nodes(struct fvm *vm);
+void flush_vm_clear(struct fvm *vm);
+void flush_vm_finish(struct flush_job *j, int vmi, int moved, const char *why);
+void flush_vm_read(struct flush_job *j, int vmi);
+void flush_vm_settle(struct flush_job *j, int vmi);
+void flush_vm_start_wait(struct flush_job *j, int vmi, enum vwait w);
+void flush_vm_write(struct flush_job *j, int vmi, int tag, const char *const *ops, size_t nops);
+
+/* decide.c */
+void flush_decide_vm(struct flush_job *j, int vmi);
 
 #endif

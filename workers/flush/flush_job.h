@@ -2,7 +2,7 @@
  * flush_job.h: the flush and unflush jobs (ref §6.2, §6.4 with the [C] fixes) as an
  * event-driven state machine over the ZooKeeper request API (DESIGN.md §2.2). The
  * job never blocks: it sends requests through `io->send` and is fed the replies and
- * the domainstate updates by the caller (workers/flush.c, or a unit test).
+ * the domainstate updates by the caller (workers/flush/flush.c, or a unit test).
  *
  * Everything the job decides is recomputed from ZooKeeper after a (re)start, so a
  * restarted worker resumes a flush without moving any VM twice.
@@ -36,26 +36,26 @@ struct flush_io {
 
 struct flush_job;
 
-struct flush_job *fj_new(struct ev_loop *loop, const struct flush_params *p,
-			 const struct flush_io *io);
-void fj_free(struct flush_job *j);
+struct flush_job *flush_job_new(struct ev_loop *loop, const struct flush_params *p,
+				const struct flush_io *io);
+void flush_job_free(struct flush_job *j);
 
 /* MSG_FLUSH_DOMAINSTATE [value, version] (untrusted). */
-void fj_domainstate(struct flush_job *j, const struct ipc_strv *sv);
+void flush_job_domainstate(struct flush_job *j, const struct ipc_strv *sv);
 /* MSG_ZK_REPLY [reqid, rc, ...] (untrusted). Replies not ours are ignored. */
-void fj_reply(struct flush_job *j, const struct ipc_strv *sv);
+void flush_job_reply(struct flush_job *j, struct ipc_strv *sv);
 
 /* Stop between moves: no new VM is started; `done` runs once no move is in flight
  * (or after `bound_ms`, the remaining moves being resumed by the next start). */
-void fj_stop(struct flush_job *j, uint64_t bound_ms, void (*done)(void *arg), void *arg);
+void flush_job_stop(struct flush_job *j, uint64_t bound_ms, void (*done)(void *arg), void *arg);
 
 /* Status as key=value lines into v (at most `max`); returns the count. The strings
  * live in the job until the next call. */
-uint32_t fj_status(struct flush_job *j, const char **v, uint32_t max);
+uint32_t flush_job_status(struct flush_job *j, const char **v, uint32_t max);
 
 /* For tests and logs: "idle", "flush" or "unflush". */
-const char *fj_kind(const struct flush_job *j);
+const char *flush_job_kind(const struct flush_job *j);
 /* Counters of the current (or last) job. */
-void fj_counts(const struct flush_job *j, int *total, int *moved, int *failed);
+void flush_job_counts(const struct flush_job *j, int *total, int *moved, int *failed);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * flush_job.c: flush and unflush as a state machine over the ZooKeeper request API.
+ * job.c: flush and unflush as a state machine over the ZooKeeper request API.
  *
  * A job walks a snapshot of VMs (flush: /nodes/<self>/runningdomains; unflush: all of
  * /domains) with at most `in_flight` VMs active. Each VM goes READ -> (NODES ->) WRITE
@@ -49,11 +49,11 @@ static void stop_check(struct flush_job *j)
 
 static void end_run(struct flush_job *j)
 {
-	fji_reqs_drop_all(j);
+	flush_req_drop_all(j);
 	for (size_t i = 0; i < j->nvms; i++) {
 		if (j->vms[i].timer)
 			ev_timer_cancel(j->loop, j->vms[i].timer);
-		fji_vm_clear(&j->vms[i]);
+		flush_vm_clear(&j->vms[i]);
 	}
 	if (j->final_timer)
 		ev_timer_cancel(j->loop, j->final_timer);
@@ -65,7 +65,7 @@ static void end_run(struct flush_job *j)
 	j->gen++;
 	j->kind = JOB_IDLE;
 	j->cancel = 0;
-	fji_notify_status(j);
+	notify_status(j);
 	stop_check(j);
 	job_maybe_start(j);
 }
@@ -86,7 +86,7 @@ static void on_final_recheck(struct flush_job *j, struct freq *r, int rc,
 	long long ver;
 
 	if (rc == 0 && parse_ll(rep->v[3], 0, INT32_MAX, &ver) == 0) {
-		if (strcmp(rep->v[2], fji_kind_name(j->kind)) == 0) {
+		if (strcmp(rep->v[2], kind_name(j->kind)) == 0) {
 			/* the same request written again: finish it with the new version */
 			j->ds_ver = ver;
 			job_final(j);
@@ -97,7 +97,7 @@ static void on_final_recheck(struct flush_job *j, struct freq *r, int rc,
 			j->ds_ver = ver;
 		}
 		log_info("%s: domainstate changed to %s meanwhile; not overwriting it",
-			 fji_kind_name(j->kind), j->ds_value);
+			 kind_name(j->kind), j->ds_value);
 		end_run(j);
 		return;
 	}
@@ -113,9 +113,9 @@ static void on_final(struct flush_job *j, struct freq *r, int rc, const struct i
 		long long written = j->ds_ver + 1;
 		if (j->failed_n)
 			log_warnx("%s done with %d VM(s) not moved: %s; domainstate %s",
-				  fji_kind_name(j->kind), j->failed_n, j->failed ? j->failed : "", goal);
+				  kind_name(j->kind), j->failed_n, j->failed ? j->failed : "", goal);
 		else
-			log_ok("%s done: %d VM(s) handled; domainstate %s", fji_kind_name(j->kind),
+			log_ok("%s done: %d VM(s) handled; domainstate %s", kind_name(j->kind),
 			       j->moved, goal);
 		/* a newer value may already have arrived while our write was in flight */
 		if (j->ds_ver < written) {
@@ -125,12 +125,12 @@ static void on_final(struct flush_job *j, struct freq *r, int rc, const struct i
 		end_run(j);
 		return;
 	}
-	if (rc == RC_BAD_VERSION || rc == RC_NO_NODE) {
+	if (rc == IPC_RC_BADVERSION || rc == IPC_RC_NONODE) {
 		snprintf(path, sizeof(path), "/nodes/%s/domainstate", j->node);
-		if (fji_req_get(j, -1, 0, on_final_recheck, path) == 0)
+		if (flush_req_get(j, -1, 0, on_final_recheck, path) == 0)
 			return;
 	}
-	log_errx("%s: cannot write domainstate %s (rc %d); retrying", fji_kind_name(j->kind), goal, rc);
+	log_errx("%s: cannot write domainstate %s (rc %d); retrying", kind_name(j->kind), goal, rc);
 	j->final_timer = ev_timer(j->loop, FINAL_RETRY_MS, final_retry, j);
 }
 
@@ -143,11 +143,11 @@ static void job_final(struct flush_job *j)
 	snprintf(path, sizeof(path), "/nodes/%s/domainstate", j->node);
 	snprintf(setv, sizeof(setv), "setv:%lld", j->ds_ver);
 	v[0] = setv, v[1] = path, v[2] = job_goal(j->kind);
-	if (fji_req_issue(j, MSG_ZK_WRITE, -1, 0, on_final, v, 3) != 0)
+	if (flush_req_issue(j, MSG_ZK_WRITE, -1, 0, on_final, v, 3) != 0)
 		j->final_timer = ev_timer(j->loop, FINAL_RETRY_MS, final_retry, j);
 }
 
-void fji_pump(struct flush_job *j)
+static void job_pump(struct flush_job *j)
 {
 	if (j->phase != PH_VMS || j->in_pump)
 		return;
@@ -158,14 +158,14 @@ void fji_pump(struct flush_job *j)
 		for (size_t i = 0; i < j->nvms; i++) {
 			enum vstep s = j->vms[i].step;
 			if (s == VS_READ || s == VS_NODES || s == VS_FIGS || s == VS_SETTLE)
-				fji_vm_finish(j, (int)i, 0, NULL);
+				flush_vm_finish(j, (int)i, 0, NULL);
 		}
 	}
 	while (!j->cancel && j->active < j->p.in_flight && j->next < j->nvms) {
 		int vmi = (int)j->next++;
 		j->active++;
 		j->vms[vmi].started = mono_ms();
-		fji_vm_read(j, vmi);
+		flush_vm_read(j, vmi);
 	}
 	j->in_pump = 0;
 	stop_check(j);
@@ -186,8 +186,8 @@ static void on_list(struct flush_job *j, struct freq *r, int rc, const struct ip
 	char *copy = NULL, *save = NULL;
 	int first = 1;
 
-	if (rc != 0 && rc != RC_NO_NODE) {
-		log_errx("%s: cannot read the VM list (rc %d); retrying", fji_kind_name(j->kind), rc);
+	if (rc != 0 && rc != IPC_RC_NONODE) {
+		log_errx("%s: cannot read the VM list (rc %d); retrying", kind_name(j->kind), rc);
 		j->final_timer = ev_timer(j->loop, FINAL_RETRY_MS, list_retry, j);
 		return;
 	}
@@ -214,7 +214,7 @@ static void on_list(struct flush_job *j, struct freq *r, int rc, const struct ip
 		if (u == NULL || j->nvms >= cap)
 			break;
 		if (!valid_uuid(u)) {
-			log_warnx("%s: ignoring an invalid VM id in the list", fji_kind_name(j->kind));
+			log_warnx("%s: ignoring an invalid VM id in the list", kind_name(j->kind));
 			continue;
 		}
 		int dup = 0;
@@ -229,14 +229,14 @@ static void on_list(struct flush_job *j, struct freq *r, int rc, const struct ip
 		j->nvms++;
 	}
 	free(copy);
-	log_info("%s: %zu VM(s) to examine", fji_kind_name(j->kind), j->nvms);
+	log_info("%s: %zu VM(s) to examine", kind_name(j->kind), j->nvms);
 	j->phase = PH_VMS;
-	fji_notify_status(j);
-	fji_pump(j);
+	notify_status(j);
+	job_pump(j);
 	return;
 oom:
 	free(copy);
-	log_errx("%s: out of memory; retrying", fji_kind_name(j->kind));
+	log_errx("%s: out of memory; retrying", kind_name(j->kind));
 	j->final_timer = ev_timer(j->loop, FINAL_RETRY_MS, list_retry, j);
 }
 
@@ -247,11 +247,11 @@ static void job_list(struct flush_job *j)
 	j->phase = PH_LIST;
 	if (j->kind == JOB_FLUSH) {
 		snprintf(path, sizeof(path), "/nodes/%s/runningdomains", j->node);
-		if (fji_req_get(j, -1, 0, on_list, path) == 0)
+		if (flush_req_get(j, -1, 0, on_list, path) == 0)
 			return;
 	} else {
 		const char *p = "/domains";
-		if (fji_req_issue(j, MSG_ZK_CHILDREN, -1, 0, on_list, &p, 1) == 0)
+		if (flush_req_issue(j, MSG_ZK_CHILDREN, -1, 0, on_list, &p, 1) == 0)
 			return;
 	}
 	j->final_timer = ev_timer(j->loop, FINAL_RETRY_MS, list_retry, j);
@@ -282,12 +282,12 @@ static void job_maybe_start(struct flush_job *j)
 	j->total = j->moved = j->failed_n = 0;
 	free(j->failed);
 	j->failed = NULL;
-	log_info("domainstate %s: starting the %s job", j->ds_value, fji_kind_name(k));
+	log_info("domainstate %s: starting the %s job", j->ds_value, kind_name(k));
 	job_list(j);
-	fji_notify_status(j);
+	notify_status(j);
 }
 
-void fj_domainstate(struct flush_job *j, const struct ipc_strv *sv)
+void flush_job_domainstate(struct flush_job *j, const struct ipc_strv *sv)
 {
 	static const char *const valid[] = {"ready", "flush", "flushed", "unflush"};
 	long long ver;
@@ -311,15 +311,15 @@ void fj_domainstate(struct flush_job *j, const struct ipc_strv *sv)
 		job_maybe_start(j);
 		return;
 	}
-	if (strcmp(sv->v[0], fji_kind_name(j->kind)) == 0)
+	if (strcmp(sv->v[0], kind_name(j->kind)) == 0)
 		return; /* the same request again: carry on */
 	if (!j->cancel)
-		log_info("%s: cancelled by domainstate %s", fji_kind_name(j->kind), sv->v[0]);
+		log_info("%s: cancelled by domainstate %s", kind_name(j->kind), sv->v[0]);
 	j->cancel = 1;
 	if (j->phase == PH_LIST)
 		end_run(j);
 	else if (j->phase == PH_VMS)
-		fji_pump(j);
+		job_pump(j);
 	/* PH_FINAL: our CAS write fails on the new version and the recheck ends the run */
 }
 
@@ -336,7 +336,7 @@ static void stop_bound(struct ev_loop *loop, void *arg)
 	}
 }
 
-void fj_stop(struct flush_job *j, uint64_t bound_ms, void (*done)(void *arg), void *arg)
+void flush_job_stop(struct flush_job *j, uint64_t bound_ms, void (*done)(void *arg), void *arg)
 {
 	j->stopping = 1;
 	j->stop_done = done;
@@ -346,16 +346,21 @@ void fj_stop(struct flush_job *j, uint64_t bound_ms, void (*done)(void *arg), vo
 		if (j->phase == PH_LIST)
 			end_run(j);
 		else
-			fji_pump(j);
+			job_pump(j);
 	}
 	if (j->stop_done)
 		j->stop_timer = ev_timer(j->loop, bound_ms, stop_bound, j);
 	stop_check(j);
 }
 
+void flush_job_reply(struct flush_job *j, struct ipc_strv *sv)
+{
+	flush_req_reply(j, sv);
+}
+
 /* ---- status and lifetime -------------------------------------------------------- */
 
-uint32_t fj_status(struct flush_job *j, const char **v, uint32_t max)
+uint32_t flush_job_status(struct flush_job *j, const char **v, uint32_t max)
 {
 	size_t cap = 16;
 	char *infl;
@@ -378,7 +383,7 @@ uint32_t fj_status(struct flush_job *j, const char **v, uint32_t max)
 		if (j->vms[i].step == VS_QUEUED)
 			pending++;
 	}
-	if (asprintf(&j->status_buf[0], "job=%s", fji_kind_name(j->kind)) < 0)
+	if (asprintf(&j->status_buf[0], "job=%s", kind_name(j->kind)) < 0)
 		j->status_buf[0] = NULL;
 	if (asprintf(&j->status_buf[1], "moved=%d", j->moved) < 0)
 		j->status_buf[1] = NULL;
@@ -397,24 +402,24 @@ uint32_t fj_status(struct flush_job *j, const char **v, uint32_t max)
 	return n;
 }
 
-const char *fj_kind(const struct flush_job *j)
+const char *flush_job_kind(const struct flush_job *j)
 {
-	return fji_kind_name(j->kind);
+	return kind_name(j->kind);
 }
 
-void fj_counts(const struct flush_job *j, int *total, int *moved, int *failed)
+void flush_job_counts(const struct flush_job *j, int *total, int *moved, int *failed)
 {
 	*total = j->total;
 	*moved = j->moved;
 	*failed = j->failed_n;
 }
 
-struct flush_job *fj_new(struct ev_loop *loop, const struct flush_params *p,
-			 const struct flush_io *io)
+struct flush_job *flush_job_new(struct ev_loop *loop, const struct flush_params *p,
+				const struct flush_io *io)
 {
 	struct flush_job *j;
 
-	if (p->node == NULL || !valid_node_name(p->node) || !fsel_valid_selector(p->selector) ||
+	if (p->node == NULL || !valid_node_name(p->node) || !flush_select_valid_selector(p->selector) ||
 	    p->in_flight < 1 || p->poll_ms == 0 || p->vm_timeout_ms == 0 || io->send == NULL)
 		return NULL;
 	j = calloc(1, sizeof(*j));
@@ -431,16 +436,19 @@ struct flush_job *fj_new(struct ev_loop *loop, const struct flush_params *p,
 	if (j->p.req_timeout_ms == 0)
 		j->p.req_timeout_ms = 15000;
 	j->io = *io;
+	j->hooks.decide = flush_decide_vm;
+	j->hooks.vm_done = job_pump;
 	j->ds_ver = -1;
 	{
 		static unsigned instances; /* two jobs in one millisecond (tests) */
 		snprintf(j->idprefix, sizeof(j->idprefix), "f%06x.",
 			 (unsigned)((mono_ms() ^ ((uint64_t)getpid() << 12)) + instances++) & 0xffffffu);
 	}
+	flush_req_init(j);
 	return j;
 }
 
-void fj_free(struct flush_job *j)
+void flush_job_free(struct flush_job *j)
 {
 	if (j == NULL)
 		return;

@@ -1,6 +1,7 @@
 /*
- * flush_vm.c: one VM of a flush/unflush job: reading its keys, waiting for a state to
- * settle or a move to land, placement writes and the end of its turn.
+ * vm.c: one VM of a flush/unflush job: reading its keys, waiting for a state to
+ * settle or a move to land, placement writes and the end of its turn. What to do
+ * with the keys read, and what follows a turn, are job.c's hooks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ static const char *const vkey_name[K_NKEYS] = {"state", "node", "lastnode", "nod
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-int fji_is_transient(const char *state)
+int flush_vm_is_transient(const char *state)
 {
 	return state && (strcmp(state, "migrate") == 0 || strcmp(state, "unmigrate") == 0 ||
 			 strcmp(state, "shutdown") == 0 || strcmp(state, "restart") == 0);
@@ -43,7 +44,7 @@ static void set_val(struct fvm *vm, int k, const char *s)
 		vm->read_error = 1;
 }
 
-void fji_free_nodes(struct fvm *vm)
+void flush_vm_free_nodes(struct fvm *vm)
 {
 	for (uint32_t i = 0; i < vm->nnodes; i++)
 		free(vm->nodes[i]);
@@ -55,29 +56,18 @@ void fji_free_nodes(struct fvm *vm)
 	vm->nnodes = 0;
 }
 
-void fji_vm_clear(struct fvm *vm)
+void flush_vm_clear(struct fvm *vm)
 {
 	for (int k = 0; k < K_NKEYS; k++) {
 		free(vm->val[k]);
 		vm->val[k] = NULL;
 	}
-	fji_free_nodes(vm);
-}
-
-void fji_notify_status(struct flush_job *j)
-{
-	if (j->io.status)
-		j->io.status(j->io.arg);
-}
-
-const char *fji_kind_name(enum kind k)
-{
-	return k == JOB_FLUSH ? "flush" : k == JOB_UNFLUSH ? "unflush" : "idle";
+	flush_vm_free_nodes(vm);
 }
 
 /* ---- per-VM end states ---------------------------------------------------------- */
 
-void fji_vm_finish(struct flush_job *j, int vmi, int moved, const char *why)
+void flush_vm_finish(struct flush_job *j, int vmi, int moved, const char *why)
 {
 	struct fvm *vm = &j->vms[vmi];
 
@@ -93,7 +83,7 @@ void fji_vm_finish(struct flush_job *j, int vmi, int moved, const char *why)
 	j->active--;
 	if (moved > 0) {
 		j->moved++;
-		log_info("%s: VM %s %s in %llu ms", fji_kind_name(j->kind), vm->uuid,
+		log_info("%s: VM %s %s in %llu ms", kind_name(j->kind), vm->uuid,
 			 why ? why : "moved", (unsigned long long)(mono_ms() - vm->started));
 	} else if (moved < 0) {
 		size_t ol = j->failed ? strlen(j->failed) : 0;
@@ -103,13 +93,13 @@ void fji_vm_finish(struct flush_job *j, int vmi, int moved, const char *why)
 			j->failed = f;
 		}
 		j->failed_n++;
-		log_warnx("%s: VM %s: %s; continuing", fji_kind_name(j->kind), vm->uuid, why);
+		log_warnx("%s: VM %s: %s; continuing", kind_name(j->kind), vm->uuid, why);
 	} else if (why) {
-		log_info("%s: VM %s: %s", fji_kind_name(j->kind), vm->uuid, why);
+		log_info("%s: VM %s: %s", kind_name(j->kind), vm->uuid, why);
 	}
-	fji_vm_clear(vm);
-	fji_notify_status(j);
-	fji_pump(j);
+	flush_vm_clear(vm);
+	notify_status(j);
+	j->hooks.vm_done(j);
 }
 
 /* ---- reading a VM and deciding -------------------------------------------------- */
@@ -133,7 +123,7 @@ static void vm_schedule(struct flush_job *j, int vmi)
 
 	vm->timer = ev_timer(j->loop, j->p.poll_ms, vm_poll, vm);
 	if (vm->timer == 0)
-		fji_vm_finish(j, vmi, -1, "out of memory (timer)");
+		flush_vm_finish(j, vmi, -1, "out of memory (timer)");
 }
 
 static void on_vm_key(struct flush_job *j, struct freq *r, int rc, const struct ipc_strv *rep)
@@ -144,7 +134,7 @@ static void on_vm_key(struct flush_job *j, struct freq *r, int rc, const struct 
 		set_val(vm, r->tag, rep->v[2]);
 		if (r->tag == K_STATE && parse_ll(rep->v[3], 0, INT32_MAX, &vm->state_ver) != 0)
 			vm->read_error = 1;
-	} else if (rc == RC_NO_NODE) {
+	} else if (rc == IPC_RC_NONODE) {
 		set_val(vm, r->tag, NULL);
 	} else {
 		vm->read_error = 1;
@@ -152,7 +142,7 @@ static void on_vm_key(struct flush_job *j, struct freq *r, int rc, const struct 
 	if (vm->outstanding > 0)
 		return;
 	if (vm->step == VS_READ)
-		fji_vm_decide(j, r->vmi);
+		j->hooks.decide(j, r->vmi);
 	else if (vm->step == VS_WAIT)
 		vm_wait_eval(j, r->vmi);
 	else if (vm->step == VS_SETTLE)
@@ -167,10 +157,10 @@ static int vm_get(struct flush_job *j, int vmi, int k)
 		snprintf(path, sizeof(path), "/nodes/%s/runningdomains", j->node);
 	else
 		snprintf(path, sizeof(path), "/domains/%s/%s", j->vms[vmi].uuid, vkey_name[k]);
-	return fji_req_get(j, vmi, k, on_vm_key, path);
+	return flush_req_get(j, vmi, k, on_vm_key, path);
 }
 
-void fji_vm_read(struct flush_job *j, int vmi)
+void flush_vm_read(struct flush_job *j, int vmi)
 {
 	static const int fkeys[] = {K_STATE, K_NODE, K_LASTNODE, K_LIMIT, K_SELECTOR};
 	static const int ukeys[] = {K_STATE, K_NODE, K_LASTNODE, K_AUTOSTART};
@@ -178,21 +168,21 @@ void fji_vm_read(struct flush_job *j, int vmi)
 	const int *keys = j->kind == JOB_FLUSH ? fkeys : ukeys;
 	size_t nk = j->kind == JOB_FLUSH ? 5 : 4;
 
-	fji_vm_clear(vm);
+	flush_vm_clear(vm);
 	vm->read_error = 0;
 	vm->step = VS_READ;
 	for (size_t i = 0; i < nk; i++)
 		if (vm_get(j, vmi, keys[i]) != 0) {
-			fji_vm_finish(j, vmi, -1, "cannot queue a request");
+			flush_vm_finish(j, vmi, -1, "cannot queue a request");
 			return;
 		}
 }
 
-void fji_vm_settle(struct flush_job *j, int vmi)
+void flush_vm_settle(struct flush_job *j, int vmi)
 {
 	struct fvm *vm = &j->vms[vmi];
 
-	log_info("%s: VM %s is in state %s; waiting for it to settle", fji_kind_name(j->kind),
+	log_info("%s: VM %s is in state %s; waiting for it to settle", kind_name(j->kind),
 		 vm->uuid, vm->val[K_STATE]);
 	if (vm->step != VS_SETTLE)
 		vm->deadline = mono_ms() + j->p.vm_timeout_ms;
@@ -200,7 +190,7 @@ void fji_vm_settle(struct flush_job *j, int vmi)
 	vm_schedule(j, vmi);
 }
 
-void fji_vm_start_wait(struct flush_job *j, int vmi, enum vwait w)
+void flush_vm_start_wait(struct flush_job *j, int vmi, enum vwait w)
 {
 	struct fvm *vm = &j->vms[vmi];
 
@@ -208,7 +198,7 @@ void fji_vm_start_wait(struct flush_job *j, int vmi, enum vwait w)
 	vm->wait = w;
 	vm->stop_since = 0;
 	vm->deadline = mono_ms() + j->p.vm_timeout_ms;
-	fji_notify_status(j);
+	notify_status(j);
 	vm_tick(j, vmi);
 }
 
@@ -223,28 +213,28 @@ static void vm_tick(struct flush_job *j, int vmi)
 			 (unsigned long long)(j->p.vm_timeout_ms / 1000),
 			 vm->val[K_STATE] ? vm->val[K_STATE] : "?",
 			 vm->val[K_NODE] ? vm->val[K_NODE] : "?");
-		fji_vm_finish(j, vmi, -1, why);
+		flush_vm_finish(j, vmi, -1, why);
 		return;
 	}
 	vm->read_error = 0;
 	if (vm_get(j, vmi, K_STATE) != 0 ||
 	    (vm->step == VS_WAIT && (vm_get(j, vmi, K_NODE) != 0 || vm_get(j, vmi, K_RUNNING) != 0)))
-		fji_vm_finish(j, vmi, -1, "cannot queue a request");
+		flush_vm_finish(j, vmi, -1, "cannot queue a request");
 }
 
 static void vm_settle_eval(struct flush_job *j, int vmi)
 {
 	struct fvm *vm = &j->vms[vmi];
 
-	if (vm->read_error || fji_is_transient(vm->val[K_STATE])) {
+	if (vm->read_error || flush_vm_is_transient(vm->val[K_STATE])) {
 		vm_schedule(j, vmi);
 		return;
 	}
 	if (j->cancel) {
-		fji_vm_finish(j, vmi, 0, "cancelled");
+		flush_vm_finish(j, vmi, 0, "cancelled");
 		return;
 	}
-	fji_vm_read(j, vmi);
+	flush_vm_read(j, vmi);
 }
 
 static void vm_wait_eval(struct flush_job *j, int vmi)
@@ -259,12 +249,12 @@ static void vm_wait_eval(struct flush_job *j, int vmi)
 		return;
 	}
 	if (st == NULL) {
-		fji_vm_finish(j, vmi, 0, "deleted while waiting");
+		flush_vm_finish(j, vmi, 0, "deleted while waiting");
 		return;
 	}
 	here = list_contains(vm->val[K_RUNNING], vm->uuid);
 	home = node && strcmp(node, j->node) == 0;
-	transient = fji_is_transient(st);
+	transient = flush_vm_is_transient(st);
 	snprintf(why, sizeof(why), "state %.16s, node %.63s", st, node ? node : "?");
 	/* `stop` at the destination may be a cold migration's intermediate step */
 	if (strcmp(st, "stop") == 0 && vm->wait != W_SHUT) {
@@ -282,28 +272,28 @@ static void vm_wait_eval(struct flush_job *j, int vmi)
 	case W_OUT:
 		if (!transient && !here) {
 			if (home)
-				fji_vm_finish(j, vmi, -1, why); /* it stopped here instead of leaving */
+				flush_vm_finish(j, vmi, -1, why); /* it stopped here instead of leaving */
 			else if (strcmp(st, "start") == 0)
-				fji_vm_finish(j, vmi, 1, NULL);
+				flush_vm_finish(j, vmi, 1, NULL);
 			else
-				fji_vm_finish(j, vmi, -1, why); /* left, but not running at the target */
+				flush_vm_finish(j, vmi, -1, why); /* left, but not running at the target */
 			return;
 		}
 		break;
 	case W_SHUT:
 		if (!transient && !here) {
-			fji_vm_finish(j, vmi, 1, "shut down; it starts here again at unflush");
+			flush_vm_finish(j, vmi, 1, "shut down; it starts here again at unflush");
 			return;
 		}
 		break;
 	case W_IN:
 		if (!transient) {
 			if (home && here && strcmp(st, "start") == 0) {
-				fji_vm_finish(j, vmi, 1, NULL);
+				flush_vm_finish(j, vmi, 1, NULL);
 				return;
 			}
 			if (!home || strcmp(st, "start") != 0) {
-				fji_vm_finish(j, vmi, -1, why);
+				flush_vm_finish(j, vmi, -1, why);
 				return;
 			}
 		}
@@ -317,50 +307,50 @@ static void on_write(struct flush_job *j, struct freq *r, int rc, const struct i
 	struct fvm *vm = &j->vms[r->vmi];
 	char why[64];
 
-	if (rc == RC_BAD_VERSION || rc == RC_NO_NODE) {
+	if (rc == IPC_RC_BADVERSION || rc == IPC_RC_NONODE) {
 		/* Someone changed the VM between our read and our write: look again. */
 		if (++vm->rereads > MAX_REREADS) {
-			fji_vm_finish(j, r->vmi, -1, "keeps changing under us");
+			flush_vm_finish(j, r->vmi, -1, "keeps changing under us");
 			return;
 		}
-		fji_vm_read(j, r->vmi);
+		flush_vm_read(j, r->vmi);
 		return;
 	}
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "write refused (rc %d)", rc);
-		fji_vm_finish(j, r->vmi, -1, why);
+		flush_vm_finish(j, r->vmi, -1, why);
 		return;
 	}
 	switch (r->tag) {
 	case WR_OUT:
-		fji_vm_start_wait(j, r->vmi, W_OUT);
+		flush_vm_start_wait(j, r->vmi, W_OUT);
 		break;
 	case WR_SHUT:
-		fji_vm_start_wait(j, r->vmi, W_SHUT);
+		flush_vm_start_wait(j, r->vmi, W_SHUT);
 		break;
 	case WR_IN:
-		fji_vm_start_wait(j, r->vmi, W_IN);
+		flush_vm_start_wait(j, r->vmi, W_IN);
 		break;
 	case WR_AUTOSTART:
-		fji_vm_finish(j, r->vmi, 1, "autostart: start requested here");
+		flush_vm_finish(j, r->vmi, 1, "autostart: start requested here");
 		break;
 	default:
-		fji_vm_finish(j, r->vmi, 1, "returned home (state kept)");
+		flush_vm_finish(j, r->vmi, 1, "returned home (state kept)");
 		break;
 	}
 }
 
-void fji_count_vm(struct flush_job *j, struct fvm *vm)
+void flush_vm_count(struct flush_job *j, struct fvm *vm)
 {
 	if (!vm->counted) {
 		vm->counted = 1;
 		j->total++;
 	}
-	fji_notify_status(j);
+	notify_status(j);
 }
 
 /* Ops are (op, key of this VM, value) triples; "setv" means CAS on state's version. */
-void fji_vm_write(struct flush_job *j, int vmi, int tag, const char *const *ops, size_t nops)
+void flush_vm_write(struct flush_job *j, int vmi, int tag, const char *const *ops, size_t nops)
 {
 	struct fvm *vm = &j->vms[vmi];
 	char paths[5][96], setv[32];
@@ -374,7 +364,7 @@ void fji_vm_write(struct flush_job *j, int vmi, int tag, const char *const *ops,
 		v[i * 3 + 2] = ops[i * 3 + 2];
 	}
 	vm->step = VS_WRITE;
-	fji_count_vm(j, vm);
-	if (fji_req_issue(j, MSG_ZK_WRITE, vmi, tag, on_write, v, (uint32_t)(nops * 3)) != 0)
-		fji_vm_finish(j, vmi, -1, "cannot queue a request");
+	flush_vm_count(j, vm);
+	if (flush_req_issue(j, MSG_ZK_WRITE, vmi, tag, on_write, v, (uint32_t)(nops * 3)) != 0)
+		flush_vm_finish(j, vmi, -1, "cannot queue a request");
 }
