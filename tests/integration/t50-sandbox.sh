@@ -203,11 +203,19 @@ forbidden_case fence tcp     # UDP only (lanplus): a TCP socket kills it
 forbidden_case fence netlink
 forbidden_case fence readdir # /var is outside its Landlock paths
 
-# ---- 3. the installed binary has no trigger --------------------------------------------
-if grep -q PVC_TEST_FORBIDDEN "$PVCT_BUILD/pvcnoded"; then
-	fail "normal build has no test hooks" "PVC_TEST_FORBIDDEN found in build/pvcnoded"
+# ---- 3. the installed programs have no trigger ----------------------------------------
+# The trigger lives in the worker programs (workers/common), not in pvcnoded itself.
+hooked=()
+for prog in "$PVCT_BUILD"/pvcnoded "$PVCT_BUILD"/pvc-*; do
+	[[ -x $prog ]] || continue
+	if grep -q PVC_TEST_FORBIDDEN "$prog"; then
+		hooked+=("${prog##*/}")
+	fi
+done
+if ((${#hooked[@]})); then
+	fail "normal build has no test hooks" "PVC_TEST_FORBIDDEN found in ${hooked[*]}"
 else
 	pass "normal build has no test hooks"
 fi
-check "test build has the hooks" grep -q PVC_TEST_FORBIDDEN "$TB"
+check "test build has the hooks" grep -q PVC_TEST_FORBIDDEN "$PVCT_ROOT/build-test/pvc-zk-election"
 finish
