@@ -9,7 +9,9 @@
  * are armed only while primary, the HELLO retries end with the first instruction
  * (or after HELLO_TRIES), dnsmasq is watched through pidfds. A primary wakes every
  * NETP_REFRESH_MS to refresh the 1 s lifetimes (one RTM_NEWADDR per held address)
- * and publishes its status from that tick at most every STATUS_EVERY_MS.
+ * and publishes its status from that tick when something in it changed, else every
+ * STATUS_REFRESH_MS (only the remaining lease moves on every tick, and a frame per
+ * tick woke the supervisor four times a second for nothing).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +40,7 @@
 
 #define HELLO_RETRY_MS 2000
 #define HELLO_TRIES 15 /* zk-election answers once its session works; then it re-sends unasked */
-#define STATUS_EVERY_MS 1000
+#define STATUS_REFRESH_MS 10000
 
 struct net_ctx {
 	struct worker w;
@@ -50,6 +52,7 @@ struct net_ctx {
 	uint64_t tick_timer, garp_timer, hello_timer;
 	uint64_t tick_due;      /* mono_ms() at which tick_timer fires */
 	uint64_t status_ms;
+	uint64_t status_hash;   /* of the last status sent, lease_ms left out */
 	/* client networks (issue #9) */
 	struct netc nc;
 	struct nftn nft;
@@ -63,7 +66,22 @@ struct net_ctx {
 };
 
 
-static void net_status(struct net_ctx *c)
+static uint64_t net_status_hash(const char (*k)[1200], int n, int skip)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (int i = 0; i < n; i++) {
+		if (i == skip)
+			continue;
+		for (const char *p = k[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	return h;
+}
+
+/* force: send even if only the remaining lease changed (instructions, stop) */
+static void net_status_send(struct net_ctx *c, int force)
 {
 	static char k[8][1200];
 	const char *v[8];
@@ -86,10 +104,19 @@ static void net_status(struct net_ctx *c)
 	net_dnsmasq_list(&c->dm, k[6] + 8, sizeof(k[6]) - 8);
 	memcpy(k[7], "firewall=", 10);
 	net_nft_list(&c->nft, k[7] + 9, sizeof(k[7]) - 9);
+	uint64_t h = net_status_hash((const char (*)[1200])k, 8, 3);
+	if (!force && h == c->status_hash && now - c->status_ms < STATUS_REFRESH_MS)
+		return;
 	for (int i = 0; i < 8; i++)
 		v[i] = k[i];
 	(void)worker_status(&c->w, v, 8);
 	c->status_ms = now;
+	c->status_hash = h;
+}
+
+static void net_status(struct net_ctx *c)
+{
+	net_status_send(c, 1);
 }
 
 static void net_ack(struct net_ctx *c, uint64_t epoch, int primary, int error, const char *msg)
@@ -141,8 +168,7 @@ static void net_tick(struct ev_loop *loop, void *arg)
 		net_status(c);
 		return;
 	}
-	if (now - c->status_ms >= STATUS_EVERY_MS)
-		net_status(c);
+	net_status_send(c, 0);
 	net_arm_tick(c);
 }
 
