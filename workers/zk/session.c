@@ -147,10 +147,27 @@ static void zk_ping_send(struct zk_ctx *z)
 		log_debug("ping: %s", zk_session_err(rc));
 }
 
+/* At least four pings per lease window (T - margin), so that a healthy session whose
+ * answers take a few ms never lets the lease lapse between two of them: at T = 3000 the
+ * window is only 500 ms and T/6 pings (500 ms apart) made the primary flap. At larger T
+ * the ZooKeeper client's own T/3 ping rhythm needs T/6 for the lease to lead. */
+int zk_session_ping_period_ms(int T)
+{
+	int period, window;
+
+	if (T <= 0)
+		return 500;
+	period = T / 6;
+	window = T - ZK_LEASE_MARGIN_MS;
+	if (window > 0 && window / 4 < period)
+		period = window / 4;
+	return period;
+}
+
 static void zk_ping_timer(struct ev_loop *loop, void *arg)
 {
 	struct zk_ctx *z = arg;
-	int period = z->T > 0 ? z->T / 6 : 500;
+	int period = zk_session_ping_period_ms(z->T);
 
 	if (period < 100)
 		period = 100;
@@ -274,6 +291,12 @@ void zk_session_start(struct zk_ctx *z)
 		zk_schedule_restart(z, 1000);
 		return;
 	}
+	/* By default the client resolves the server names again on every readiness
+	 * check (each ping: nsswitch, /etc/hosts, maybe DNS), about a sixth of our idle
+	 * CPU. -1 resolves them on connection loss only, which is when a changed address
+	 * matters. */
+	if (zoo_set_servers_resolution_delay(z->zh, -1) != ZOK)
+		log_warnx("cannot turn off ZooKeeper's per-ping host name resolution");
 	z->conn = ZKC_CONNECTING;
 	log_info("connecting to ZooKeeper %s%s", z->cfg->zk_hosts,
 		 z->have_cid ? " (resuming the session)" : "");

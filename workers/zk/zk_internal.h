@@ -50,6 +50,14 @@ struct zk_domain {
 struct zk_ctx;
 struct zk_multi;
 
+/* interop.c: another coordinator's routerstate/daemonstate (mixed clusters) */
+struct zk_peer {
+	struct zk_ctx *z;
+	char name[CFG_NAME_MAX];
+	char rs[16], ds[16];
+	int rs_known, ds_known;
+};
+
 /* Upward calls (see above). Every member is set; lower files call them unguarded. */
 struct zk_hooks {
 	/* session.c */
@@ -139,6 +147,9 @@ struct zk_ctx {
 	uint64_t takeover_delay_timer;
 	int takeover_delay_done;
 	int synced;            /* initial reads complete: decisions may be made */
+	struct zk_peer peers[CFG_MAX_COORDINATORS]; /* interop.c: the other coordinators */
+	int npeers;
+	char interop_wait[CFG_NAME_MAX]; /* peer our takeover waits for ("" none) */
 
 	/* ---- relay (relay.c) ---- */
 	struct zk_domain *doms;
@@ -176,6 +187,7 @@ int zk_session_lease_valid(const struct zk_ctx *z);
 /* pass to zoo_aw*(): the event goes to hooks->watch */
 void zk_session_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
 const char *zk_session_err(int rc);
+int zk_session_ping_period_ms(int T); /* lease pings: min(T/6, (T - margin)/4) */
 
 /* multi.c */
 /* A multi-op under construction (heap, freed in the completion). */
@@ -208,6 +220,14 @@ int zk_lock_held(const struct zk_ctx *z);         /* own contender is the lowest
 int zk_lock_owner_present(const struct zk_ctx *z, const char *node);
 int zk_lock_all_known(const struct zk_ctx *z);
 void zk_lock_children_event(struct zk_ctx *z);
+
+/* interop.c: reference (Python) nodes in the same cluster */
+void zk_interop_connected(struct zk_ctx *z);
+int zk_interop_watch(struct zk_ctx *z, const char *path);
+int zk_interop_known(const struct zk_ctx *z);
+int zk_interop_acting(const struct zk_ctx *z, const char *node);
+const char *zk_interop_blocker(const struct zk_ctx *z);
+void zk_interop_note(struct zk_ctx *z, const char *blocker);
 
 /* elect.c */
 void zk_elect_connected(struct zk_ctx *z);
