@@ -1,6 +1,6 @@
 #!/bin/bash
 # net-router's core without ZooKeeper (issue #4): bench/net_router drives the same
-# code as the worker (workers/net_primary.c, net_host.c) inside test namespaces.
+# code as the worker (workers/net/primary.c, net_host.c) inside test namespaces.
 #  1. host networking is idempotent: a second run changes nothing
 #  2. takeover: the observer reaches the floating IP and its neighbour entry
 #     carries the primary's MAC
