@@ -56,10 +56,13 @@ enum policy_zk_value {
 #define POLICY_ZK_WRITE 0x2    /* MSG_ZK_WRITE */
 #define POLICY_ZK_TREE 0x4     /* the path and everything below it (read rules) */
 #define POLICY_ZK_NODELETE 0x8 /* set and create only */
+#define POLICY_ZK_DENY 0x10    /* a refusal: checked before every allowing row */
 
 struct policy_zk_rule {
 	/* absolute path; a component "<uuid>" matches a canonical UUID, "<node>" a node
-	 * name (including `none`, as zk-election's validator) */
+	 * name (including `none`, as zk-election's validator), "<any>" any component;
+	 * a component ending in '*' any component that starts with the rest ("ipmi*").
+	 * With POLICY_ZK_TREE the path and everything below it. */
 	const char *pattern;
 	unsigned flags;        /* POLICY_ZK_* */
 	uint32_t roles;        /* bitmask of roles */
@@ -72,7 +75,8 @@ extern const size_t policy_nzk_rules;
 
 /*
  * The rule that lets `role` read (access POLICY_ZK_READ) or write (POLICY_ZK_WRITE)
- * `path`, or NULL. `self` is this node's name (NULL: no self-only rule applies).
+ * `path`, or NULL (also when a POLICY_ZK_DENY row matches: a refusal is never
+ * returned). `self` is this node's name (NULL: no self-only rule applies).
  * The path itself is not validated here: the caller checks its syntax first.
  */
 const struct policy_zk_rule *policy_zk_lookup(unsigned access, enum pvc_role role,

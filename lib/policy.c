@@ -16,6 +16,8 @@
 #define FENCE POLICY_ROLE(ROLE_FENCE)
 #define CTL POLICY_ROLE(ROLE_CTL)
 #define WORKERS (ZK | VM | NET | FLUSH | FENCE)
+/* everybody whose requests zk-election serves or could be made to serve */
+#define REQUESTERS (VM | NET | FLUSH | FENCE | CTL)
 
 /*
  * The executable form of DESIGN.md §2.1; in particular only zk-election can
@@ -91,8 +93,20 @@ int policy_allowed(uint32_t type, enum pvc_role from, enum pvc_role to)
  * /cmd. Writes: each key by the one role that owns it in the reference
  * (vm-manager: a VM's state and failure; flush: VM placement and this node's
  * flush state; pvcctl: /primary_node and any node's domainstate).
+ *
+ * Refusals first: every node's BMC address, user and password (ipmihostname,
+ * ipmiusername, ipmipassword) are for zk-election's own fence requests only. A
+ * requester that could read them could write them out again (vm-manager through
+ * failedreason or consolelog) or simply reset any node. Listing /nodes/<n> still
+ * shows the names; the values, and anything below them, are refused to all. "<any>"
+ * rather than "<node>": a child of /nodes that is no valid node name is refused too.
  */
 const struct policy_zk_rule policy_zk_rules[] = {
+	{"/nodes/<any>/ipmi*", POLICY_ZK_READ | POLICY_ZK_TREE | POLICY_ZK_DENY, REQUESTERS, 0,
+	 POLICY_ZV_NONE},
+	{"/nodes/<any>/ipmi*", POLICY_ZK_WRITE | POLICY_ZK_TREE | POLICY_ZK_DENY, REQUESTERS, 0,
+	 POLICY_ZV_NONE},
+
 	{"/primary_node", POLICY_ZK_READ, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
 	{"/maintenance", POLICY_ZK_READ, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
 	{"/nodes", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
@@ -120,6 +134,8 @@ static int component_match(const char *p, size_t pn, const char *s, size_t n, ch
 {
 	char c[64];
 
+	if (pn == 5 && strncmp(p, "<any>", 5) == 0)
+		return n > 0;
 	if (pn == 6 && strncmp(p, "<uuid>", 6) == 0) {
 		if (n >= sizeof(c))
 			return 0;
@@ -138,11 +154,15 @@ static int component_match(const char *p, size_t pn, const char *s, size_t n, ch
 		memcpy(node, c, n + 1);
 		return 1;
 	}
+	if (pn > 0 && p[pn - 1] == '*')
+		return n >= pn - 1 && strncmp(p, s, pn - 1) == 0;
 	return pn == n && strncmp(p, s, n) == 0;
 }
 
-/* Component by component, the same number of components. */
-static int pattern_match(const char *pattern, const char *path, char *node, size_t nodesize)
+/* Component by component: the same number of components, or (tree) at least the
+ * pattern's, the path going on below it. */
+static int pattern_match(const char *pattern, const char *path, int tree, char *node,
+			 size_t nodesize)
 {
 	const char *p = pattern, *s = path;
 
@@ -153,36 +173,37 @@ static int pattern_match(const char *pattern, const char *path, char *node, size
 		p += 1 + pn;
 		s += 1 + n;
 	}
-	return *p == '\0' && *s == '\0';
+	return *p == '\0' && (*s == '\0' || (tree && *s == '/'));
 }
 
-static int rule_match(const struct policy_zk_rule *r, const char *path, char *node,
-		      size_t nodesize)
+static int rule_match(const struct policy_zk_rule *r, unsigned access, enum pvc_role role,
+		      const char *self, const char *path)
 {
-	size_t n = strlen(r->pattern);
+	char node[64];
 
-	if (r->flags & POLICY_ZK_TREE)
-		return strncmp(path, r->pattern, n) == 0 && (path[n] == '\0' || path[n] == '/');
-	return pattern_match(r->pattern, path, node, nodesize);
+	node[0] = '\0';
+	if (!(r->flags & access) || !(r->roles & POLICY_ROLE(role)) ||
+	    !pattern_match(r->pattern, path, (r->flags & POLICY_ZK_TREE) != 0, node, sizeof(node)))
+		return 0;
+	if ((r->self_roles & POLICY_ROLE(role)) &&
+	    (self == NULL || node[0] == '\0' || strcmp(node, self) != 0))
+		return 0;
+	return 1;
 }
 
 const struct policy_zk_rule *policy_zk_lookup(unsigned access, enum pvc_role role,
 					      const char *self, const char *path)
 {
-	char node[64];
-
 	if ((unsigned)role >= ROLE_COUNT || path == NULL)
 		return NULL;
-	for (size_t i = 0; i < policy_nzk_rules; i++) {
-		const struct policy_zk_rule *r = &policy_zk_rules[i];
-		node[0] = '\0';
-		if (!(r->flags & access) || !(r->roles & POLICY_ROLE(role)) ||
-		    !rule_match(r, path, node, sizeof(node)))
-			continue;
-		if ((r->self_roles & POLICY_ROLE(role)) &&
-		    (self == NULL || node[0] == '\0' || strcmp(node, self) != 0))
-			continue;
-		return r;
-	}
+	/* a refusal wins wherever it stands in the table */
+	for (size_t i = 0; i < policy_nzk_rules; i++)
+		if ((policy_zk_rules[i].flags & POLICY_ZK_DENY) &&
+		    rule_match(&policy_zk_rules[i], access, role, self, path))
+			return NULL;
+	for (size_t i = 0; i < policy_nzk_rules; i++)
+		if (!(policy_zk_rules[i].flags & POLICY_ZK_DENY) &&
+		    rule_match(&policy_zk_rules[i], access, role, self, path))
+			return &policy_zk_rules[i];
 	return NULL;
 }

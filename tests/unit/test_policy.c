@@ -1,7 +1,8 @@
 /*
  * test_policy.c: the routing table and the ZooKeeper path table (lib/policy.c),
  * enumerated: every message type is routed or supervisor-only, no row twice,
- * every path pattern well-formed, and a few decisions pinned down as they are.
+ * every path pattern well-formed, and a few decisions pinned down as they are
+ * (among them: no requester reads or writes a node's BMC credentials, issue #16).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@
 
 #define R(x) POLICY_ROLE(x)
 #define ALL_ROLES ((1u << ROLE_COUNT) - 1)
+/* every role but the supervisor and zk-election itself (which reads ZooKeeper directly) */
+#define REQUESTERS (R(ROLE_VM) | R(ROLE_NET) | R(ROLE_FLUSH) | R(ROLE_FENCE) | R(ROLE_CTL))
 
 static int is_sup_type(uint32_t type)
 {
@@ -99,11 +102,52 @@ static void pattern_sample(const char *pattern, char *out, size_t size)
 		} else if (strncmp(p, "<node>", 6) == 0) {
 			o += (size_t)snprintf(out + o, size - o, "hv1");
 			p += 6;
+		} else if (strncmp(p, "<any>", 5) == 0) {
+			o += (size_t)snprintf(out + o, size - o, "not:a-node");
+			p += 5;
+		} else if (*p == '*') {
+			o += (size_t)snprintf(out + o, size - o, "password");
+			p++;
 		} else {
 			out[o++] = *p++;
 		}
 	}
 	out[o] = '\0';
+}
+
+/* A refusal row: for every requester, never with a value kind nor a self limit. */
+static void deny_row_check(const struct policy_zk_rule *r, unsigned acc, const char *sample)
+{
+	assert_int_equal(r->roles, REQUESTERS);
+	assert_int_equal(r->self_roles, 0);
+	assert_int_equal(r->value, POLICY_ZV_NONE);
+	assert_int_equal(r->flags & POLICY_ZK_NODELETE, 0);
+	for (int role = 0; role < ROLE_COUNT; role++)
+		assert_null(policy_zk_lookup(acc, (enum pvc_role)role, "hv1", sample));
+}
+
+static void allow_row_check(const struct policy_zk_rule *r, unsigned acc, const char *sample)
+{
+	/* nobody but a requester: the supervisor and the workers that never ask */
+	assert_int_equal(r->roles & (R(ROLE_SUPERVISOR) | R(ROLE_ZK) | R(ROLE_NET) |
+				     R(ROLE_FENCE)), 0);
+	assert_int_equal(r->self_roles & ~r->roles, 0);
+	if (r->self_roles)
+		assert_non_null(strstr(r->pattern, "<node>"));
+	assert_null(strstr(r->pattern, "<any>"));
+	assert_null(strchr(r->pattern, '*'));
+	if (acc == POLICY_ZK_READ) {
+		assert_int_equal(r->value, POLICY_ZV_NONE);
+		assert_int_equal(r->flags & POLICY_ZK_NODELETE, 0);
+		assert_null(strchr(r->pattern, '<'));
+	} else {
+		assert_int_not_equal(r->value, POLICY_ZV_NONE);
+		assert_int_equal(r->flags & POLICY_ZK_TREE, 0);
+	}
+	/* the rule finds itself */
+	for (int role = 0; role < ROLE_COUNT; role++)
+		if (r->roles & R(role))
+			assert_non_null(policy_zk_lookup(acc, (enum pvc_role)role, "hv1", sample));
 }
 
 static void test_zk_rules_well_formed(void **state)
@@ -114,7 +158,6 @@ static void test_zk_rules_well_formed(void **state)
 	for (size_t i = 0; i < policy_nzk_rules; i++) {
 		const struct policy_zk_rule *r = &policy_zk_rules[i];
 		unsigned acc = r->flags & (POLICY_ZK_READ | POLICY_ZK_WRITE);
-		int has_node = strstr(r->pattern, "<node>") != NULL;
 		const char *lt = strchr(r->pattern, '<');
 
 		assert_non_null(r->pattern);
@@ -122,40 +165,76 @@ static void test_zk_rules_well_formed(void **state)
 		assert_true(acc == POLICY_ZK_READ || acc == POLICY_ZK_WRITE);
 		assert_int_not_equal(r->roles, 0);
 		assert_int_equal(r->roles & ~ALL_ROLES, 0);
-		/* nobody but a requester: the supervisor and the workers that never ask */
-		assert_int_equal(r->roles & (R(ROLE_SUPERVISOR) | R(ROLE_ZK) | R(ROLE_NET) |
-					     R(ROLE_FENCE)), 0);
-		assert_int_equal(r->self_roles & ~r->roles, 0);
-		if (r->self_roles)
-			assert_true(has_node);
-		/* placeholders are whole components and only the two known ones */
+		/* placeholders are whole components and only the known ones */
 		for (; lt; lt = strchr(lt + 1, '<')) {
+			size_t len = strncmp(lt, "<any>", 5) == 0 ? 5 : 6;
 			assert_true(lt[-1] == '/');
-			assert_true(strncmp(lt, "<uuid>", 6) == 0 || strncmp(lt, "<node>", 6) == 0);
-			assert_true(lt[6] == '/' || lt[6] == '\0');
+			assert_true(len == 5 || strncmp(lt, "<uuid>", 6) == 0 ||
+				    strncmp(lt, "<node>", 6) == 0);
+			assert_true(lt[len] == '/' || lt[len] == '\0');
 		}
-		if (acc == POLICY_ZK_READ) {
-			assert_int_equal(r->value, POLICY_ZV_NONE);
-			assert_int_equal(r->flags & POLICY_ZK_NODELETE, 0);
-			assert_null(strchr(r->pattern, '<'));
-		} else {
-			assert_int_not_equal(r->value, POLICY_ZV_NONE);
-			assert_int_equal(r->flags & POLICY_ZK_TREE, 0);
-		}
+		/* a '*' only ends a component */
+		for (const char *st = strchr(r->pattern, '*'); st; st = strchr(st + 1, '*'))
+			assert_true(st[1] == '/' || st[1] == '\0');
 		pattern_sample(r->pattern, sample, sizeof(sample));
 		if (!zk_values_path(sample))
 			fail_msg("rule %zu: %s is not a well-formed path", i, r->pattern);
-		/* the rule finds itself */
-		for (int role = 0; role < ROLE_COUNT; role++)
-			if (r->roles & R(role))
-				assert_non_null(policy_zk_lookup(acc, (enum pvc_role)role, "hv1",
-								 sample));
+		if (r->flags & POLICY_ZK_DENY)
+			deny_row_check(r, acc, sample);
+		else
+			allow_row_check(r, acc, sample);
 		for (size_t j = i + 1; j < policy_nzk_rules; j++) {
 			const struct policy_zk_rule *o = &policy_zk_rules[j];
-			if (strcmp(o->pattern, r->pattern) == 0 && (o->flags & acc))
+			if (strcmp(o->pattern, r->pattern) == 0 && (o->flags & acc) &&
+			    (o->flags & POLICY_ZK_DENY) == (r->flags & POLICY_ZK_DENY))
 				fail_msg("rules %zu and %zu: %s twice", i, j, r->pattern);
 		}
 	}
+}
+
+/*
+ * Issue #16: the BMC credentials of every node are zk-election's alone (it hands
+ * them to the fence worker in a FENCE_REQ). No role may read or write them through
+ * the request API, whatever the node's name, nor anything below them; the node's
+ * directory itself stays listable.
+ */
+static void test_zk_ipmi_denied(void **state)
+{
+	static const char *const keys[] = {"ipmihostname", "ipmiusername", "ipmipassword"};
+	static const char *const nodes[] = {"hv1", "hv2", "none", "Node_3.x", "not:a-node"};
+	static const char *const ops[] = {"set", "create", "delete", "setv:0"};
+	char p[128];
+	int v;
+
+	(void)state;
+	for (int role = 0; role < ROLE_COUNT; role++) {
+		for (size_t n = 0; n < sizeof(nodes) / sizeof(nodes[0]); n++) {
+			for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+				for (int below = 0; below < 2; below++) {
+					snprintf(p, sizeof(p), "/nodes/%s/%s%s", nodes[n], keys[k],
+						 below ? "/x" : "");
+					if (zk_values_policy_read(role, p))
+						fail_msg("role %d may read %s", role, p);
+					if (policy_zk_lookup(POLICY_ZK_READ, (enum pvc_role)role,
+							     nodes[n], p) != NULL)
+						fail_msg("role %d (self %s) may read %s", role,
+							 nodes[n], p);
+					for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
+						if (zk_values_policy_write(role, nodes[n], ops[o], p,
+									   o == 2 ? "" : "x", &v))
+							fail_msg("role %d may %s %s", role, ops[o], p);
+				}
+			}
+		}
+	}
+	/* what the roles need of /nodes stays readable */
+	assert_true(zk_values_policy_read(ROLE_VM, "/nodes"));
+	assert_true(zk_values_policy_read(ROLE_FLUSH, "/nodes/hv2"));
+	assert_true(zk_values_policy_read(ROLE_CTL, "/nodes/hv2"));
+	assert_true(zk_values_policy_read(ROLE_FLUSH, "/nodes/hv2/domainstate"));
+	assert_true(zk_values_policy_read(ROLE_VM, "/nodes/hv2/runningdomains"));
+	assert_true(zk_values_policy_read(ROLE_CTL, "/nodes/hv2/ipm"));
+	assert_true(zk_values_policy_read(ROLE_CTL, "/nodes/hv2/xipmipassword"));
 }
 
 static void test_zk_known(void **state)
@@ -165,10 +244,11 @@ static void test_zk_known(void **state)
 	int v;
 
 	(void)state;
-	/* Reads of /nodes are a whole tree: every worker that may read may also read the
-	 * BMC credentials of every node. That is today's behaviour (DESIGN §2.2), kept. */
-	assert_true(zk_values_policy_read(ROLE_VM, "/nodes/hv2/ipmipassword"));
-	assert_true(zk_values_policy_read(ROLE_FLUSH, "/nodes/hv2/ipmipassword"));
+	/* Reads of /nodes are a whole tree except the BMC credentials (issue #16; all of
+	 * them: test_zk_ipmi_denied) */
+	assert_false(zk_values_policy_read(ROLE_VM, "/nodes/hv2/ipmipassword"));
+	assert_false(zk_values_policy_read(ROLE_FLUSH, "/nodes/hv2/ipmipassword"));
+	assert_false(zk_values_policy_read(ROLE_CTL, "/nodes/hv2/ipmipassword"));
 	assert_false(zk_values_policy_read(ROLE_NET, "/nodes/hv2/ipmipassword"));
 	assert_false(zk_values_policy_read(ROLE_FENCE, "/nodes"));
 	assert_false(zk_values_policy_read(ROLE_CTL, "/locks"));
@@ -202,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_routes_known),
 		cmocka_unit_test(test_zk_rules_well_formed),
 		cmocka_unit_test(test_zk_known),
+		cmocka_unit_test(test_zk_ipmi_denied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,12 @@
  * written `run`: the check fails and the recovery stops, leaving it its VMs. No
  * target: state=stop (not the reference's invalid `stopped`), node_autostart=True.
  * Finally domainstate=flushed for the dead node (same check).
+ *
+ * The dead node runs nothing any more, but its last runningdomains and domainscount
+ * stay as it published them (ref §12.2 #22): `pvc node list` would count its VMs
+ * twice once they run elsewhere. The first transaction that commits (a VM's move,
+ * else the final one) also sets them to "" and "0", so no moment shows a VM both
+ * on its new node and on the dead one. Keys the node never wrote are left missing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +54,7 @@ struct zf_rec {
 	int nnodes;
 	struct fsel_node *fs;
 	char (*count)[24];/* domainscount as updated by our own placements */
+	int dead;         /* index of the dead node in nodes, -1 if not listed */
 	int started, stopped, skipped;
 };
 
@@ -100,6 +107,45 @@ static int in_list(const char *list, const char *uuid)
 
 static void next_vm(struct zk_ctx *z, struct zf_job *j);
 
+/* ---- the dead node's stale figures --------------------------------------------------------- */
+
+static void clear_dead_figures(const struct zf_rec *r, struct zf_multi *m, const char *node)
+{
+	char path[ZF_PATH];
+	char *const *nv;
+
+	if (r->dead < 0)
+		return;
+	nv = r->nv[r->dead];
+	if (nv[NK_RUNNING] && nv[NK_RUNNING][0] != '\0') {
+		snprintf(path, sizeof(path), "/nodes/%s/runningdomains", node);
+		zk_fence_util_multi_set(m, path, "", -1);
+	}
+	if (nv[NK_COUNT] && strcmp(nv[NK_COUNT], "0") != 0) {
+		snprintf(path, sizeof(path), "/nodes/%s/domainscount", node);
+		zk_fence_util_multi_set(m, path, "0", -1);
+	}
+}
+
+/* A transaction committed: whatever clear_dead_figures added is now true. */
+static void dead_figures_cleared(struct zf_rec *r)
+{
+	static const char *const cleared[] = {[NK_RUNNING] = "", [NK_COUNT] = "0"};
+	static const int keys[] = {NK_RUNNING, NK_COUNT};
+
+	if (r->dead < 0)
+		return;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char **v = &r->nv[r->dead][keys[i]];
+		char *c;
+		/* out of memory: the old value stays, the next transaction clears again */
+		if (*v == NULL || (c = strdup(cleared[keys[i]])) == NULL)
+			continue;
+		free(*v);
+		*v = c;
+	}
+}
+
 /* ---- the end: domainstate flushed ------------------------------------------------------ */
 
 static void flushed_done(struct zk_ctx *z, struct zf_multi *m, int rc)
@@ -129,6 +175,7 @@ static void finish(struct zk_ctx *z, struct zf_job *j)
 	zk_fence_util_multi_check(m, path, j->ds_ver);
 	snprintf(path, sizeof(path), "/nodes/%s/domainstate", j->node);
 	zk_fence_util_multi_set(m, path, "flushed", -1);
+	clear_dead_figures(j->rec, m, j->node);
 	m->done = flushed_done;
 	zk_fence_util_multi_commit(m);
 }
@@ -153,8 +200,10 @@ static void vm_done(struct zk_ctx *z, struct zf_multi *m, int rc)
 			  vm->uuid, zk_session_err(rc));
 		j->rec->skipped++;
 	} else if (m->arg) {
+		dead_figures_cleared(j->rec);
 		j->rec->started++;
 	} else {
+		dead_figures_cleared(j->rec);
 		j->rec->stopped++;
 	}
 	next_vm(z, j);
@@ -234,6 +283,7 @@ static void next_vm(struct zk_ctx *z, struct zf_job *j)
 		log_warnx("fence: node %s: VM %.64s: no target node: state stop, node_autostart "
 			  "True (it starts when %s is readied)", j->node, name, j->node);
 	}
+	clear_dead_figures(r, m, j->node);
 	m->done = vm_done;
 	zk_fence_util_multi_commit(m);
 }
@@ -258,7 +308,10 @@ static void nodes_read(struct zk_ctx *z, struct zf_batch *b)
 		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
+	r->dead = -1;
 	for (int i = 0; i < r->nnodes; i++) {
+		if (strcmp(r->nodes[i], j->node) == 0)
+			r->dead = i;
 		for (int n = 0; n < NK_N; n++)
 			r->nv[i][n] = dup_or_null(zk_fence_util_val(b, k++));
 		strlcpy_pvc(r->count[i], r->nv[i][NK_COUNT] ? r->nv[i][NK_COUNT] : "",
@@ -433,6 +486,7 @@ void zk_fence_recover_start(struct zk_ctx *z, struct zf_job *j)
 		zk_fence_util_job_end(z, j, "out of memory");
 		return;
 	}
+	j->rec->dead = -1;
 	if (list_with_gen(z, j, "/domains", domains_listed) != 0)
 		zk_fence_util_job_end(z, j, "cannot list /domains: recovery abandoned (VMs stay assigned)");
 }

@@ -62,7 +62,9 @@ void zk_fence_util_batch_send(struct zf_batch *b);
 const char *zk_fence_util_val(const struct zf_batch *b, int i);
 
 /* ---- a transaction with check ops (zk_multi has none) ---- */
-#define ZF_MULTI_MAX 8
+/* a VM move: check, state, node, lastnode, node_selector, node_limit, and the dead
+ * node's runningdomains and domainscount (fence_recover.c) */
+#define ZF_MULTI_MAX 10
 struct zf_multi {
 	struct zk_ctx *z;
 	uint64_t gen;
