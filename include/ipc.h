@@ -161,6 +161,7 @@ const char *ipc_type_name(uint32_t type);
 #define IPC_RC_NODEEXISTS (-110) /* ZNODEEXISTS */
 #define IPC_RC_POLICY (-1000)    /* refused by zk-election's path policy */
 #define IPC_RC_NOTCONN (-1001)   /* ZooKeeper not connected: ask again later */
+#define IPC_RC_BUSY (-1002)      /* too many requests of this role in flight: ask again later */
 #define IPC_RC_CANCELLED (-9998) /* local: the request was dropped (ipc_zkreq_cancel_all) */
 #define IPC_RC_GARBAGE (-9999)   /* local: a reply that does not parse */
 

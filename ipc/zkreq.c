@@ -183,9 +183,11 @@ int ipc_zkreq_reply(struct ipc_zkreq_client *cl, struct ipc_strv *sv)
 	rc = zkreq_reply_rc(r, sv);
 	zkreq_stop_timer(r);
 	if (cl->loop && cl->pol.retry_min_ms > 0 &&
-	    (rc == IPC_RC_NOTCONN || (rc == IPC_RC_GARBAGE && r->attempts < cl->pol.garbage_retries))) {
-		/* ZooKeeper is away (or the reply was mangled): the request still
-		 * matters, ask again later */
+	    (rc == IPC_RC_NOTCONN || rc == IPC_RC_BUSY ||
+	     (rc == IPC_RC_GARBAGE && r->attempts < cl->pol.garbage_retries))) {
+		/* ZooKeeper is away, zk-election has too many of our requests in
+		 * flight (or the reply was mangled): the request still matters, ask
+		 * again later */
 		if (zkreq_backoff(r) == 0)
 			return 1;
 	}

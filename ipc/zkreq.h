@@ -43,9 +43,10 @@ struct ipc_zkreq_policy {
 	/* 1: a fresh reqid per transmission, a late reply to an earlier copy is
 	 * ignored. 0: resend under the same reqid, the first reply to come counts. */
 	int fresh_id;
-	/* Backoff on IPC_RC_NOTCONN and after a failed send: retry_min_ms <<
-	 * min(attempts, 6), at most retry_max_ms (0: no cap). retry_min_ms = 0: no
-	 * retry, the callback gets IPC_RC_NOTCONN. */
+	/* Backoff on IPC_RC_NOTCONN, IPC_RC_BUSY (zk-election's cap on requests in
+	 * flight per role) and after a failed send: retry_min_ms << min(attempts, 6),
+	 * at most retry_max_ms (0: no cap). retry_min_ms = 0: no retry, the callback
+	 * gets IPC_RC_NOTCONN or IPC_RC_BUSY. */
 	uint64_t retry_min_ms, retry_max_ms;
 	/* Ask again (with the backoff) while attempts < garbage_retries when a reply does
 	 * not parse (rc not a number, a GET answered 0 without [value, version]); then

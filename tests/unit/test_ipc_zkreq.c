@@ -1,6 +1,8 @@
 /*
  * test_ipc_zkreq.c: the channel drain loop (ipc/drain.c) and the ZooKeeper request
- * client (ipc/zkreq.c): reqids, matching, garbage, bounds, cancel, resend and backoff.
+ * client (ipc/zkreq.c): reqids, matching, garbage, bounds, cancel, resend and backoff;
+ * zk-election's cap on requests in flight per role (workers/zk/relay.c) and the
+ * client's backoff on its busy answer (issue #16).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include "evloop.h"
 #include "ipc.h"
 #include "pvc.h"
+#include "zk_internal.h"
 #include "zkreq.h"
 
 static void chan_pair(struct ipc_chan *a, enum pvc_role ra, struct ipc_chan *b,
@@ -286,12 +289,78 @@ static void test_zkreq_retry(void **state)
 	ev_free(loop);
 }
 
+/* zk-election over its cap answers busy: no callback, asked again after a growing
+ * backoff under a fresh id, delivered once admitted. */
+static void test_zkreq_busy(void **state)
+{
+	struct ev_loop *loop = ev_new();
+	struct ipc_zkreq_client cl;
+	struct ipc_zkreq_policy pol = {.fresh_id = 1, .retry_min_ms = 5, .retry_max_ms = 40};
+	struct wire w = {0};
+	struct result r = {0};
+	const char *path = "/x";
+
+	assert_non_null(loop);
+	ipc_zkreq_init(&cl, loop, "v.", &pol, fake_send, &w);
+	assert_non_null(ipc_zkreq_issue(&cl, MSG_ZK_GET, &path, 1, on_reply, &r));
+	assert_int_equal(reply(&cl, (const char *[]){"v.1", "-1002"}, 2), 1);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(w.nsent, 1); /* not at once: after the backoff */
+	run_for(loop, 30);
+	assert_int_equal(w.nsent, 2);
+	assert_string_equal(w.id[1], "v.2");
+	assert_int_equal(reply(&cl, (const char *[]){"v.2", "-1002"}, 2), 1);
+	run_for(loop, 60);
+	assert_int_equal(w.nsent, 3);
+	assert_int_equal(cl.pending->attempts, 2); /* the backoff grew */
+	assert_int_equal(reply(&cl, (const char *[]){"v.3", "0", "val", "4"}, 4), 1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.value, "val");
+	/* without retries configured the caller sees the busy code */
+	pol.retry_min_ms = 0;
+	ipc_zkreq_init(&cl, loop, "w.", &pol, fake_send, &w);
+	assert_non_null(ipc_zkreq_issue(&cl, MSG_ZK_GET, &path, 1, on_reply, &r));
+	assert_int_equal(reply(&cl, (const char *[]){"w.1", "-1002"}, 2), 1);
+	assert_int_equal(r.rc, IPC_RC_BUSY);
+	ev_free(loop);
+}
+
+/* The cap counts per role: one role at its cap does not hold back another. */
+static void test_relay_cap(void **state)
+{
+	struct zk_ctx *z = calloc(1, sizeof(*z));
+
+	assert_non_null(z);
+	for (int i = 0; i < ZK_RELAY_INFLIGHT_MAX; i++)
+		assert_int_equal(zk_relay_admit(z, ROLE_VM), 1);
+	assert_int_equal(zk_relay_admit(z, ROLE_VM), 0);
+	assert_int_equal(z->req_busy[ROLE_VM], 0); /* the first refusal was logged */
+	assert_int_equal(z->req_busy_log_ms != 0, 1);
+	assert_int_equal(zk_relay_admit(z, ROLE_VM), 0);
+	assert_int_equal(zk_relay_admit(z, ROLE_VM), 0);
+	assert_int_equal(z->req_busy[ROLE_VM], 2); /* rate-limited: counted, not logged */
+	assert_int_equal(zk_relay_admit(z, ROLE_FLUSH), 1);
+	assert_int_equal(zk_relay_admit(z, ROLE_CTL), 1);
+	zk_relay_release(z, ROLE_VM);
+	assert_int_equal(zk_relay_admit(z, ROLE_VM), 1);
+	assert_int_equal(zk_relay_admit(z, ROLE_VM), 0);
+	/* every release frees a slot, never below zero */
+	for (int i = 0; i < ZK_RELAY_INFLIGHT_MAX + 5; i++)
+		zk_relay_release(z, ROLE_VM);
+	assert_int_equal(z->req_inflight[ROLE_VM], 0);
+	assert_int_equal(zk_relay_admit(z, (enum pvc_role)ROLE_COUNT), 0);
+	free(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_zkreq_match),
 		cmocka_unit_test(test_zkreq_retry),
+		cmocka_unit_test(test_zkreq_busy),
+		cmocka_unit_test(test_relay_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,9 +6,11 @@
  * Every action is a short chain of asynchronous steps (ZooKeeper requests through
  * zk-election, libvirt jobs on the pool, timers). Its replies carry the action's
  * cookie; a reply for an ended action is dropped. State writes that conclude an
- * action are compare-and-set on the version of the state they answer, so a request
- * written meanwhile by the API is never overwritten: the write fails, the record is
- * refreshed and the table decides again on the newer state.
+ * action are compare-and-set on the version of the state value the action served
+ * (r->act_version), not on whatever the record holds by the time the action ends:
+ * a command written meanwhile, even one with the same text, is never overwritten.
+ * A failed compare-and-set is dropped; the newer command comes with the watch and
+ * the table decides on it (issue #15).
  *
  * This file never calls into manager.c: libvirt jobs, ZooKeeper requests and
  * figure updates go through the callbacks in m->ops.
@@ -76,9 +78,10 @@ struct vlv_job *vm_domain_job(struct vm_rec *r, enum vlv_op op)
 	return vm_libvirt_job_new(op, r->uuid, r->cookie);
 }
 
-/* Compare-and-set of `state` (plus failedreason if given), answering the state
- * value `expect`. Returns 0 if the write was sent, -1 if the state already moved on
- * (the caller ends the action and the table decides again). */
+/* Compare-and-set of `state` (plus failedreason if given) on r->act_version,
+ * answering the state value `expect`. Returns 0 if the write was sent, -1 if the
+ * record already holds a newer command (the caller ends the action and the table
+ * decides again). */
 static int write_state(struct vmm *m, struct vm_rec *r, const char *expect, const char *newst,
 		       const char *reason)
 {
@@ -86,15 +89,14 @@ static int write_state(struct vmm *m, struct vm_rec *r, const char *expect, cons
 	const char *args[7];
 	uint32_t n = 4;
 
-	if (strcmp(r->state, expect) != 0 || r->version < 0)
+	if (strcmp(r->state, expect) != 0 || r->act_version < 0 || r->version != r->act_version)
 		return -1;
-	strlcpy_pvc(r->w_expect, expect, sizeof(r->w_expect));
 	strlcpy_pvc(r->w_new, newst, sizeof(r->w_new));
 	if (reason && r->w_reason != reason) {
 		free(r->w_reason);
 		r->w_reason = strdup(reason);
 	}
-	snprintf(ver, sizeof(ver), "setv:%lld", r->version);
+	snprintf(ver, sizeof(ver), "setv:%lld", r->act_version);
 	snprintf(spath, sizeof(spath), "/domains/%s/state", r->uuid);
 	args[1] = ver;
 	args[2] = spath;
@@ -117,8 +119,8 @@ void vm_domain_conclude(struct vmm *m, struct vm_rec *r, const char *expect, con
 			const char *reason)
 {
 	if (write_state(m, r, expect, newst, reason) != 0) {
-		log_info("vm %s: state is now %s (not %s): not writing %s", r->name, r->state,
-			 expect, newst);
+		log_info("vm %s: state is now %s (version %lld, not %s version %lld): not writing %s",
+			 r->name, r->state, r->version, expect, r->act_version, newst);
 		vm_domain_end(m, r, 1);
 	}
 }
@@ -232,6 +234,7 @@ static void start_action(struct vmm *m, struct vm_rec *r, enum vm_action a)
 	r->act = a;
 	r->dirty = 0;
 	strlcpy_pvc(r->act_state, r->state, sizeof(r->act_state));
+	r->act_version = r->version;
 	switch (a) {
 	case VA_START:
 		log_info("vm %s: starting", r->name);
@@ -283,6 +286,7 @@ static int infer_cold_receive(struct vmm *m, struct vm_rec *r)
 		 r->name, r->state);
 	r->act = VA_RECEIVE;
 	strlcpy_pvc(r->act_state, "migrate", sizeof(r->act_state));
+	r->act_version = r->version; /* the stop (or shutdown) it answers */
 	r->phase = PH_RECV_WAIT;
 	r->cold = 1;
 	vm_domain_arm(m, r, m->cfg->vm_shutdown_timeout + RECEIVE_MARGIN_S);
@@ -301,6 +305,10 @@ void vm_domain_evaluate(struct vmm *m, struct vm_rec *r)
 		r->dirty = 1;
 		return;
 	}
+	/* our write-back lost to a newer command that the watch has not brought yet:
+	 * deciding on the older value now would only act on a superseded command */
+	if (r->version <= r->stale_version)
+		return;
 	if (r->infer_cold && infer_cold_receive(m, r))
 		return;
 	a = vm_decide_action(vm_record_owner(m, r), r->lv == LV_RUNNING, r->state);
@@ -331,6 +339,7 @@ static void recv_wait_state(struct vmm *m, struct vm_rec *r)
 	}
 	if (strcmp(r->state, "stop") == 0 && vm_record_owner(m, r)) {
 		log_info("vm %s: stopped on the sender: starting it here", r->name);
+		r->act_version = r->version; /* answering this stop */
 		vm_domain_conclude(m, r, "stop", "start", NULL);
 		return;
 	}
@@ -444,6 +453,7 @@ static void deadline_cb(struct ev_loop *loop, void *arg)
 			 r->cold ? "cold" : "live");
 		log_errx("vm %s: %s", r->name, reason);
 		vm_domain_stop_timers(m, r);
+		r->act_version = r->version; /* the receive ends on whatever it waits in */
 		vm_domain_conclude(m, r, r->state, "fail", reason);
 		break;
 	default:

@@ -71,7 +71,6 @@ static void zk_reply(void *arg, struct ipc_zkreq *z, int rc, struct ipc_strv *sv
 	struct zk_ctx *x = arg;
 	struct vmm *m = x->m;
 	struct vm_rec *r;
-	long long version = -1;
 
 	if (rc == IPC_RC_CANCELLED) {
 		free(x);
@@ -80,13 +79,11 @@ static void zk_reply(void *arg, struct ipc_zkreq *z, int rc, struct ipc_strv *sv
 	if (rc == IPC_RC_POLICY)
 		log_errx("zk-election refused request %s (%s %s)", z->id,
 			 z->n > 1 ? z->v[0] : "", z->n > 1 ? z->v[1] : "");
-	if (sv->n >= 4 && parse_ll(sv->v[3], -1, 0x7fffffff, &version) != 0)
-		version = -1;
 	r = vm_record_find(m, x->uuid);
 	if (r && z->tag == ZK_K_CONSOLE)
 		vm_console_reply(m, r, rc);
 	else if (r && z->cookie == r->cookie && z->tag != ZK_K_PLAIN)
-		vm_result_zk(m, r, z->tag, rc, sv->n >= 3 ? sv->v[2] : NULL, version);
+		vm_result_zk(m, r, z->tag, rc, sv->n >= 3 ? sv->v[2] : NULL);
 	free(x);
 }
 
@@ -197,6 +194,8 @@ static void handle_domain(struct vmm *m, struct ipc_strv *sv)
 	strlcpy_pvc(r->node, node, sizeof(r->node));
 	strlcpy_pvc(r->lastnode, lastnode, sizeof(r->lastnode));
 	r->version = version;
+	if (version > r->stale_version)
+		r->stale_version = -1;
 	log_debug("vm %s: state=%s node=%s version=%lld", r->name, state, node, version);
 	vm_domain_state_changed(m, r);
 }
@@ -207,6 +206,7 @@ static void forget_domain(struct vmm *m, struct vm_rec *r)
 		return;
 	log_info("vm %s: removed from PVC", r->name);
 	r->known = 0;
+	r->stale_version = -1;
 	stats_changed(m);
 	if (r->act != VA_NONE)
 		r->gone = 1;

@@ -35,6 +35,7 @@ struct vm_rec *vm_record_get(struct vmm *m, const char *uuid)
 	r->m = m;
 	strlcpy_pvc(r->uuid, uuid, sizeof(r->uuid));
 	r->version = -1;
+	r->act_version = r->stale_version = -1;
 	r->cookie = ++m->next_cookie;
 	m->recs[m->nrecs++] = r;
 	return r;

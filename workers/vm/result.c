@@ -159,50 +159,31 @@ static void xml_done(struct vmm *m, struct vm_rec *r, int rc, const char *value)
 static void write_done(struct vmm *m, struct vm_rec *r, int rc)
 {
 	if (rc == 0) {
-		/* CAS on version v succeeded: the new version is v + 1; older echoes
-		 * still in flight are ignored by version. */
-		strlcpy_pvc(r->state, r->w_new, sizeof(r->state));
-		r->version++;
+		/* CAS on act_version succeeded: ours is act_version + 1. The record takes it
+		 * unless the echo (or something newer) got here first; older echoes still
+		 * in flight are ignored by version. */
+		if (r->version == r->act_version) {
+			strlcpy_pvc(r->state, r->w_new, sizeof(r->state));
+			r->version = r->act_version + 1;
+		}
 		log_info("vm %s: state=%s", r->name, r->w_new);
 		vm_domain_end(m, r, 1);
 	} else if (rc == IPC_RC_BADVERSION) {
-		char path[128];
-		const char *args[1] = {path};
-		snprintf(path, sizeof(path), "/domains/%s/state", r->uuid);
-		if (m->ops->zk_send(m, r, ZK_K_STATE_GET, MSG_ZK_GET, args, 1) != 0)
-			vm_domain_end(m, r, 0);
+		/* A newer command arrived after the one this action served: it wins. Drop
+		 * the write-back (no re-read, no second try on the newer version) and act
+		 * on the newer value, which the watch delivers. */
+		log_info("vm %s: state changed after version %lld: not writing %s", r->name,
+			 r->act_version, r->w_new);
+		if (r->version <= r->act_version)
+			r->stale_version = r->act_version;
+		vm_domain_end(m, r, 1);
 	} else {
 		log_errx("vm %s: writing state=%s failed (rc %d)", r->name, r->w_new, rc);
 		vm_domain_end(m, r, 0);
 	}
 }
 
-/* The state after a failed compare-and-set: write again if it still is the one
- * the write answered. */
-static void state_get_done(struct vmm *m, struct vm_rec *r, int rc, const char *value,
-			   long long version)
-{
-	if (rc != 0 || value == NULL) {
-		vm_domain_end(m, r, 0);
-		return;
-	}
-	if (version >= r->version && vm_decide_state_valid(value)) {
-		strlcpy_pvc(r->state, value, sizeof(r->state));
-		r->version = version;
-	}
-	if (strcmp(r->state, r->w_expect) == 0) {
-		char e[VM_STATE_MAX], n[VM_STATE_MAX];
-		strlcpy_pvc(e, r->w_expect, sizeof(e));
-		strlcpy_pvc(n, r->w_new, sizeof(n));
-		vm_domain_conclude(m, r, e, n, r->w_reason);
-	} else {
-		log_info("vm %s: state is now %s: not writing %s", r->name, r->state, r->w_new);
-		vm_domain_end(m, r, 1);
-	}
-}
-
-void vm_result_zk(struct vmm *m, struct vm_rec *r, int kind, int rc, const char *value,
-		  long long version)
+void vm_result_zk(struct vmm *m, struct vm_rec *r, int kind, int rc, const char *value)
 {
 	switch (kind) {
 	case ZK_K_XML:
@@ -210,9 +191,6 @@ void vm_result_zk(struct vmm *m, struct vm_rec *r, int kind, int rc, const char 
 		break;
 	case ZK_K_STATE_WRITE:
 		write_done(m, r, rc);
-		break;
-	case ZK_K_STATE_GET:
-		state_get_done(m, r, rc, value, version);
 		break;
 	default:
 		break;

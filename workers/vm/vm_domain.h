@@ -102,12 +102,18 @@ struct vm_rec {
 	int dirty;         /* something changed while busy */
 	int spin;          /* actions since the last outside change (loop guard) */
 	char act_state[VM_STATE_MAX]; /* the state value the action serves */
+	/* ...and its ZK data version: a write-back is compare-and-set on it, so it can
+	 * never land on a command written after the one the action served */
+	long long act_version;
+	/* a write-back on this version failed (a newer command exists): decide nothing
+	 * until a state newer than it arrives (-1: none) */
+	long long stale_version;
 	uint64_t deadline_timer, tick_timer;
 	int cold;          /* receive: the sender fell back to shutdown+start */
 	int infer_cold;    /* a migration here was seen only after its cold fallback */
 	int lookup_inflight;
 	/* pending CAS state write */
-	char w_expect[VM_STATE_MAX], w_new[VM_STATE_MAX];
+	char w_new[VM_STATE_MAX];
 	char *w_reason;
 	struct vm_console con;
 	struct vm_rec *next_dead;
@@ -115,7 +121,7 @@ struct vm_rec {
 };
 
 /* ZooKeeper request kinds (the reply goes back to the record's action). */
-enum vm_zk_kind { ZK_K_XML, ZK_K_STATE_WRITE, ZK_K_STATE_GET, ZK_K_PLAIN, ZK_K_CONSOLE };
+enum vm_zk_kind { ZK_K_XML, ZK_K_STATE_WRITE, ZK_K_PLAIN, ZK_K_CONSOLE };
 
 /* What the lower files need from the process (manager.c registers them). */
 struct vm_ops {
@@ -168,6 +174,10 @@ void vm_domain_observed(struct vmm *m, struct vm_rec *r, int lv, int from_event)
 void vm_domain_end(struct vmm *m, struct vm_rec *r, int reeval);
 void vm_domain_submit(struct vmm *m, struct vm_rec *r, struct vlv_job *j);
 struct vlv_job *vm_domain_job(struct vm_rec *r, enum vlv_op op);
+/* Write back `newst` (and failedreason `reason`) as the answer to the state value
+ * `expect` at r->act_version; end the action instead if the record holds anything
+ * else by now. Callers that answer a state that arrived during the action set
+ * r->act_version = r->version first. */
 void vm_domain_conclude(struct vmm *m, struct vm_rec *r, const char *expect, const char *newst,
 			const char *reason);
 void vm_domain_clear_failedreason(struct vmm *m, struct vm_rec *r);
@@ -178,8 +188,7 @@ void vm_domain_shut_done(struct vmm *m, struct vm_rec *r);
 
 /* result.c */
 void vm_result_job(struct vmm *m, struct vm_rec *r, struct vlv_job *j);
-void vm_result_zk(struct vmm *m, struct vm_rec *r, int kind, int rc, const char *value,
-		  long long version);
+void vm_result_zk(struct vmm *m, struct vm_rec *r, int kind, int rc, const char *value);
 
 /* reconcile.c */
 void vm_reconcile_list(struct vmm *m);

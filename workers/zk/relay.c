@@ -426,6 +426,7 @@ void zk_relay_connected(struct zk_ctx *z)
 struct req {
 	struct zk_ctx *z;
 	enum pvc_role from;
+	int admitted;      /* counted against from's cap (zk_relay_admit) */
 	char *reqid;
 	/* ZK_WRITE */
 	int nops;
@@ -437,6 +438,8 @@ struct req {
 
 static void req_free(struct req *r)
 {
+	if (r->admitted)
+		zk_relay_release(r->z, r->from);
 	for (int i = 0; i < r->nops; i++) {
 		free(r->op[i]);
 		free(r->path[i]);
@@ -632,6 +635,56 @@ static void request_write(struct zk_ctx *z, struct req *r, const struct ipc_strv
 		write_commit(r);
 }
 
+/* The busy answers since the last report, all roles in one line. */
+static void busy_log(struct zk_ctx *z, uint64_t now)
+{
+	char buf[256];
+	size_t o = 0;
+
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		int n;
+		if (z->req_busy[i] == 0)
+			continue;
+		n = snprintf(buf + o, sizeof(buf) - o, "%s%u from %s", o ? ", " : "",
+			     z->req_busy[i], role_name((enum pvc_role)i));
+		if (n < 0 || (size_t)n >= sizeof(buf) - o)
+			break;
+		o += (size_t)n;
+		z->req_busy[i] = 0;
+	}
+	if (o == 0)
+		return;
+	z->req_busy_log_ms = now;
+	log_warnx("ZooKeeper requests answered busy (more than %d in flight per role): %s",
+		  ZK_RELAY_INFLIGHT_MAX, buf);
+}
+
+int zk_relay_admit(struct zk_ctx *z, enum pvc_role from)
+{
+	uint64_t now;
+
+	if ((int)from < 0 || from >= ROLE_COUNT)
+		return 0;
+	/* A role's own requests queue behind its cap, never the session's other work
+	 * (keepalive, election) and never another role's: one flooding or looping
+	 * worker gets busy answers and backs off. */
+	if (z->req_inflight[from] < ZK_RELAY_INFLIGHT_MAX) {
+		z->req_inflight[from]++;
+		return 1;
+	}
+	z->req_busy[from]++;
+	now = mono_ms();
+	if (z->req_busy_log_ms == 0 || now - z->req_busy_log_ms >= ZK_RELAY_BUSY_LOG_MS)
+		busy_log(z, now);
+	return 0;
+}
+
+void zk_relay_release(struct zk_ctx *z, enum pvc_role from)
+{
+	if ((int)from >= 0 && from < ROLE_COUNT && z->req_inflight[from] > 0)
+		z->req_inflight[from]--;
+}
+
 void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg)
 {
 	struct ipc_strv sv;
@@ -664,6 +717,13 @@ void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg)
 		ipc_strv_free(&sv);
 		return;
 	}
+	if (!zk_relay_admit(z, r->from)) {
+		reply(z, r->from, r->reqid, IPC_RC_BUSY, NULL, 0);
+		req_free(r);
+		ipc_strv_free(&sv);
+		return;
+	}
+	r->admitted = 1;
 	if (msg->hdr.type == MSG_ZK_WRITE) {
 		request_write(z, r, &sv);
 		ipc_strv_free(&sv);

@@ -161,6 +161,11 @@ struct zk_ctx {
 	int domainstate_known;
 	int maintenance;
 	int nnodes;
+	/* relay.c: requests in flight per sending role (the cap of issue #16) and the
+	 * rate limit of the line that reports busy answers */
+	unsigned req_inflight[ROLE_COUNT];
+	unsigned req_busy[ROLE_COUNT];  /* busy answers not logged yet */
+	uint64_t req_busy_log_ms;
 
 	/* ---- fencing (fence.c, issue #8): state private to that file ---- */
 	struct zk_fence *fence;
@@ -261,6 +266,13 @@ void zk_relay_watch(struct zk_ctx *z, int type, const char *path);
 void zk_relay_vm_sync(struct zk_ctx *z);
 void zk_relay_flush_domainstate(struct zk_ctx *z);
 void zk_relay_request(struct zk_ctx *z, struct ipc_msg *msg);
+/* The per-role cap on requests in flight: 1 and counted, or 0 (answer busy; logged
+ * at most every ZK_RELAY_BUSY_LOG_MS). Every admitted request is released once.
+ * Exposed for unit tests. */
+#define ZK_RELAY_INFLIGHT_MAX 256
+#define ZK_RELAY_BUSY_LOG_MS 10000
+int zk_relay_admit(struct zk_ctx *z, enum pvc_role from);
+void zk_relay_release(struct zk_ctx *z, enum pvc_role from);
 
 /* networks.c: /networks tree -> MSG_NET_NETWORKS (issue #9) */
 int zk_networks_init(struct zk_ctx *z);
