@@ -52,6 +52,8 @@ struct pvc_config {
 
 	/* identity */
 	char node_name[CFG_NAME_MAX]; /* pvc.node, else the short host name */
+	char host_short_name[CFG_TEXT_MAX]; /* the host name up to the first dot (what the
+					     * reference registers under) */
 	char domain_name[CFG_TEXT_MAX];/* host domain (after the first dot), may be empty */
 	int node_id;                  /* last run of digits in node_name, else 1 */
 	int is_coordinator;
@@ -118,6 +120,8 @@ struct pvc_config {
 	int healthy_reset_s;            /* .healthy_reset_s, default 60 */
 	int crashloop_max;              /* .crashloop_max, default 10 */
 	int crashloop_window_s;         /* .crashloop_window_s, default 60 */
+	int allow_no_landlock;          /* .allow_no_landlock, default 0: refuse to start on a
+					 * kernel without Landlock */
 };
 
 /*
@@ -127,6 +131,19 @@ struct pvc_config {
  */
 int config_load(const char *path, const char *hostname, struct pvc_config *cfg, char *err,
 		size_t errlen);
+
+/*
+ * config_load() for a file the daemon will run with (pvcnoded and --check-config):
+ * first refuses a file not owned by root or readable/writable by group or others (it
+ * holds the IPMI and database passwords); the error names the file, its owner and mode.
+ */
+int config_load_secure(const char *path, const char *hostname, struct pvc_config *cfg,
+		       char *err, size_t errlen);
+
+/* 1 when pvc.node overrides a different short host name (the reference registers under
+ * the host name, so other tools may look for this node under that one), with the
+ * warning text written to `buf`; 0 when they are equal (or pvc.node is unset). */
+int config_node_name_warning(const struct pvc_config *cfg, char *buf, size_t size);
 
 /* Path selection: -c FILE, else $PVCD_CONFIG_FILE, else /etc/pvc/pvcnoded.yaml. */
 const char *config_default_path(const char *cli_path);

@@ -68,12 +68,15 @@ int main(int argc, char **argv)
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL)
 		return PVC_EXIT_FATAL;
-	if (config_load(path, NULL, cfg, err, sizeof(err)) != 0) {
+	/* the same rule for --check-config: a file it accepts is one the daemon runs with */
+	if (config_load_secure(path, NULL, cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "pvcnoded: invalid configuration: %s\n", err);
 		free(cfg);
 		return PVC_EXIT_CONFIG;
 	}
 	if (check) {
+		if (config_node_name_warning(cfg, err, sizeof(err)))
+			fprintf(stderr, "pvcnoded: %s\n", err);
 		printf("configuration %s is valid (node %s, %s)\n", path, cfg->node_name,
 		       cfg->is_coordinator ? "coordinator" : "hypervisor");
 		if (verbose)

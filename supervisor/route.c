@@ -2,7 +2,8 @@
  * route.c: frames from a worker. Each must come from the role of its channel (else
  * the worker is killed) and pass the policy table; then it is forwarded to another
  * worker, answered here (READY, PONG, STATUS, LOG, ZK_SESSION, SHUTDOWN_DONE), or
- * handed to the control socket (replies to pvcctl).
+ * handed to the control socket (replies to pvcctl). Before all that, each frame is
+ * charged to its role's budget (quota.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,47 +12,57 @@
 #include "log.h"
 #include "supervisor.h"
 
+/* Status lines end up on an operator's terminal (pvcctl status): cleaned like log
+ * text. Kept whole otherwise (up to a frame's size, replaced by the next). */
 static void store_status(struct child *k, const struct ipc_msg *msg)
 {
 	struct ipc_strv sv;
 
 	if (ipc_strv_decode(msg->data, msg->hdr.len, &sv, NULL) != 0)
 		return;
+	for (uint32_t i = 0; i < sv.n; i++) {
+		size_t cap = (size_t)sv.lens[i] * 4 + 1;
+		char *c = malloc(cap);
+
+		if (c == NULL) {
+			ipc_strv_free(&sv);
+			return;
+		}
+		(void)sup_wtext_clean(c, cap, sv.v[i], sv.lens[i]);
+		free(sv.v[i]);
+		sv.v[i] = c;
+	}
 	sup_child_clear_status(k);
 	k->status = sv.v;
 	k->nstatus = sv.n;
 	free(sv.lens);
 }
 
-/* A worker's text must stay on its own line: a newline (from a libvirt or ZooKeeper
- * error text, or a compromised worker) would forge lines that seem to come from the
- * supervisor or another role. ESC stays: the reference colours parts of messages. */
-static void sanitize_line(char *s)
-{
-	for (; *s; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\033') || *s == 0x7f)
-			*s = ' ';
-}
-
+/* A worker's log line, under its role's log budget. Its text is cleaned
+ * (wtext.c): no forged lines, no terminal control. */
 void sup_route_log_line(struct child *k, const struct ipc_msg *msg)
 {
 	struct ipc_strv sv;
-	char prefix[160];
+	char prefix[160], who[96], text[4096];
 
+	if (!sup_quota_allow(sup_of_child(k), k, SUP_QUOTA_LOG))
+		return;
 	if (ipc_strv_decode(msg->data, msg->hdr.len, &sv, NULL) != 0)
 		return;
 	if (sv.n == 3 && sv.lens[0] == 1) {
+		char state = sv.v[0][0];
+
 		/* only the reference's state letters (and debug); anything else is info */
-		if (strchr("oewtis0d", sv.v[0][0]) == NULL)
-			sv.v[0][0] = 'i';
-		sanitize_line(sv.v[1]);
-		sanitize_line(sv.v[2]);
+		if (strchr("oewtis0d", state) == NULL)
+			state = 'i';
+		(void)sup_wtext_clean(who, sizeof(who), sv.v[1], sv.lens[1]);
+		(void)sup_wtext_clean(text, sizeof(text), sv.v[2], sv.lens[2]);
 		/* the role name is always part of the prefix: operators see who spoke */
-		if (sv.v[1][0] && strcmp(sv.v[1], role_name(k->role)) != 0)
-			snprintf(prefix, sizeof(prefix), "%s: %s", role_name(k->role), sv.v[1]);
+		if (who[0] && strcmp(who, role_name(k->role)) != 0)
+			snprintf(prefix, sizeof(prefix), "%s: %s", role_name(k->role), who);
 		else
 			snprintf(prefix, sizeof(prefix), "%s", role_name(k->role));
-		log_write_line(sv.v[0][0], prefix, sv.v[2]);
+		log_write_line(state, prefix, text);
 	}
 	ipc_strv_free(&sv);
 }
@@ -71,7 +82,7 @@ static void dispatch(struct supervisor *sv, struct child *k, struct ipc_msg *msg
 		/* Only a starting worker becomes ready: a READY from a worker being stopped
 		 * would put it back to RUNNING and make the shutdown sequence ask it again. */
 		if (k->state != CHILD_STARTING) {
-			log_warnx("unexpected MSG_READY from %s", role_name(k->role));
+			sup_quota_warn(sv, k, "unexpected MSG_READY from %s", role_name(k->role));
 			break;
 		}
 		k->state = CHILD_RUNNING;
@@ -114,7 +125,8 @@ static void dispatch(struct supervisor *sv, struct child *k, struct ipc_msg *msg
 			sup_shutdown_step(sv);
 		break;
 	default:
-		log_warnx("unexpected %s from %s", ipc_type_name(msg->hdr.type), role_name(k->role));
+		sup_quota_warn(sv, k, "unexpected %s from %s", ipc_type_name(msg->hdr.type),
+			       role_name(k->role));
 		break;
 	}
 }
@@ -124,14 +136,14 @@ static void route(struct supervisor *sv, struct child *k, struct ipc_msg *msg)
 	enum pvc_role dest = msg->hdr.dest;
 
 	if (!policy_allowed(msg->hdr.type, k->role, dest)) {
-		log_warnx("dropped %s from %s to %s: not allowed by the policy table",
-			  ipc_type_name(msg->hdr.type), role_name(k->role), role_name(dest));
+		sup_quota_warn(sv, k, "dropped %s from %s to %s: not allowed by the policy table",
+			       ipc_type_name(msg->hdr.type), role_name(k->role), role_name(dest));
 		return;
 	}
 	if (msg->hdr.flags & IPC_F_FD) {
 		/* no message a worker may send carries a descriptor */
-		log_warnx("dropped %s from %s: unexpected file descriptor",
-			  ipc_type_name(msg->hdr.type), role_name(k->role));
+		sup_quota_warn(sv, k, "dropped %s from %s: unexpected file descriptor",
+			       ipc_type_name(msg->hdr.type), role_name(k->role));
 		return;
 	}
 	if (dest == ROLE_SUPERVISOR)
@@ -140,6 +152,27 @@ static void route(struct supervisor *sv, struct child *k, struct ipc_msg *msg)
 		control_route_reply(sv->ctl, msg);
 	else
 		(void)sup_child_forward(sv, dest, msg);
+}
+
+/* Log lines have their own budget (sup_route_log_line): a chatty worker keeps its
+ * protocol frames, a flooding one cannot hide its logs' suppression. The heartbeat
+ * and lifecycle answers are never dropped: each only updates a few fields here, and
+ * dropping a PONG would get a merely chatty worker killed as hung. */
+static int frame_within_budget(struct supervisor *sv, struct child *k,
+			       const struct ipc_msg *msg)
+{
+	switch (msg->hdr.type) {
+	case MSG_LOG:
+	case MSG_PONG:
+	case MSG_READY:
+	case MSG_SHUTDOWN_DONE:
+		if (msg->hdr.dest == ROLE_SUPERVISOR)
+			return 1;
+		break;
+	default:
+		break;
+	}
+	return sup_quota_allow(sv, k, SUP_QUOTA_FRAME);
 }
 
 static int frame(void *arg, struct ipc_msg *msg)
@@ -151,6 +184,8 @@ static int frame(void *arg, struct ipc_msg *msg)
 		sup_child_kill(sv, k, "frame claims to come from another role");
 		return 1;
 	}
+	if (!frame_within_budget(sv, k, msg))
+		return 0;
 	route(sv, k, msg);
 	return k->chan.fd < 0; /* the route cut the worker off */
 }

@@ -64,18 +64,30 @@ static void restart_timer(struct ev_loop *loop, void *arg)
 	sup_spawn_start(sv, k);
 }
 
-/* In the child: the channel on PVC_WORKER_FD, then the role's program. */
-static void exec_worker(struct child *k, int fd, char **env)
+/* What a worker gets on fds 0-3 (the child's side). */
+struct spawn_fds {
+	int chan;    /* its end of the socketpair: fd 3 */
+	int out;     /* the write end of its output pipe: fds 1 and 2 */
+	int devnull; /* fd 0: nothing of the supervisor's terminal or stdin */
+};
+
+/* In the child: fds 0-3, then the role's program. */
+static void exec_worker(struct child *k, const struct spawn_fds *f, char **env)
 {
 	sigset_t none;
 	char *argv[] = {(char *)role_program(k->role), NULL};
+	/* Above every target first: a source that already sits on 0-3 (a supervisor
+	 * started with a closed stdio) must not be overwritten before it is moved. */
+	int chan = fcntl(f->chan, F_DUPFD_CLOEXEC, 10), out = fcntl(f->out, F_DUPFD_CLOEXEC, 10),
+	    nul = fcntl(f->devnull, F_DUPFD_CLOEXEC, 10);
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(fd, PVC_WORKER_FD) < 0)
+	if (chan < 0 || out < 0 || nul < 0)
 		_exit(127);
-	/* dup2 onto itself keeps SOCK_CLOEXEC: the exec would close the channel */
-	if (fd == PVC_WORKER_FD && fcntl(PVC_WORKER_FD, F_SETFD, 0) != 0)
+	/* dup2 leaves the targets without FD_CLOEXEC: they survive the exec */
+	if (dup2(nul, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+	    dup2(out, STDERR_FILENO) < 0 || dup2(chan, PVC_WORKER_FD) < 0)
 		_exit(127);
 	/* A fresh address space: nothing of the supervisor's memory (the whole
 	 * config, other roles' state) survives into the worker. */
@@ -112,9 +124,26 @@ static void started(struct supervisor *sv, struct child *k, pid_t pid, int fd)
 	log_sys("started %s (pid %d)", role_name(k->role), (int)pid);
 }
 
+/* The child's fds besides its channel; 0 or -1 (logged). */
+static int spawn_open_stdio(struct child *k, struct spawn_fds *f, int *out_read)
+{
+	f->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (f->devnull < 0) {
+		log_err("/dev/null for %s", role_name(k->role));
+		return -1;
+	}
+	if (sup_outpipe_open(&f->out, out_read) != 0) {
+		log_err("output pipe for %s", role_name(k->role));
+		close(f->devnull);
+		return -1;
+	}
+	return 0;
+}
+
 void sup_spawn_start(struct supervisor *sv, struct child *k)
 {
-	int sp[2];
+	int sp[2], out_read;
+	struct spawn_fds f;
 	pid_t pid;
 	char **env;
 
@@ -122,26 +151,34 @@ void sup_spawn_start(struct supervisor *sv, struct child *k)
 		log_err("socketpair for %s", role_name(k->role));
 		goto retry;
 	}
+	f.chan = sp[1];
+	if (spawn_open_stdio(k, &f, &out_read) != 0)
+		goto close_sp;
 	env = worker_environment();
-	if (env == NULL) {
-		close(sp[0]);
-		close(sp[1]);
-		goto retry;
-	}
+	if (env == NULL)
+		goto close_all;
 	pid = fork();
 	if (pid < 0) {
 		log_err("fork of %s", role_name(k->role));
 		free(env);
-		close(sp[0]);
-		close(sp[1]);
-		goto retry;
+		goto close_all;
 	}
 	if (pid == 0)
-		exec_worker(k, sp[1], env);
+		exec_worker(k, &f, env);
 	free(env);
 	close(sp[1]);
+	close(f.out);
+	close(f.devnull);
+	sup_outpipe_watch(sv, k->role, out_read);
 	started(sv, k, pid, sp[0]);
 	return;
+close_all:
+	close(f.out);
+	close(out_read);
+	close(f.devnull);
+close_sp:
+	close(sp[0]);
+	close(sp[1]);
 retry:
 	k->state = CHILD_DOWN;
 	k->restart_timer = ev_timer(sv->loop, 1000, restart_timer, k);

@@ -2,8 +2,10 @@
  * status.c: what `pvcctl status` shows: the node, the supervisor, and per worker
  * its pid, state, uptime, restarts, last exit and the lines of its last MSG_STATUS.
  */
+#include <stdio.h>
 #include <unistd.h>
 
+#include "priv.h"
 #include "supervisor.h"
 
 static const char *state_name(enum child_state s)
@@ -18,6 +20,19 @@ static const char *state_name(enum child_state s)
 	return "unknown";
 }
 
+/* Probed again, not remembered: the workers confine themselves on this same kernel
+ * at every (re)start, so the kernel's answer now is what the running workers got
+ * (a worker that cannot apply it exits and is not counted as running). */
+static void sup_status_landlock(struct supervisor *sv, struct ipc_strv_buf *b)
+{
+	char text[256];
+
+	if (priv_landlock_decide(priv_landlock_abi(), sv->cfg.allow_no_landlock, text,
+				 sizeof(text)) != 0)
+		snprintf(text, sizeof(text), "unavailable and not allowed");
+	strvb_addf(b, "sandbox.landlock=%s", text);
+}
+
 void sup_status_fill(struct supervisor *sv, struct ipc_strv_buf *b)
 {
 	uint64_t now = mono_ms();
@@ -29,6 +44,7 @@ void sup_status_fill(struct supervisor *sv, struct ipc_strv_buf *b)
 	strvb_addf(b, "supervisor.uptime_s=%llu",
 		   (unsigned long long)((now - sv->start_ms) / 1000));
 	strvb_addf(b, "supervisor.state=%s", sv->stopping ? "stopping" : "running");
+	sup_status_landlock(sv, b);
 	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++) {
 		struct child *k = &sv->kids[r];
 		const char *n = role_name(k->role);

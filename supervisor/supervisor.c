@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirs.h"
 #include "log.h"
+#include "priv.h"
 #include "supervisor.h"
 
 /* ---- signals ------------------------------------------------------------------------ */
@@ -54,33 +56,22 @@ static void sup_signal_event(struct ev_loop *loop, int fd, short revents, void *
 	}
 }
 
-static int make_dir(const char *path, mode_t mode)
-{
-	char tmp[CFG_PATH_MAX];
-
-	if (strlcpy_pvc(tmp, path, sizeof(tmp)) >= sizeof(tmp))
-		return -1;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static void sup_banner(const struct pvc_config *cfg)
 {
+	char text[1024];
+
 	logmsg('0', "Parallel Virtual Cluster node daemon v%s (pvcnoded in C)", PVC_VERSION);
 	logmsg('0', "    Node: %s%s%s (id %d, %s)", cfg->node_name, cfg->domain_name[0] ? "." : "",
 	       cfg->domain_name, cfg->node_id, cfg->is_coordinator ? "coordinator" : "hypervisor");
 	logmsg('0', "    IPMI hostname: %s", cfg->ipmi_host);
 	logmsg('0', "    ZooKeeper: %s (session timeout %d ms)", cfg->zk_hosts,
 	       cfg->zk_session_timeout_ms);
+	if (config_node_name_warning(cfg, text, sizeof(text)))
+		log_warnx("%s", text);
+	if (priv_landlock_decide(priv_landlock_abi(), cfg->allow_no_landlock, text,
+				 sizeof(text)) == 0)
+		logmsg(cfg->allow_no_landlock && priv_landlock_abi() == 0 ? 'w' : 'i',
+		       "Landlock: %s", text);
 }
 
 /* The supervisor holds the whole configuration, IPMI password included: never let
@@ -95,6 +86,20 @@ static void no_core_dumps(void)
 		fatal("prctl(PR_SET_DUMPABLE)");
 }
 
+/* Before any worker starts: the checks that refuse to run half-confined, and the
+ * directories every process expects (dirs.c). Errors go to stdout/stderr: the log
+ * file may be what is missing. */
+static void setup_host(const struct pvc_config *cfg)
+{
+	char text[512];
+
+	if (priv_landlock_decide(priv_landlock_abi(), cfg->allow_no_landlock, text,
+				 sizeof(text)) != 0)
+		fatal_code(PVC_EXIT_CONFIG, "%s: %s", cfg->config_path, text);
+	if (sup_dirs_prepare(cfg, text, sizeof(text)) != 0)
+		fatalx("%s: %s", cfg->config_path, text);
+}
+
 static void setup_logging(const struct pvc_config *cfg)
 {
 	struct log_opts lo;
@@ -104,10 +109,9 @@ static void setup_logging(const struct pvc_config *cfg)
 	lo.to_stdout = cfg->stdout_logging;
 	lo.debug = cfg->debug;
 	log_init("", &lo);
+	setup_host(cfg);
 	if (cfg->file_logging) {
 		char path[CFG_PATH_MAX + 16];
-		if (make_dir(cfg->log_directory, 0750) != 0)
-			fatal("creating log directory %s", cfg->log_directory);
 		snprintf(path, sizeof(path), "%s/pvc.log", cfg->log_directory);
 		if (log_open_file(path) != 0)
 			fatal("opening %s", path);
@@ -207,12 +211,11 @@ int supervisor_main(const struct pvc_config *cfg)
 	sv->cfg = *cfg;
 	sv->start_ms = mono_ms();
 	setup_logging(cfg);
-	if (make_dir(cfg->dynamic_directory, 0755) != 0)
-		fatal("creating dynamic directory %s", cfg->dynamic_directory);
 	sup_banner(cfg);
 	log_sys("pvcnoded starting up");
+	/* a supervisor that keeps more than its list would be full root in disguise */
 	if (priv_supervisor_limit() != 0)
-		log_warnx("could not reduce the supervisor's capabilities fully");
+		fatalx("cannot limit the supervisor's capabilities (see above): refusing to run");
 
 	sv->loop = ev_new();
 	if (sv->loop == NULL)

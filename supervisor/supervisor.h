@@ -26,6 +26,15 @@ enum child_state {
  * the crash count in the window could never pass the threshold. */
 #define CRASH_HISTORY 1024
 
+/* bucket.c: a token bucket (rate tokens per second, at most burst), pure: the clock
+ * is the caller's. */
+struct sup_bucket {
+	uint64_t milli;   /* tokens x 1000 */
+	uint64_t at_ms;   /* last refill */
+	uint32_t rate, burst;
+	uint64_t dropped; /* refused takes since the last sup_bucket_dropped() */
+};
+
 struct child {
 	enum pvc_role role;
 	pid_t pid;
@@ -47,6 +56,11 @@ struct child {
 	int shutdown_done;         /* phase acknowledged */
 	const char *last_exit;     /* text for status */
 	char last_exit_buf[64];
+	/* quota.c: what this role may send and have logged; kept across restarts, so
+	 * that a worker cannot earn a fresh burst by crashing */
+	int quota_init;
+	struct sup_bucket q_frames, q_logs, q_output;
+	uint64_t quota_timer;      /* pending report of drops */
 };
 
 struct supervisor {
@@ -89,6 +103,29 @@ void sup_spawn_reap(struct supervisor *sv);
 /* route.c: frames from a worker (the event callback of its channel) */
 void sup_route_event(struct ev_loop *loop, int fd, short revents, void *arg);
 void sup_route_log_line(struct child *k, const struct ipc_msg *msg);
+
+/* bucket.c */
+void sup_bucket_init(struct sup_bucket *b, uint32_t rate_per_s, uint32_t burst, uint64_t now_ms);
+/* 1: `cost` tokens taken; 0: not enough, counted as dropped */
+int sup_bucket_take(struct sup_bucket *b, uint64_t now_ms, uint32_t cost);
+/* the drops since the last call (and reset) */
+uint64_t sup_bucket_dropped(struct sup_bucket *b);
+
+/* wtext.c: a worker's text with control bytes (ESC, newline, C1...) as \xNN, cut to
+ * dstsz with "..."; returns the length written (dst always terminated) */
+size_t sup_wtext_clean(char *dst, size_t dstsz, const char *src, size_t srclen);
+
+/* quota.c: per-role budgets (frames, log lines, stdout/stderr lines); each returns 1
+ * if the item may pass, 0 if it is dropped (counted, reported once a second) */
+enum sup_quota_kind { SUP_QUOTA_FRAME, SUP_QUOTA_LOG, SUP_QUOTA_OUTPUT };
+int sup_quota_allow(struct supervisor *sv, struct child *k, enum sup_quota_kind kind);
+/* A warning about a worker, charged to its log budget. */
+void sup_quota_warn(struct supervisor *sv, struct child *k, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* outpipe.c: a worker's fds 1 and 2: a pipe whose lines the supervisor logs */
+int sup_outpipe_open(int *write_end, int *read_end);
+void sup_outpipe_watch(struct supervisor *sv, enum pvc_role role, int read_end);
 
 /* heartbeat.c: ping the workers, kill the hung ones, feed systemd's watchdog */
 void sup_heartbeat_start(struct supervisor *sv);

@@ -50,6 +50,7 @@ static void dump_node(const struct pvc_config *cfg, FILE *f)
 
 	fprintf(f, "config_path = %s\n", cfg->config_path);
 	fprintf(f, "node.name = %s\n", cfg->node_name);
+	fprintf(f, "node.host_short_name = %s\n", cfg->host_short_name);
 	fprintf(f, "node.domain = %s\n", cfg->domain_name);
 	fprintf(f, "node.id = %d\n", cfg->node_id);
 	fprintf(f, "node.mode = %s\n", cfg->is_coordinator ? "coordinator" : "hypervisor");
@@ -138,4 +139,5 @@ void config_dump(const struct pvc_config *cfg, FILE *f)
 	fprintf(f, "pvc.system.supervisor.healthy_reset_s = %d\n", cfg->healthy_reset_s);
 	fprintf(f, "pvc.system.supervisor.crashloop_max = %d\n", cfg->crashloop_max);
 	fprintf(f, "pvc.system.supervisor.crashloop_window_s = %d\n", cfg->crashloop_window_s);
+	fprintf(f, "pvc.system.supervisor.allow_no_landlock = %s\n", yn(cfg->allow_no_landlock));
 }

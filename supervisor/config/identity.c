@@ -30,6 +30,8 @@ int config_identity_load(struct ld *l, yaml_node_t *pvc, const char *hostname,
 	dot = strchr(host, '.');
 	snprintf(shortname, sizeof shortname, "%.*s", dot ? (int)(dot - host) : (int)strlen(host),
 		 host);
+	/* shortname came from host[256]: it fits host_short_name (CFG_TEXT_MAX = 256) */
+	snprintf(cfg->host_short_name, sizeof cfg->host_short_name, "%s", shortname);
 	if (copy_str(cfg->domain_name, sizeof cfg->domain_name, dot ? dot + 1 : "") < 0)
 		return err_node(l, pvc, "pvc.node", "the host's domain name \"%.40s...\" is too long",
 				dot + 1);
@@ -82,4 +84,17 @@ int config_identity_load(struct ld *l, yaml_node_t *pvc, const char *hostname,
 	}
 	cfg->node_id = (int)id;
 	return 0;
+}
+
+int config_node_name_warning(const struct pvc_config *cfg, char *buf, size_t size)
+{
+	if (strcmp(cfg->node_name, cfg->host_short_name) == 0)
+		return 0;
+	snprintf(buf, size,
+		 "WARNING: pvc.node \"%s\" differs from this host's short name \"%s\": this "
+		 "node registers in ZooKeeper as \"%s\", where PVC's reference daemon would "
+		 "use \"%s\"; every node, the API and fencing (<node>-lom) must know it by "
+		 "that name. Remove pvc.node unless this is intended",
+		 cfg->node_name, cfg->host_short_name, cfg->node_name, cfg->host_short_name);
+	return 1;
 }

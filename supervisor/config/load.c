@@ -74,25 +74,40 @@ static int load_doc(struct ld *l, const char *hostname, struct pvc_config *cfg)
 	return 0;
 }
 
-static int read_file(const char *path, unsigned char **bufp, size_t *lenp, int *errnop)
+/* The file holds the IPMI and database passwords: only root may read or change it.
+ * Checked on the open fd (what is read is what was checked). Execute bits are
+ * meaningless on it and ignored. */
+static int insecure_mode(const struct stat *st)
+{
+	return st->st_uid != 0 || (st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0;
+}
+
+/* `st` receives the file's status; with `secure`, an insecure owner or mode fails
+ * with *errnop = EACCES before a byte is read. */
+static int read_file(const char *path, int secure, unsigned char **bufp, size_t *lenp,
+		     int *errnop, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	unsigned char *buf = NULL;
 	size_t len = 0, cap = 0;
-	struct stat st;
 
 	*errnop = 0;
 	if (fd < 0) {
 		*errnop = errno;
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		*errnop = errno;
 		close(fd);
 		return -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st->st_mode)) {
 		*errnop = EISDIR;
+		close(fd);
+		return -1;
+	}
+	if (secure && insecure_mode(st)) {
+		*errnop = EACCES;
 		close(fd);
 		return -1;
 	}
@@ -192,15 +207,24 @@ static void parser_error(struct ld *l, yaml_parser_t *p, const unsigned char *bu
 }
 
 /* The file's text (NUL-terminated), or -1 with the "cannot open" error written. */
-static int load_text(const char *path, unsigned char **buf, size_t *len, char *err,
-		     size_t errlen)
+static int load_text(const char *path, int secure, unsigned char **buf, size_t *len,
+		     char *err, size_t errlen)
 {
+	struct stat st;
 	int e;
 
-	if (read_file(path, buf, len, &e) == 0)
+	if (read_file(path, secure, buf, len, &e, &st) == 0)
 		return 0;
 	if (err && errlen) {
-		if (e == EFBIG)
+		if (secure && e == EACCES && insecure_mode(&st))
+			snprintf(err, errlen,
+				 "%s: refusing a configuration owned by uid %u with mode %04o: it "
+				 "holds the IPMI and database passwords and must be owned by root "
+				 "and not readable or writable by group or others (chown root %s; "
+				 "chmod 0600 %s)",
+				 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path,
+				 path);
+		else if (e == EFBIG)
 			snprintf(err, errlen, "%s: cannot open: larger than %zu bytes", path,
 				 CONFIG_MAX_BYTES);
 		else
@@ -260,8 +284,8 @@ static int parse_and_load(struct ld *l, yaml_parser_t *parser, const unsigned ch
 	return rc;
 }
 
-int config_load(const char *path, const char *hostname, struct pvc_config *cfg, char *err,
-		size_t errlen)
+static int load_path(const char *path, int secure, const char *hostname,
+		     struct pvc_config *cfg, char *err, size_t errlen)
 {
 	struct ld l = { NULL, path ? path : "(null)", err, errlen };
 	yaml_parser_t parser;
@@ -282,7 +306,7 @@ int config_load(const char *path, const char *hostname, struct pvc_config *cfg, 
 			snprintf(err, errlen, "(null): cannot open: %s", strerror(EINVAL));
 		return -1;
 	}
-	if (load_text(path, &buf, &len, err, errlen) < 0)
+	if (load_text(path, secure, &buf, &len, err, errlen) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser)) {
 		explicit_bzero(buf, len);
@@ -303,6 +327,18 @@ int config_load(const char *path, const char *hostname, struct pvc_config *cfg, 
 		return -1;
 	}
 	return 0;
+}
+
+int config_load(const char *path, const char *hostname, struct pvc_config *cfg, char *err,
+		size_t errlen)
+{
+	return load_path(path, 0, hostname, cfg, err, errlen);
+}
+
+int config_load_secure(const char *path, const char *hostname, struct pvc_config *cfg,
+		       char *err, size_t errlen)
+{
+	return load_path(path, 1, hostname, cfg, err, errlen);
 }
 
 const char *config_default_path(const char *cli_path)

@@ -42,6 +42,7 @@ static const char *const K_SUPERVISOR[] = { "user",
 					    "healthy_reset_s",
 					    "crashloop_max",
 					    "crashloop_window_s",
+					    "allow_no_landlock",
 					    NULL };
 
 static int load_intervals(struct ld *l, yaml_node_t *sys, const char *spath,
@@ -281,6 +282,7 @@ static int load_supervisor(struct ld *l, yaml_node_t *sys, const char *spath,
 	TRY(config_field_int(l, m3, p3, "crashloop_max", 0, 1, 1000, &cfg->crashloop_max, NULL));
 	TRY(config_field_int(l, m3, p3, "crashloop_window_s", 0, 1, 86400,
 			     &cfg->crashloop_window_s, NULL));
+	TRY(config_field_bool(l, m3, p3, "allow_no_landlock", 0, &cfg->allow_no_landlock));
 	return 0;
 }
 

@@ -165,6 +165,7 @@ node_stop hv4 25 || true
 # --- configuration errors stop the daemon before it touches anything ------------------------
 bad=$PVCT_WORK/bad.yaml
 printf 'pvc:\n  functions:\n    enable_hypervisor: maybe\n' >"$bad"
+chmod 0600 "$bad" # a root-only file: the parse error, not the ownership check
 st=0
 out=$("$PVCT_BUILD/pvcnoded" -c "$bad" 2>&1) || st=$?
 check_eq "invalid config: exit status 78" 78 "$st"

@@ -15,6 +15,8 @@
 #     NODE_FENCE         fence_intervals [6]
 #     NODE_EXTRA_SYSTEM  YAML text inserted under pvc.system (indented 4 spaces)
 #     NODE_SUPERVISOR_EXTRA YAML text inserted under pvc.system.supervisor (indented 6)
+#     NODE_LOG_DIR       log_directory [$PVCT_WORK/NAME/log] (stdout.log stays in
+#                        $PVCT_WORK/NAME/log whatever this says)
 #     NODE_FENCE_OK      successful_fence action [migrate]
 #     NODE_FENCE_FAIL    failed_fence action [None]
 #     NODE_SUICIDE       suicide_intervals [0]
@@ -23,6 +25,8 @@
 #                        networking values [10.200.0.0/24, 10.200.0.254/24,
 #                        10.201.0.0/24, 10.201.0.254/24, "", 10.202.0.0/24,
 #                        10.202.0.254/24, ens4]
+#   The file is written mode 0600 (owner root when run as root): pvcnoded refuses a
+#   configuration that group or others may read.
 #   node_start NAME [NETNS]     start build/pvcnoded -c that config (inside NETNS if
 #                               given) in the background; log in $PVCT_WORK/NAME/log
 #   node_pid NAME               the supervisor's PID
@@ -46,7 +50,8 @@ node_config() {
 	for c in ${NODE_COORDINATORS:-hv1 hv2 hv3}; do
 		coords+="${coords:+, }$c"
 	done
-	cat >"$d/pvcnoded.yaml" <<EOF
+	# created 0600 (umask) and chmod'ed for a file left by an earlier call
+	(umask 077 && cat >"$d/pvcnoded.yaml") <<EOF
 pvc:
   node: $name
   functions:
@@ -103,7 +108,7 @@ ${NODE_EXTRA_SYSTEM:-}
     configuration:
       directories:
         dynamic_directory: $d/run
-        log_directory: $d/log
+        log_directory: ${NODE_LOG_DIR:-$d/log}
         console_log_directory: $d/console
       logging:
         file_logging: false
@@ -120,6 +125,7 @@ ${NODE_EXTRA_SYSTEM:-}
         cluster: {device: ${NODE_DEV:-ens4}, mtu: 1500, address: by-id}
         storage: {device: ${NODE_DEV:-ens4}, mtu: 1500, address: by-id}
 EOF
+	chmod 0600 "$d/pvcnoded.yaml"
 	printf '%s\n' "$d/pvcnoded.yaml"
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -242,7 +243,7 @@ static void test_sample_documents_added_keys(void **state)
 		"      vm_timeout:", "      in_flight:", "    supervisor:\n", "      user:",
 		"      heartbeat_interval_ms:", "      hang_timeout_ms:",
 		"      restart_backoff_max_ms:", "      healthy_reset_s:", "      crashloop_max:",
-		"      crashloop_window_s:", NULL
+		"      crashloop_window_s:", "      allow_no_landlock:", NULL
 	};
 	char path[PATH_MAX + 64];
 	char *text;
@@ -511,6 +512,105 @@ static void test_small_error_buffer(void **state)
 	assert_int_equal(config_load(path, "pvchv1", &c, NULL, 0), -1);
 }
 
+/* Issue #16: the daemon (and --check-config) refuse a file others may read or change;
+ * config_load() itself (pvcctl, these tests) does not look. */
+static void expect_refused(const char *path, unsigned uid, unsigned mode)
+{
+	char err[1024], want[128];
+	struct pvc_config c;
+
+	assert_int_equal(config_load_secure(path, "pvchv1", &c, err, sizeof err), -1);
+	snprintf(want, sizeof want, "owned by uid %u with mode %04o", uid, mode);
+	if (!strstr(err, want))
+		print_error("expected \"%s\" in: %s\n", want, err);
+	assert_non_null(strstr(err, want));
+	assert_int_equal(strncmp(err, path, strlen(path)), 0);
+	assert_non_null(strstr(err, "must be owned by root and not readable or writable by group or others"));
+	assert_string_equal(c.ipmi_pass, "");
+}
+
+static void test_secure_owner_and_mode(void **state)
+{
+	char src[PATH_MAX + 64], tmp[PATH_MAX], err[1024];
+	static const unsigned bad_modes[] = {0644, 0640, 0604, 0620, 0602, 0660};
+	struct pvc_config c;
+	char *text;
+
+	(void)state;
+	src_path(src, sizeof src, "docs/pvcnoded.sample.yaml");
+	text = read_all(src);
+	write_tmp(tmp, sizeof tmp, text); /* mkstemp: 0600, our own uid */
+	if (geteuid() != 0) {
+		expect_refused(tmp, (unsigned)geteuid(), 0600);
+		unlink(tmp);
+		free(text);
+		skip();
+	}
+	assert_int_equal(config_load_secure(tmp, "pvchv1", &c, err, sizeof err), 0);
+	assert_int_equal(chmod(tmp, 0400), 0);
+	assert_int_equal(config_load_secure(tmp, "pvchv1", &c, err, sizeof err), 0);
+	for (size_t i = 0; i < sizeof bad_modes / sizeof bad_modes[0]; i++) {
+		assert_int_equal(chmod(tmp, bad_modes[i]), 0);
+		expect_refused(tmp, 0, bad_modes[i]);
+		/* the plain loader still reads it */
+		assert_int_equal(config_load(tmp, "pvchv1", &c, err, sizeof err), 0);
+	}
+	assert_int_equal(chmod(tmp, 0600), 0);
+	assert_int_equal(chown(tmp, 65534, 65534), 0);
+	expect_refused(tmp, 65534, 0600);
+	unlink(tmp);
+	free(text);
+}
+
+/* Issue #15 item 4: a pvc.node that differs from the short host name is warned about. */
+static void test_node_name_warning(void **state)
+{
+	char src[PATH_MAX + 64], tmp[PATH_MAX], err[1024], warn[1024];
+	char *text, *mod;
+	struct pvc_config c;
+
+	(void)state;
+	src_path(src, sizeof src, "docs/pvcnoded.sample.yaml");
+	text = read_all(src);
+	/* unset: the short host name, no warning */
+	load_ok("docs/pvcnoded.sample.yaml", "pvchv1.example.com", &c);
+	assert_string_equal(c.host_short_name, "pvchv1");
+	assert_int_equal(config_node_name_warning(&c, warn, sizeof warn), 0);
+	mod = replace_once(text, "  #node: pvchv1\n", "  node: pvchv3\n");
+	write_tmp(tmp, sizeof tmp, mod);
+	/* set and equal to the short host name: no warning */
+	assert_int_equal(config_load(tmp, "pvchv3.example.com", &c, err, sizeof err), 0);
+	assert_int_equal(config_node_name_warning(&c, warn, sizeof warn), 0);
+	/* set and different: warned, naming both */
+	assert_int_equal(config_load(tmp, "pvchv12.example.com", &c, err, sizeof err), 0);
+	assert_int_equal(config_node_name_warning(&c, warn, sizeof warn), 1);
+	assert_non_null(strstr(warn, "WARNING: pvc.node \"pvchv3\" differs from this host's "
+				     "short name \"pvchv12\""));
+	unlink(tmp);
+	free(mod);
+	free(text);
+}
+
+static void test_allow_no_landlock(void **state)
+{
+	char src[PATH_MAX + 64], tmp[PATH_MAX], err[1024];
+	char *text, *mod;
+	struct pvc_config c;
+
+	(void)state;
+	load_ok("tests/configs/good-minimal.yaml", "hv2", &c);
+	assert_int_equal(c.allow_no_landlock, 0); /* default: refuse */
+	src_path(src, sizeof src, "docs/pvcnoded.sample.yaml");
+	text = read_all(src);
+	mod = replace_once(text, "      allow_no_landlock: False\n", "      allow_no_landlock: True\n");
+	write_tmp(tmp, sizeof tmp, mod);
+	assert_int_equal(config_load(tmp, "pvchv1", &c, err, sizeof err), 0);
+	assert_int_equal(c.allow_no_landlock, 1);
+	unlink(tmp);
+	free(mod);
+	free(text);
+}
+
 /* One bad config file: must fail with an error that starts with its path and
  * contains the expected substring, on a single line. */
 static void test_bad_file(void **state)
@@ -571,6 +671,9 @@ int main(void)
 		cmocka_unit_test(test_cannot_open),
 		cmocka_unit_test(test_bad_hostname),
 		cmocka_unit_test(test_small_error_buffer),
+		cmocka_unit_test(test_secure_owner_and_mode),
+		cmocka_unit_test(test_node_name_warning),
+		cmocka_unit_test(test_allow_no_landlock),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], nbad = 0, cap = 0, i;
 	char dirpath[PATH_MAX + 64], **files = NULL;

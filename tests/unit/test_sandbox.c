@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 
 #include "sandbox.h"
 #include "log.h"
+#include "priv.h" /* supervisor/priv.c: whether the daemon may start without Landlock */
 #include "worker.h"
 
 #define EXIT_DENIED 3
@@ -376,6 +378,34 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Issue #16: Landlock missing must not fail open. The decision, for every case,
+ * then the probe against the kernel's own answer. */
+static void test_landlock_decision(void **state)
+{
+	char text[512];
+	long abi;
+
+	(void)state;
+	/* available: enforced, whatever the key says */
+	assert_int_equal(priv_landlock_decide(7, 0, text, sizeof text), 0);
+	assert_string_equal(text, "enforced (ABI 7) in every worker");
+	assert_int_equal(priv_landlock_decide(1, 1, text, sizeof text), 0);
+	assert_string_equal(text, "enforced (ABI 1) in every worker");
+	/* unavailable and not allowed: refused, naming the key that would allow it */
+	assert_int_equal(priv_landlock_decide(0, 0, text, sizeof text), -1);
+	assert_non_null(strstr(text, "no Landlock"));
+	assert_non_null(strstr(text, "refusing to start"));
+	assert_non_null(strstr(text, "pvc.system.supervisor.allow_no_landlock: true"));
+	/* unavailable and allowed: runs, and says so */
+	assert_int_equal(priv_landlock_decide(0, 1, text, sizeof text), 0);
+	assert_non_null(strstr(text, "NOT AVAILABLE"));
+	assert_non_null(strstr(text, "allowed by pvc.system.supervisor.allow_no_landlock"));
+
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1U /* _VERSION */);
+	assert_int_equal(priv_landlock_abi(), abi < 1 ? 0 : (int)abi);
+	print_message("this kernel: Landlock ABI %d\n", priv_landlock_abi());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_files_ro_and_landlock),
 		cmocka_unit_test(test_tcp_client),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_landlock_decision),
 	};
 	struct log_opts lo = {.to_stdout = 1, .dates = 1};
 

@@ -40,6 +40,9 @@ int pvcctl_cmd_status(struct ctl *c)
 		ipc_strv_free(&r.sv);
 		return 0;
 	}
+	/* the workers' status lines are theirs: a compromised one must not drive the
+	 * operator's terminal */
+	pvcctl_out_clean_strv(&r.sv);
 	/* header lines first, then one table row per worker, then the workers' own keys */
 	for (uint32_t i = 0; i < r.sv.n; i++)
 		if (strncmp(r.sv.v[i], "worker.", 7) != 0 && strchr(r.sv.v[i], '=') &&

@@ -57,6 +57,9 @@ int pvcctl_zk_write1(struct ctl *c, const char *op, const char *path, const char
 /* out.c; pvcctl_out_die() prints "pvcctl: ..." on stderr and exits with code */
 void pvcctl_out_die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void pvcctl_out_json(const char *s);
+/* text mode: control bytes (ESC, newline, DEL, C1) as \xNN; a new string */
+char *pvcctl_out_clean(const char *s);
+void pvcctl_out_clean_strv(struct ipc_strv *sv);
 void pvcctl_out_table(struct ctl *c, const char *const *head, int ncol, char ***rows,
 		      size_t nrows);
 void pvcctl_out_progress(struct ctl *c, const char *action, const char *node,

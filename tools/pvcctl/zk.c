@@ -19,6 +19,7 @@ const char *pvcctl_zk_rc_text(int rc)
 	case IPC_RC_NODEEXISTS: return "already exists";
 	case IPC_RC_POLICY: return "refused by the daemon's policy";
 	case IPC_RC_NOTCONN: return "ZooKeeper is not connected";
+	case IPC_RC_BUSY: return "pvcnoded is busy (too many ZooKeeper requests in flight)";
 	default: return "ZooKeeper error";
 	}
 }
@@ -50,6 +51,8 @@ static int zk_req(struct ctl *c, uint32_t type, const char *const *args, uint32_
 	}
 	if (r->rc == IPC_RC_NOTCONN)
 		pvcctl_out_die(1, "ZooKeeper is not connected on this node");
+	if (r->rc == IPC_RC_BUSY)
+		pvcctl_out_die(1, "pvcnoded is busy (too many ZooKeeper requests in flight): try again");
 	if (r->rc == IPC_RC_GARBAGE)
 		pvcctl_out_die(1, "malformed reply from pvcnoded");
 	return r->rc;

@@ -103,6 +103,96 @@ static void worker_test_garbage(struct ev_loop *loop, void *arg)
 	if (write(w->sup.fd, junk, sizeof(junk)) < 0)
 		log_warn("test garbage write");
 }
+
+/* Test builds only: $PVC_TEST_FLOOD=<role> makes that worker behave like a
+ * compromised one for FLOOD_MS after READY: frames (log lines with terminal
+ * escapes, status lines, a frame for zk-election, a frame the policy forbids) and
+ * stderr lines as fast as the socket and the pipe take them, to prove the supervisor
+ * keeps the node working with bounded memory (tests/integration/t52-flood.sh). */
+#define FLOOD_MS 15000
+#define FLOOD_BATCH 2000
+
+struct worker_flood {
+	struct worker *w;
+	uint64_t start_ms, sent;
+};
+
+static uint32_t worker_flood_hello(enum pvc_role role)
+{
+	switch (role) {
+	case ROLE_FLUSH: return MSG_FLUSH_HELLO;
+	case ROLE_VM: return MSG_VM_HELLO;
+	case ROLE_NET: return MSG_NET_HELLO;
+	default: return 0;
+	}
+}
+
+static void worker_flood_batch(struct worker_flood *f)
+{
+	struct worker *w = f->w;
+	uint32_t hello = worker_flood_hello(w->role);
+
+	for (int i = 0; i < FLOOD_BATCH && !ipc_chan_pending(&w->sup); i++) {
+		char line[96];
+		struct ipc_net_cmd cmd = {0};
+		const char *v[3] = {"w", "", line}, *kv[1] = {"flood=\033]0;owned\007x"};
+
+		snprintf(line, sizeof(line), "flood line %llu \033[2J\nforged: line",
+			 (unsigned long long)f->sent);
+		if (ipc_send_strv(&w->sup, MSG_LOG, ROLE_SUPERVISOR, v, 3) != 0 ||
+		    ipc_send_strv(&w->sup, MSG_STATUS, ROLE_SUPERVISOR, kv, 1) != 0 ||
+		    ipc_send(&w->sup, MSG_NET_TAKEOVER, ROLE_NET, &cmd, sizeof(cmd), -1) != 0 ||
+		    (hello && ipc_send(&w->sup, hello, ROLE_ZK, NULL, 0, -1) != 0))
+			break;
+		f->sent += hello ? 4 : 3;
+		if (ipc_chan_flush(&w->sup) < 0)
+			return;
+	}
+	/* one stderr line per batch, with a terminal escape (the pipe is blocking) */
+	dprintf(STDERR_FILENO, "flood stderr %llu \033[31mred\n", (unsigned long long)f->sent);
+}
+
+static void worker_test_flood_done(struct ev_loop *loop, void *arg)
+{
+	struct worker_flood *f = arg;
+
+	log_info("flood test: done, %llu frames sent", (unsigned long long)f->sent);
+	free(f);
+}
+
+static void worker_test_flood(struct ev_loop *loop, void *arg)
+{
+	struct worker_flood *f = arg;
+
+	if (mono_ms() - f->start_ms >= FLOOD_MS) {
+		/* after a pause: the supervisor rightly suppresses log lines right now */
+		if (ev_timer(loop, 2000, worker_test_flood_done, f) == 0)
+			free(f);
+		return;
+	}
+	worker_flood_batch(f);
+	worker_update_events(f->w);
+	if (ev_timer(loop, ipc_chan_pending(&f->w->sup) ? 1 : 0, worker_test_flood, f) == 0)
+		free(f);
+}
+
+static void worker_test_hooks(struct worker *w)
+{
+	const char *g = getenv("PVC_TEST_GARBAGE"), *fl = getenv("PVC_TEST_FLOOD");
+
+	if (g && strcmp(g, role_name(w->role)) == 0)
+		(void)ev_timer(w->loop, 300, worker_test_garbage, w);
+	if (fl && strcmp(fl, role_name(w->role)) == 0) {
+		struct worker_flood *f = calloc(1, sizeof(*f));
+		if (f == NULL)
+			return;
+		f->w = w;
+		f->start_ms = mono_ms();
+		log_warnx("flood test: flooding the supervisor for %d ms", FLOOD_MS);
+		if (ev_timer(w->loop, 0, worker_test_flood, f) == 0)
+			free(f);
+	}
+}
 #endif
 
 void worker_ready(struct worker *w)
@@ -110,11 +200,7 @@ void worker_ready(struct worker *w)
 	w->ready = 1;
 	(void)worker_send(w, MSG_READY, ROLE_SUPERVISOR, NULL, 0);
 #ifdef PVC_TEST_HOOKS
-	{
-		const char *g = getenv("PVC_TEST_GARBAGE");
-		if (g && strcmp(g, role_name(w->role)) == 0)
-			(void)ev_timer(w->loop, 300, worker_test_garbage, w);
-	}
+	worker_test_hooks(w);
 	sandbox_test_hook(w->role);
 #endif
 }
