@@ -11,6 +11,17 @@
 
 #define STARTUP_TIMEOUT_MS 15000
 
+static void heartbeat(struct ev_loop *loop, void *arg);
+
+/* Without its timer the supervisor would neither see hung workers nor feed systemd's
+ * watchdog: exit with the escalation status (systemd restarts the daemon) rather than
+ * run blind. ev_timer() fails only when its table is full, which is a bug. */
+static void sup_heartbeat_arm(struct supervisor *sv, uint64_t after_ms)
+{
+	if (ev_timer(sv->loop, after_ms, heartbeat, sv) == 0)
+		fatal_code(3, "cannot arm the heartbeat timer: hung workers would go unnoticed");
+}
+
 static void heartbeat(struct ev_loop *loop, void *arg)
 {
 	struct supervisor *sv = arg;
@@ -49,7 +60,7 @@ static void heartbeat(struct ev_loop *loop, void *arg)
 	 * missing ping would let systemd's watchdog cut it short. */
 	if (healthy && sv->watchdog_usec)
 		notify_send("WATCHDOG=1");
-	(void)ev_timer(loop, (uint64_t)sv->cfg.heartbeat_interval_ms, heartbeat, sv);
+	sup_heartbeat_arm(sv, (uint64_t)sv->cfg.heartbeat_interval_ms);
 }
 
 void sup_heartbeat_start(struct supervisor *sv)
@@ -58,5 +69,5 @@ void sup_heartbeat_start(struct supervisor *sv)
 
 	if (sv->watchdog_usec && sv->watchdog_usec / 2000 < first)
 		log_warnx("WatchdogSec is shorter than twice the heartbeat interval");
-	(void)ev_timer(sv->loop, first, heartbeat, sv);
+	sup_heartbeat_arm(sv, first);
 }
