@@ -44,7 +44,7 @@ static int rs_is(const struct zk_ctx *z, const char *s)
 static int synced(const struct zk_ctx *z)
 {
 	return z->primary_known && z->children_known && zk_lock_all_known(z) &&
-	       z->routerstate_known && z->ds_known && z->registered;
+	       z->routerstate_known && z->ds_known && z->registered && zk_interop_known(z);
 }
 
 /* Daemon state that lets us hold the primary: `run`; during shutdown phase 1
@@ -60,7 +60,7 @@ static int may_hold(const struct zk_ctx *z)
 int zk_elect_desired(const struct zk_ctx *z)
 {
 	return z->cfg->is_coordinator && z->synced && may_hold(z) && is_self(z, z->primary) &&
-	       zk_lock_held(z) && zk_session_lease_valid(z);
+	       zk_lock_held(z) && zk_session_lease_valid(z) && zk_interop_blocker(z) == NULL;
 }
 
 /* Takeover after a lock lost without release waits until a dead holder's addresses
@@ -283,6 +283,8 @@ static void evaluate(struct zk_ctx *z)
 			 z->primary, z->ncont, z->routerstate);
 	}
 	desired = zk_elect_desired(z);
+	zk_interop_note(z, z->synced && is_self(z, z->primary) && zk_lock_held(z) ?
+				   zk_interop_blocker(z) : NULL);
 	if (z->synced) {
 		if (desired != z->net_want)
 			instruct(z, desired);
@@ -499,6 +501,7 @@ void zk_elect_connected(struct zk_ctx *z)
 	z->rs_watch = 0;
 	zk_elect_primary_read(z);
 	zk_lock_children(z);
+	zk_interop_connected(z);
 	if (!z->registered && !z->resumed)
 		return; /* registration writes the router state */
 	z->routerstate_known = 0;
@@ -597,9 +600,10 @@ void zk_elect_tick(struct zk_ctx *z)
 		z->missing_ticks = 0;
 		return;
 	}
-	/* /primary_node names a node (or garbage) that holds no contender */
+	/* /primary_node names a node (or garbage) that holds no contender; a
+	 * reference daemon acting as primary never holds one (interop.c) */
 	if (strcmp(z->primary, "none") != 0 && !is_self(z, z->primary) && zk_lock_all_known(z) &&
-	    !zk_lock_owner_present(z, z->primary)) {
+	    !zk_lock_owner_present(z, z->primary) && !zk_interop_acting(z, z->primary)) {
 		if (++z->missing_ticks >= 2) {
 			z->missing_ticks = 0;
 			write_none(z, 0);

@@ -100,6 +100,8 @@ static void on_watch(struct zk_ctx *z, int type, const char *path)
 		zk_keepalive_ds_event(z);
 		return;
 	}
+	if (zk_interop_watch(z, path))
+		return;
 	zk_relay_watch(z, type, path);
 }
 
