@@ -157,6 +157,40 @@ static void test_run_deadline_kills_group(void **state)
 	assert_false(alive((pid_t)child));
 }
 
+/* A command the seccomp filter killed is named as such, not as "signal 31"; the
+ * status comes from a real child that dies of SIGSYS. */
+static void test_describe(void **state)
+{
+	char buf[256];
+	int st = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSYS, SIG_DFL);
+		raise(SIGSYS);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	fence_util_describe(st, 0, 12, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "killed by the seccomp filter (SIGSYS) after 12 ms"));
+	assert_non_null(strstr(buf, "syscall=N"));
+	assert_null(strstr(buf, "signal 31"));
+	/* a wrapper shell whose ipmitool died of SIGSYS exits 128+31 */
+	fence_util_describe(159 << 8, 0, 3, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "exit 159 after 3 ms (128+SIGSYS"));
+	fence_util_describe(1 << 8, 0, 5, buf, sizeof(buf));
+	assert_string_equal(buf, "exit 1 after 5 ms");
+	fence_util_describe(SIGKILL, 0, 7, buf, sizeof(buf));
+	assert_string_equal(buf, "signal 9 after 7 ms");
+	fence_util_describe(SIGKILL, 1, 7, buf, sizeof(buf));
+	assert_string_equal(buf, "timeout after 7 ms (process group killed)");
+	fence_util_describe(-1, 0, 7, buf, sizeof(buf));
+	assert_string_equal(buf, "status unknown after 7 ms");
+}
+
 /* In a child under the fence worker's real seccomp filter (default action: kill):
  * a shell, its fork and sleep, output capture and the deadline's group kill all
  * work, and a TCP socket does not. Exit status: 0 ok, 2.. which step failed. */
@@ -206,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_scrub),
+		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_run_env_and_output),
 		cmocka_unit_test(test_run_deadline_kills_group),
 		cmocka_unit_test(test_under_fence_seccomp),

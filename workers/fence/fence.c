@@ -112,7 +112,7 @@ static void cmd_done(struct fence_cmd *c, void *arg)
 {
 	struct fence_ctx *f = arg;
 	struct fjob *j = f->cur;
-	char how[96];
+	char how[256];
 	int ok = fence_run_ok(c);
 	int on = ok && fence_util_status_is_on(c->out); /* before scrubbing joins the lines */
 

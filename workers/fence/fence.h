@@ -30,6 +30,11 @@ int fence_util_status_is_on(const char *out);
  * non-empty) becomes "***", control characters become spaces, trailing blanks go.
  * In place; the result is never longer than the input. */
 void fence_util_scrub(char *buf, const char *secret);
+/* How a command ended, from its waitpid status (-1: unknown): "exit 1 after N ms",
+ * "signal 9 after N ms", "timeout after N ms (...)", and for SIGSYS (or a shell's
+ * exit 159) that the seccomp filter killed it and where the syscall is named. */
+void fence_util_describe(int status, int timed_out, unsigned long long took_ms, char *buf,
+			 size_t size);
 
 /* ---- seccomp.c ---- */
 /* The worker's seccomp allow-list beyond the common rules (inherited by ipmitool). */
@@ -65,7 +70,8 @@ int fence_run_start(struct fence_cmd *c, struct ev_loop *loop, const char *const
 void fence_run_abort(struct fence_cmd *c);
 /* 1 if the command exited with status 0. */
 int fence_run_ok(const struct fence_cmd *c);
-/* "exit 0", "exit 1", "signal 9", "timeout after N ms" */
+/* fence_util_describe() of the command: "exit 0 after N ms", "killed by the seccomp
+ * filter (SIGSYS) ...", "timeout after N ms ..." */
 void fence_run_describe(const struct fence_cmd *c, char *buf, size_t size);
 
 #endif

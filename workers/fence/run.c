@@ -256,19 +256,6 @@ int fence_run_ok(const struct fence_cmd *c)
 
 void fence_run_describe(const struct fence_cmd *c, char *buf, size_t size)
 {
-	uint64_t took = mono_ms() - c->started_ms;
-
-	if (c->timed_out)
-		snprintf(buf, size, "timeout after %llu ms (process group killed)",
-			 (unsigned long long)took);
-	else if (c->status < 0)
-		snprintf(buf, size, "status unknown after %llu ms", (unsigned long long)took);
-	else if (WIFEXITED(c->status))
-		snprintf(buf, size, "exit %d after %llu ms", WEXITSTATUS(c->status),
-			 (unsigned long long)took);
-	else if (WIFSIGNALED(c->status))
-		snprintf(buf, size, "signal %d after %llu ms", WTERMSIG(c->status),
-			 (unsigned long long)took);
-	else
-		snprintf(buf, size, "ended after %llu ms", (unsigned long long)took);
+	fence_util_describe(c->status, c->timed_out,
+			    (unsigned long long)(mono_ms() - c->started_ms), buf, size);
 }

@@ -29,7 +29,6 @@ static const struct sandbox_sys fence_syscalls[] = {
 	SANDBOX_SYS(set_tid_address),
 	SANDBOX_SYS(set_robust_list),
 	SANDBOX_SYS(rseq),
-	SANDBOX_SYS(prlimit64),
 	SANDBOX_SYS(pread64),
 	SANDBOX_SYS(access),
 	SANDBOX_SYS(faccessat),
@@ -56,7 +55,32 @@ static const struct sandbox_sys fence_syscalls[] = {
 	SANDBOX_SYS_END,
 };
 
-/* socket(), ioctl(), kill() and clone() only with the arguments ipmitool needs. */
+/* kill(-pgid, SIGKILL) only, for pgid in 2..2^22-1: the command's process group on
+ * a deadline. The kernel reads kill's pid as a 32-bit int (the upper half of the
+ * register is not even defined: glibc's kill leaves a negative int zero-extended)
+ * while seccomp sees all 64 bits, so the rules test the low 32 bits, exactly what
+ * the kernel will use: "bits 22..31 set and bit i clear" for some i < 22 is
+ * -2^22..-2, i.e. a process group, never -1 (every process we may signal). One
+ * rule per bit, as libseccomp takes one comparison per argument. A positive pid
+ * (0x1_0000_0000|pid included) is allowed to ourselves only (common rules). */
+#define FENCE_PGID_BITS 22 /* PID_MAX_LIMIT = 2^22 */
+#define FENCE_KILL_HIGH (0xffffffffULL & (0xffffffffULL << FENCE_PGID_BITS))
+
+static int fence_kill_rules(void *scmp_ctx)
+{
+	for (unsigned bit = 0; bit < FENCE_PGID_BITS; bit++) {
+		const struct scmp_arg_cmp group_kill[] = {
+			SCMP_A0(SCMP_CMP_MASKED_EQ, FENCE_KILL_HIGH | ((scmp_datum_t)1 << bit),
+				FENCE_KILL_HIGH),
+			SCMP_A1(SCMP_CMP_EQ, SIGKILL, 0)};
+		if (sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), "kill(-pgid)", 2,
+				     group_kill) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* socket(), ioctl(), prlimit64() and clone() only with the arguments ipmitool needs. */
 static int fence_arg_rules(void *scmp_ctx)
 {
 	const struct scmp_arg_cmp dgram4[] = {SCMP_A0(SCMP_CMP_EQ, AF_INET, 0),
@@ -69,17 +93,16 @@ static int fence_arg_rules(void *scmp_ctx)
 	const struct scmp_arg_cmp netlink[] = {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0)};
 	/* the resolver sizes a UDP answer with FIONREAD before reading it */
 	const struct scmp_arg_cmp fionread[] = {SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0)};
+	/* setrlimit/getrlimit of ipmitool and sh: our own limits only (pid 0 as the
+	 * kernel reads it, an int); another process's limits are not ours to read or
+	 * lower */
+	const struct scmp_arg_cmp rl_self[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffULL, 0)};
 	/* fork() is clone(SIGCHLD): never a new namespace or a thread sharing our memory */
 	const struct scmp_arg_cmp fork_only[] = {
 		SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM | CLONE_NEWNS | CLONE_NEWUSER |
 			CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, 0)};
-	/* kill(-pgid, SIGKILL) only: the command's process group on a deadline (a
-	 * negative pid_t is above 0x7fffffff as the register holds it); any other
-	 * signal, and any single process but ourselves (common rules), stays out */
-	const struct scmp_arg_cmp group_kill[] = {SCMP_A0(SCMP_CMP_GT, 0x7fffffffULL, 0),
-						  SCMP_A1(SCMP_CMP_EQ, SIGKILL, 0)};
 
-	if (sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), "kill", 2, group_kill) ||
+	if (fence_kill_rules(scmp_ctx) != 0 ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket", 2, dgram4) ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket", 2, dgram6) ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket", 1,
@@ -87,6 +110,8 @@ static int fence_arg_rules(void *scmp_ctx)
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket", 1,
 			     netlink) ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), "ioctl", 1, fionread) ||
+	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), "prlimit64", 1,
+			     rl_self) ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), "clone", 1, fork_only) ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), "clone3", 0, NULL))
 		return -1;

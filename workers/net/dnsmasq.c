@@ -5,11 +5,15 @@
  * dhcp4_reservations and the whole hosts directory is regenerated at start).
  *
  * dnsmasq runs as net-router's user and inherits its seccomp filter, Landlock
- * domain and no_new_privs; it gets CAP_NET_BIND_SERVICE / CAP_NET_ADMIN /
- * CAP_NET_RAW as ambient capabilities (see router.c). It is a child of this
- * process: a pidfd in the event loop says when it dies, PR_SET_PDEATHSIG takes it
- * down with a dying net-router, and a PID file per network lets the next
- * net-router stop one that survived anyway.
+ * domain and no_new_privs, plus a narrower filter of its own stacked right before
+ * execve (net_seccomp_dnsmasq_prog: no packet socket, rtnetlink only, no pidfd
+ * signals). It gets CAP_NET_BIND_SERVICE and CAP_NET_ADMIN as ambient
+ * capabilities (see router.c), CAP_NET_RAW only on networks that send router
+ * advertisements. It is a child of this process, forked with clone(CLONE_PIDFD):
+ * the pidfd in the event loop says when it dies (and is the only way net-router
+ * may signal it, seccomp.c), PR_SET_PDEATHSIG takes it down with a dying
+ * net-router, and a PID file per network lets the next net-router stop one that
+ * survived anyway.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,14 +28,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+
 #include "log.h"
 #include "net_dnsmasq.h"
+#include "net_seccomp.h"
 #include "pvc.h"
 
 /* ---- processes ---------------------------------------------------------------- */
@@ -94,9 +103,13 @@ static int sig_of(struct dnsm *m, const struct netdef *d, char **out)
 static void on_exit_fd(struct ev_loop *loop, int fd, short revents, void *arg);
 static void restart_cb(struct ev_loop *loop, void *arg);
 
-static int pidfd_open_(pid_t pid)
+/* fork() that also returns a pidfd for the child (clone's parent_tid argument
+ * receives it: third on x86_64 and arm64). pidfd_open is outside net-router's
+ * filter, so a pidfd only ever names a child of ours. */
+static pid_t fork_pidfd(int *pidfd)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	return (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD), NULL, pidfd,
+			      NULL, NULL);
 }
 
 static int pidfd_signal(int pidfd, int sig)
@@ -125,12 +138,19 @@ static int open_stdio(struct dnsm *m, struct dnsm_proc *p, int *logfd, int *null
 }
 
 /* In the child of fork(): async-signal-safe calls only. */
-static void exec_child(pid_t parent, int nullfd, int logfd, char **argv, char **envp)
-	__attribute__((noreturn));
-static void exec_child(pid_t parent, int nullfd, int logfd, char **argv, char **envp)
+struct dnsm_child {
+	pid_t parent;
+	int nullfd, logfd, keep_raw;
+	char **argv, **envp;
+	const struct sock_fprog *filter;
+};
+
+static void exec_child(const struct dnsm_child *k) __attribute__((noreturn));
+static void exec_child(const struct dnsm_child *k)
 {
 	sigset_t none;
 	static const char failed[] = "pvcnoded: execve " DNSM_EXE " failed\n";
+	static const char confine[] = "pvcnoded: cannot confine dnsmasq (seccomp or capabilities)\n";
 
 	/* the worker ignores these and blocks nothing dnsmasq needs: defaults */
 	signal(SIGTERM, SIG_DFL);
@@ -141,30 +161,35 @@ static void exec_child(pid_t parent, int nullfd, int logfd, char **argv, char **
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* a dying net-router takes its dnsmasq along */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != k->parent)
 		_exit(127);
-	if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+	if (dup2(k->nullfd, 0) < 0 || dup2(k->logfd, 1) < 0 || dup2(k->logfd, 2) < 0)
 		_exit(127);
 	(void)syscall(SYS_close_range, 3, ~0U, 0);
-	execve(DNSM_EXE, argv, envp);
+	/* lowering an ambient capability needs no privilege; an unset one is no error */
+	if ((!k->keep_raw && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_NET_RAW, 0, 0) != 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, k->filter, 0, 0) != 0) {
+		(void)!write(2, confine, sizeof(confine) - 1);
+		_exit(127);
+	}
+	execve(DNSM_EXE, k->argv, k->envp);
 	(void)!write(2, failed, sizeof(failed) - 1);
 	_exit(127);
 }
 
-/* Supervise the new child `pid` through a pidfd in the loop. 0, or -1 after
+/* Supervise the new child `pid` through its pidfd in the loop. 0, or -1 after
  * killing it: its death would go unnoticed. */
-static int watch(struct dnsm *m, struct dnsm_proc *p, pid_t pid)
+static int watch(struct dnsm *m, struct dnsm_proc *p, pid_t pid, int pidfd)
 {
 	p->pid = pid;
 	p->started_ms = mono_ms();
-	p->pidfd = pidfd_open_(pid);
-	if (p->pidfd < 0 || ev_add_fd(m->loop, p->pidfd, POLLIN, on_exit_fd, m) != 0) {
+	p->pidfd = pidfd;
+	if (ev_add_fd(m->loop, p->pidfd, POLLIN, on_exit_fd, m) != 0) {
 		log_errx("network %u: cannot watch dnsmasq pid %d: %s", p->vni, (int)pid,
 			 strerror(errno));
-		(void)kill(pid, SIGKILL);
+		(void)pidfd_signal(p->pidfd, SIGKILL);
 		(void)waitpid(pid, NULL, 0);
-		if (p->pidfd >= 0)
-			close(p->pidfd);
+		close(p->pidfd);
 		p->pidfd = -1;
 		p->pid = 0;
 		return -1;
@@ -179,37 +204,44 @@ static int start(struct dnsm *m, struct dnsm_proc *p)
 	char *argv[DNSM_MAX_ARGS], hosts[320];
 	char env_br[64], env_cfg[300], env_sock[360];
 	char *envp[] = {env_br, env_cfg, env_sock, NULL};
-	int logfd, nullfd, n;
-	pid_t pid, parent = getpid();
+	struct dnsm_child k = {.parent = getpid(), .argv = argv, .envp = envp,
+			       .filter = &m->filter, .keep_raw = net_dnsmasq_args_needs_raw(&p->def)};
+	int pidfd = -1;
+	pid_t pid;
 
 	snprintf(hosts, sizeof(hosts), "%s/%u", m->dir, p->vni);
-	n = net_dnsmasq_args_build(&p->def, m->helper, hosts, argv, DNSM_MAX_ARGS, store,
-				   sizeof(store));
-	if (n < 0) {
+	if (net_dnsmasq_args_build(&p->def, m->helper, hosts, argv, DNSM_MAX_ARGS, store,
+				   sizeof(store)) < 0) {
 		log_errx("network %u: dnsmasq arguments too long", p->vni);
+		return -1;
+	}
+	/* built once, before any fork: the child only hands it to the kernel */
+	if (m->filter.filter == NULL && net_seccomp_dnsmasq_prog(&m->filter) != 0) {
+		log_errx("network %u: dnsmasq not started: its seccomp filter cannot be built", p->vni);
 		return -1;
 	}
 	(void)net_dnsmasq_files_write_hosts(m, p);
 	snprintf(env_br, sizeof(env_br), "DNSMASQ_BRIDGE_INTERFACE=vmbr%u", p->vni);
 	snprintf(env_cfg, sizeof(env_cfg), "PVCD_CONFIG_FILE=%s", m->cfg->config_path);
 	snprintf(env_sock, sizeof(env_sock), "PVC_LEASE_SOCKET=%s", m->sock);
-	if (open_stdio(m, p, &logfd, &nullfd) != 0)
+	if (open_stdio(m, p, &k.logfd, &k.nullfd) != 0)
 		return -1;
-	pid = fork();
+	pid = fork_pidfd(&pidfd);
 	if (pid < 0) {
 		log_errx("network %u: cannot fork dnsmasq: %s", p->vni, strerror(errno));
-		close(logfd);
-		close(nullfd);
+		close(k.logfd);
+		close(k.nullfd);
 		return -1;
 	}
 	if (pid == 0)
-		exec_child(parent, nullfd, logfd, argv, envp);
-	close(logfd);
-	close(nullfd);
-	if (watch(m, p, pid) != 0)
+		exec_child(&k);
+	close(k.logfd);
+	close(k.nullfd);
+	if (watch(m, p, pid, pidfd) != 0)
 		return -1;
 	net_dnsmasq_files_pidfile(m, p->vni, pid);
-	log_info("network %u: dnsmasq started (pid %d)", p->vni, (int)pid);
+	log_info("network %u: dnsmasq started (pid %d%s)", p->vni, (int)pid,
+		 k.keep_raw ? ", CAP_NET_RAW kept for router advertisements" : "");
 	return 0;
 }
 

@@ -50,6 +50,12 @@ static const char *bare(const struct netdef_addr *x, char *buf, size_t cap)
 	return buf;
 }
 
+int net_dnsmasq_args_needs_raw(const struct netdef *d)
+{
+	/* the same condition that adds --enable-ra below */
+	return d->dhcp6 && d->gw6.set;
+}
+
 int net_dnsmasq_args_build(const struct netdef *d, const char *helper, const char *hostsdir,
 			   char **argv, size_t maxargs, char *store, size_t storecap)
 {
@@ -114,6 +120,12 @@ int net_dnsmasq_args_build(const struct netdef *d, const char *helper, const cha
 		add(&a, "--auth-sec-servers=%s", g4);
 	}
 	if (d->dhcp4 && d->gw4.set && d->dhcp4_start.set && d->dhcp4_end.set) {
+		/* The ICMP probe before a dynamic offer needs a raw socket, so dnsmasq
+		 * refuses to start without CAP_NET_RAW unless told not to probe. Only a
+		 * network with router advertisements keeps NET_RAW (and the probe);
+		 * elsewhere the lease database alone decides (dnsmasq_args_needs_raw). */
+		if (!net_dnsmasq_args_needs_raw(d))
+			add(&a, "--no-ping");
 		add(&a, "--dhcp-option=option:ntp-server,%s", g4);
 		add(&a, "--dhcp-range=%s,%s,48h", bare(&d->dhcp4_start, s4, sizeof(s4)),
 		    bare(&d->dhcp4_end, e4, sizeof(e4)));

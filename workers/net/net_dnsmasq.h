@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <linux/filter.h>
+
 #include "config.h"
 #include "evloop.h"
 #include "netdef.h"
@@ -43,6 +45,7 @@ struct dnsm {
 	char dir[300];     /* <dynamic_directory>/dnsmasq */
 	char logdir[300];  /* <log_directory>/dnsmasq */
 	char sock[320];    /* <dir>/lease.sock */
+	struct sock_fprog filter; /* dnsmasq's stacked seccomp filter, built at first start */
 	struct dnsm_proc **v; /* each its own allocation: timers point at them */
 	size_t n, cap;
 };
@@ -53,6 +56,11 @@ struct dnsm {
  * Returns argc or -1 if it does not fit. */
 int net_dnsmasq_args_build(const struct netdef *d, const char *helper, const char *hostsdir,
 			   char **argv, size_t maxargs, char *store, size_t storecap);
+/* 1 if network `d`'s dnsmasq needs CAP_NET_RAW: router advertisements (--enable-ra,
+ * given with DHCPv6) go out on a raw ICMPv6 socket. The other networks' dnsmasq
+ * gets --no-ping (its ICMP probe before an IPv4 offer is the only other use, and
+ * without the option dnsmasq refuses to start without CAP_NET_RAW). */
+int net_dnsmasq_args_needs_raw(const struct netdef *d);
 /* Content of the reservation file of `r` ("<mac>,<ip>[,<hostname>]"). */
 void net_dnsmasq_args_host_line(const struct netdef_res *r, char *buf, size_t cap);
 
