@@ -197,6 +197,7 @@ forbidden_case flush exec
 forbidden_case net-router exec
 forbidden_case vm-manager open
 forbidden_case vm-manager readable # /etc/passwd: refused by Landlock alone
+forbidden_case zk-election readable # /etc: only the resolver files
 forbidden_case flush fork
 forbidden_case flush tcp 1
 forbidden_case fence tcp     # UDP only (lanplus): a TCP socket kills it

@@ -14,6 +14,14 @@
 
 struct scmp_arg_cmp;
 
+/* The files a name lookup reads (getaddrinfo through NSS, glibc's resolver, the
+ * loader cache for an NSS module that nsswitch.conf names), for a worker's Landlock
+ * read list when it needs host names but nothing else of /etc (not /etc/passwd, not
+ * the daemon's own configuration in /etc/pvc). Missing files are skipped. */
+#define SANDBOX_RESOLVER_FILES                                                          \
+	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf",      \
+	"/etc/gai.conf", "/etc/services", "/etc/ld.so.cache"
+
 /* One entry of an allow-list: a syscall allowed whatever its arguments, and its name
  * for the log. Build tables with SANDBOX_SYS (needs <seccomp.h>) and end them with
  * SANDBOX_SYS_END: a syscall unknown on this architecture has a negative number, so

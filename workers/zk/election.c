@@ -363,8 +363,9 @@ int zk_election_main(void)
 {
 	static struct worker w;   /* one per process; lives as long as the loop */
 	static struct zk_ctx z;
-	static const char *const ro[] = {"/proc/meminfo", "/proc/loadavg", "/etc", "/usr/lib",
-					 "/lib", "/lib64", NULL};
+	/* /etc only for resolving the ZooKeeper host names */
+	static const char *const ro[] = {"/proc/meminfo", "/proc/loadavg", SANDBOX_RESOLVER_FILES,
+					 "/usr/lib", "/lib", "/lib64", NULL};
 	struct sandbox_spec spec;
 	int rc;
 
