@@ -264,6 +264,11 @@ static int want_lock(const struct zk_ctx *z)
 	return strcmp(z->primary, "none") == 0 && eligible_for_contention(z);
 }
 
+int zk_elect_lease_wanted(const struct zk_ctx *z)
+{
+	return z->net_want == 1 || z->my_lock[0] || z->lock_creating || want_lock(z);
+}
+
 static void evaluate(struct zk_ctx *z)
 {
 	int desired;
@@ -271,6 +276,7 @@ static void evaluate(struct zk_ctx *z)
 
 	if (z->closing)
 		return;
+	zk_session_lease_kick(z);
 	if (!z->cfg->is_coordinator) {
 		if (zk_session_usable(z) && z->routerstate_known && z->registered && !rs_is(z, "client") &&
 		    z->rs_inflight == 0)

@@ -110,6 +110,7 @@ static const struct zk_hooks zk_hooks = {
 	.session_lost = zk_elect_session_lost,
 	.lease_lapsed = zk_elect_lease_lapsed,
 	.lease_renewed = zk_elect_lease_renewed,
+	.lease_wanted = zk_elect_lease_wanted,
 	.watch = on_watch,
 	.status = zk_status,
 	.lock_changed = zk_elect_lock_changed,

@@ -164,15 +164,47 @@ int zk_session_ping_period_ms(int T)
 	return period;
 }
 
-static void zk_ping_timer(struct ev_loop *loop, void *arg)
+static void zk_ping_timer(struct ev_loop *loop, void *arg);
+
+static void zk_ping_arm(struct zk_ctx *z)
 {
-	struct zk_ctx *z = arg;
 	int period = zk_session_ping_period_ms(z->T);
 
 	if (period < 100)
 		period = 100;
+	z->ping_timer = ev_timer(z->loop, (uint64_t)period, zk_ping_timer, z);
+	if (z->ping_timer == 0)
+		log_errx("out of timers for the lease ping: this node cannot stay primary");
+}
+
+/* A secondary that is not contending has no use for a lease: it stops pinging (the
+ * client's own ping every T/3 keeps the session) and drops the lease without the
+ * lapse warning. The election kicks the pings again the moment it is named or
+ * contends; the first answer takes one round trip, in parallel with the lock. */
+static void zk_ping_timer(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+
+	z->ping_timer = 0;
+	if (!z->hooks->lease_wanted(z)) {
+		if (z->lease_timer) {
+			ev_timer_cancel(z->loop, z->lease_timer);
+			z->lease_timer = 0;
+		}
+		z->lease_until = 0;
+		return;
+	}
 	zk_ping_send(z);
-	z->ping_timer = ev_timer(loop, (uint64_t)period, zk_ping_timer, z);
+	zk_ping_arm(z);
+}
+
+void zk_session_lease_kick(struct zk_ctx *z)
+{
+	if (z->ping_timer != 0 || !z->cfg->is_coordinator || z->closing ||
+	    !z->hooks->lease_wanted(z))
+		return;
+	zk_ping_send(z);
+	zk_ping_arm(z);
 }
 
 /* ---- session life ---------------------------------------------------------------- */

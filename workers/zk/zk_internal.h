@@ -65,6 +65,8 @@ struct zk_hooks {
 	void (*session_lost)(struct zk_ctx *z);  /* a new or expired session: no lock held */
 	void (*lease_lapsed)(struct zk_ctx *z);
 	void (*lease_renewed)(struct zk_ctx *z);
+	/* 1 while the node is, or may become, primary: only then does it ping for a lease */
+	int (*lease_wanted)(const struct zk_ctx *z);
 	void (*watch)(struct zk_ctx *z, int type, const char *path); /* every per-path watch */
 	/* anybody: something shown by pvcctl may have changed */
 	void (*status)(struct zk_ctx *z);
@@ -193,6 +195,8 @@ int zk_session_lease_valid(const struct zk_ctx *z);
 void zk_session_path_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
 const char *zk_session_err(int rc);
 int zk_session_ping_period_ms(int T); /* lease pings: min(T/6, (T - margin)/4) */
+/* Start the lease pings now if hooks->lease_wanted() and they are not running. */
+void zk_session_lease_kick(struct zk_ctx *z);
 
 /* multi.c */
 /* A multi-op under construction (heap, freed in the completion). */
@@ -242,6 +246,7 @@ void zk_elect_lock_changed(struct zk_ctx *z, int owner_vanished);
 void zk_elect_session_lost(struct zk_ctx *z);
 void zk_elect_lease_lapsed(struct zk_ctx *z);
 void zk_elect_lease_renewed(struct zk_ctx *z);
+int zk_elect_lease_wanted(const struct zk_ctx *z);
 void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack);
 void zk_elect_net_hello(struct zk_ctx *z);
 void zk_elect_tick(struct zk_ctx *z);
