@@ -653,6 +653,13 @@ static void shutdown_multi_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 		log_info("released primary resources and lock%s",
 			 with_primary ? "; /primary_node is none" : "");
 		shutdown_finish(z);
+	} else if (rc == ZNONODE && z->my_lock[0]) {
+		/* our contender vanished first (e.g. its create and our release crossed):
+		 * still release /primary_node, or it keeps naming a stopped node */
+		log_warnx("shutdown release: contender %s is gone already; releasing without it",
+			  z->my_lock);
+		z->my_lock[0] = '\0';
+		shutdown_multi(z, with_primary);
 	} else if (with_primary) {
 		log_warnx("shutdown release with %s = none failed (%s); retrying without it",
 			  ZK_LOCK_PATH, zk_session_err(rc));
