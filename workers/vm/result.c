@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domxml.h"
 #include "log.h"
 #include "vm_domain.h"
 
@@ -131,6 +132,22 @@ void vm_result_job(struct vmm *m, struct vm_rec *r, struct vlv_job *j)
 	}
 }
 
+/* pvc.system.libvirt.xml_policy strict: XML that reaches the host is never handed
+ * to libvirt; the VM fails with the reason, as the answer to the command it served
+ * (compare-and-set on its version, like every write-back here). 1 if allowed. */
+static int xml_allowed(struct vmm *m, struct vm_rec *r, const char *xml)
+{
+	const struct domxml_rules rules = {.console_dir = m->cfg->console_log_directory};
+	char why[512];
+
+	if (strcmp(m->cfg->libvirt_xml_policy, "strict") != 0 ||
+	    domxml_check(xml, strlen(xml), &rules, why, sizeof(why)) == 0)
+		return 1;
+	log_errx("vm %s: /domains/%s/xml refused: %s", r->name, r->uuid, why);
+	vm_domain_conclude(m, r, r->act_state, "fail", why);
+	return 0;
+}
+
 static void xml_done(struct vmm *m, struct vm_rec *r, int rc, const char *value)
 {
 	struct vlv_job *j;
@@ -145,6 +162,8 @@ static void xml_done(struct vmm *m, struct vm_rec *r, int rc, const char *value)
 			vm_domain_end(m, r, 0);
 		return;
 	}
+	if (!xml_allowed(m, r, value ? value : ""))
+		return;
 	j = vm_domain_job(r, VLV_CREATE);
 	if (j)
 		j->xml = strdup(value ? value : "");
