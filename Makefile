@@ -189,8 +189,13 @@ install: all
 	if [ ! -e $(DESTDIR)/etc/pvc/pvcnoded.yaml ]; then install -m 0600 docs/pvcnoded.sample.yaml $(DESTDIR)/etc/pvc/pvcnoded.yaml; fi
 	install -d $(DESTDIR)/usr/lib/sysusers.d
 	install -m 0644 units/pvcnoded.sysusers $(DESTDIR)/usr/lib/sysusers.d/pvcnoded.conf
-	if [ -z "$(DESTDIR)" ] && ! getent passwd pvc >/dev/null; then \
-		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pvc; fi
+	if [ -z "$(DESTDIR)" ]; then \
+		getent group pvc >/dev/null || groupadd --system pvc; \
+		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence; do \
+			getent passwd $$u >/dev/null || useradd --system --user-group --no-create-home \
+				--home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
+			id -nG $$u | tr ' ' '\n' | grep -qx pvc || usermod -a -G pvc $$u; \
+		done; fi
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz build-test

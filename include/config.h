@@ -14,6 +14,7 @@
 #define CFG_PATH_MAX 256
 #define CFG_IFNAME_MAX 16
 #define CFG_MAX_COORDINATORS 16
+#define CFG_ROLE_SLOTS 6 /* ROLE_ZK..ROLE_FENCE of pvc.h, index 0 unused */
 
 /* An address as written in the config, plus its parsed form. */
 struct cfg_addr {
@@ -103,17 +104,37 @@ struct pvc_config {
 	/* pvc.cluster.zookeeper */
 	char zk_hosts[1024];       /* .hosts, default "<coord1>:2181,<coord2>:2181,..." */
 	int zk_session_timeout_ms; /* .session_timeout_ms, default 10000, >= 3000 */
+	/* pvc.cluster.zookeeper.auth (absent: no authentication, nodes created world-open) */
+	char zk_auth_scheme[16];               /* .scheme: "" or "digest" */
+	char zk_auth_secret_file[CFG_PATH_MAX]; /* .secret_file, root-owned, mode 0600/0400 */
+	char zk_auth_secret[CFG_TEXT_MAX];     /* "user:password" read from it at load;
+						* secret: only sent to zk-election */
 	/* pvc.system.libvirt */
 	char libvirt_uri[CFG_TEXT_MAX];      /* .uri, default "qemu:///system" */
 	char migration_uri[CFG_TEXT_MAX];    /* .migration_uri, default "qemu+tcp://{node}.{domain}/system" */
 	char migration_dest_uri[CFG_TEXT_MAX];/* .migration_dest_uri, default "tcp://{node}.{domain}" */
 	int migration_timeout;               /* .migration_timeout s, default 300 */
 	int vm_shutdown_timeout;             /* .shutdown_timeout s, default 90 */
+	/* .xml_policy "permissive" (default: any domain XML, as the reference) or "strict":
+	 * refuse XML that reaches the host (docs/vm-manager.md); this holds "strict" or "" */
+	char libvirt_xml_policy[16];
 	/* pvc.system.flush */
 	int flush_vm_timeout;  /* .vm_timeout s, default 600 */
 	int flush_in_flight;   /* .in_flight, default 1 */
 	/* pvc.system.supervisor */
-	char worker_user[CFG_NAME_MAX]; /* .user, default "pvc" */
+	/* One system user per worker role, so that no worker can signal, ptrace or read
+	 * /proc/PID/environ of another. */
+	char role_users[CFG_ROLE_SLOTS][CFG_NAME_MAX]; /* .users.<role name>, indexed by
+							 * enum pvc_role (pvc.h), defaults
+							 * pvc-zk, pvc-vm, pvc-net, pvc-flush,
+							 * pvc-fence; [0] unused */
+	char worker_user[CFG_NAME_MAX]; /* .user (compat/tests: all five roles), "" if unset;
+					 * config_for_role() puts the role's own user here */
+	char worker_group[CFG_NAME_MAX];/* .group, default "pvc": every role user is a member;
+					 * the daemon's directories are root:<group> 0750.
+					 * "" (only with .user): that user's primary group */
+	int allow_shared_user;          /* .allow_shared_user, default 0 (tests only): allow
+					 * roles sharing a user, nobody (65534) */
 	int heartbeat_interval_ms;      /* .heartbeat_interval_ms, default 1500 */
 	int hang_timeout_ms;            /* .hang_timeout_ms, default 3200 */
 	int restart_backoff_max_ms;     /* .restart_backoff_max_ms, default 30000 */

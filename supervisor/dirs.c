@@ -7,31 +7,33 @@
  *
  * Owners and modes (0750 at most: nothing here is for other users):
  *   dynamic_directory, log_directory, console_log_directory and missing parents:
- *     root:<worker group> 0750. Root writes pvc.log and the control socket (0600);
- *     the workers only need to traverse them to reach their own subdirectories,
- *     and console logs are written by libvirt (root) and read by vm-manager.
+ *     root:<common group> 0750 (pvc.system.supervisor.group, every role user is a
+ *     member). Root writes pvc.log and the control socket (0600); the workers only
+ *     need to traverse them to reach their own subdirectories, and console logs are
+ *     written by libvirt (root) and read by vm-manager.
  *   with networking, <log>/dnsmasq, <dynamic>/dnsmasq, <dynamic>/nft/networks:
- *     <worker user>:<worker group> 0750: net-router and its dnsmasq write there
- *     after dropping root (<dynamic>/nft itself: root:<worker group> 0750).
+ *     <net-router user>:<its primary group> 0750: net-router and its dnsmasq write
+ *     there after dropping root; no other role may read the leases and hosts files
+ *     (<dynamic>/nft itself: root:<common group> 0750).
  * The mode is set with fchmod, not left to the umask (the unit's UMask=0077 would
  * leave 0700, closing the directories to the workers).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dirs.h"
+#include "pvc.h"
+#include "users.h"
 
 #define DIRS_KEY "pvc.system.configuration.directories."
 #define DIRS_MODE 0750
 
 struct dirs_ctx {
-	uid_t wuid;
-	gid_t wgid;
+	struct sup_users u;
 	char *err;
 	size_t errlen;
 };
@@ -59,9 +61,10 @@ static int sup_dirs_one(const char *path, uid_t uid, gid_t gid)
 	return e;
 }
 
-/* `path` and its missing parents (root:<worker group>); the last one owned by
- * `uid`. 0, or -1 with the error naming `key`. */
-static int sup_dirs_make(struct dirs_ctx *c, const char *key, const char *path, uid_t uid)
+/* `path` and its missing parents (root:<common group>); the last one owned by
+ * uid:gid. 0, or -1 with the error naming `key`. */
+static int sup_dirs_make(struct dirs_ctx *c, const char *key, const char *path, uid_t uid,
+			 gid_t gid)
 {
 	char tmp[CFG_PATH_MAX + 32];
 	int e = 0;
@@ -74,12 +77,12 @@ static int sup_dirs_make(struct dirs_ctx *c, const char *key, const char *path, 
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		e = sup_dirs_one(tmp, 0, c->wgid);
+		e = sup_dirs_one(tmp, 0, c->u.group);
 		*p = '/';
 		if (e != 0)
 			goto fail;
 	}
-	e = sup_dirs_one(tmp, uid, c->wgid);
+	e = sup_dirs_one(tmp, uid, gid);
 	if (e == 0)
 		return 0;
 fail:
@@ -91,34 +94,30 @@ fail:
 static int sup_dirs_networking(struct dirs_ctx *c, const struct pvc_config *cfg)
 {
 	char p[CFG_PATH_MAX + 32];
+	uid_t nu = c->u.uid[ROLE_NET];
+	gid_t ng = c->u.gid[ROLE_NET];
 
 	snprintf(p, sizeof(p), "%s/dnsmasq", cfg->log_directory);
-	if (sup_dirs_make(c, "log_directory", p, c->wuid) != 0)
+	if (sup_dirs_make(c, "log_directory", p, nu, ng) != 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/dnsmasq", cfg->dynamic_directory);
-	if (sup_dirs_make(c, "dynamic_directory", p, c->wuid) != 0)
+	if (sup_dirs_make(c, "dynamic_directory", p, nu, ng) != 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/nft/networks", cfg->dynamic_directory);
-	return sup_dirs_make(c, "dynamic_directory", p, c->wuid);
+	return sup_dirs_make(c, "dynamic_directory", p, nu, ng);
 }
 
 int sup_dirs_prepare(const struct pvc_config *cfg, char *err, size_t errlen)
 {
-	struct dirs_ctx c = {0, 0, err, errlen};
-	struct passwd *pw;
+	struct dirs_ctx c = {.err = err, .errlen = errlen};
+	gid_t g;
 
-	errno = 0;
-	pw = getpwnam(cfg->worker_user);
-	if (pw == NULL) {
-		snprintf(err, errlen, "pvc.system.supervisor.user: no user \"%s\"%s%s",
-			 cfg->worker_user, errno ? ": " : "", errno ? strerror(errno) : "");
+	if (sup_users_resolve(cfg, &c.u, err, errlen) != 0)
 		return -1;
-	}
-	c.wuid = pw->pw_uid;
-	c.wgid = pw->pw_gid;
-	if (sup_dirs_make(&c, "dynamic_directory", cfg->dynamic_directory, 0) != 0 ||
-	    sup_dirs_make(&c, "log_directory", cfg->log_directory, 0) != 0 ||
-	    sup_dirs_make(&c, "console_log_directory", cfg->console_log_directory, 0) != 0)
+	g = c.u.group;
+	if (sup_dirs_make(&c, "dynamic_directory", cfg->dynamic_directory, 0, g) != 0 ||
+	    sup_dirs_make(&c, "log_directory", cfg->log_directory, 0, g) != 0 ||
+	    sup_dirs_make(&c, "console_log_directory", cfg->console_log_directory, 0, g) != 0)
 		return -1;
 	if (cfg->enable_networking && sup_dirs_networking(&c, cfg) != 0)
 		return -1;

@@ -1,9 +1,14 @@
 /*
  * cluster.c: pvc.cluster: the coordinator list, the upstream, cluster and storage
- * networks, and the ZooKeeper connection (hosts default to every coordinator).
+ * networks, and the ZooKeeper connection (hosts default to every coordinator; the
+ * optional digest secret is read here, from a root-only file).
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config_int.h"
 #include "pvc.h"
@@ -15,7 +20,8 @@ static const char *const K_CLUSTER[] = { "coordinators", "networks", "zookeeper"
 static const char *const K_NETWORKS[] = { "upstream", "cluster", "storage", NULL };
 static const char *const K_NET_UPSTREAM[] = { "domain", "network", "floating_ip", "gateway", NULL };
 static const char *const K_NET[] = { "domain", "network", "floating_ip", NULL };
-static const char *const K_ZOOKEEPER[] = { "hosts", "session_timeout_ms", NULL };
+static const char *const K_ZOOKEEPER[] = { "hosts", "session_timeout_ms", "auth", NULL };
+static const char *const K_ZK_AUTH[] = { "scheme", "secret_file", NULL };
 
 /* ZooKeeper connect string: host:port[,host:port...] (IPv6 as [addr]:port). */
 static int zk_hosts_valid(const char *s)
@@ -202,6 +208,109 @@ static int load_zk_hosts(struct ld *l, yaml_node_t *cluster, yaml_node_t *zk, co
 	return 0;
 }
 
+/* The secret file: read on the open fd after checking it (what is read is what was
+ * checked). Only root may read it: with it anybody may change the whole cluster. */
+static int zk_secret_read(const char *file, char *out, size_t outsz, char *why, size_t whysz)
+{
+	char buf[CFG_TEXT_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	size_t len;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		snprintf(why, whysz, "cannot open %s: %s", file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whysz, "%s is not a regular file", file);
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(why, whysz,
+			 "refusing %s, owned by uid %u with mode %04o: the ZooKeeper secret must "
+			 "be owned by root and not accessible by group or others (chown root %s; "
+			 "chmod 0600 %s)",
+			 file, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), file, file);
+		close(fd);
+		return -1;
+	}
+	do
+		n = read(fd, buf, sizeof buf); /* more than fits: tells "too long" apart */
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0) {
+		snprintf(why, whysz, "cannot read %s: %s", file, strerror(errno));
+		return -1;
+	}
+	len = (size_t)n;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len >= outsz) {
+		explicit_bzero(buf, sizeof buf);
+		snprintf(why, whysz, "%s: the secret is longer than %zu bytes", file, outsz - 1);
+		return -1;
+	}
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	explicit_bzero(buf, sizeof buf);
+	return 0;
+}
+
+/* "user:password": a non-empty user without ':' (ZooKeeper splits at the first one),
+ * a non-empty password, printable characters only (a stray newline would silently
+ * become part of the password). */
+static int zk_secret_valid(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	if (!colon || colon == s || !colon[1])
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* auth: {scheme: digest, secret_file: /etc/pvc/zookeeper.secret}; absent: none. */
+static int load_zk_auth(struct ld *l, yaml_node_t *zk, const char *zpath, struct pvc_config *cfg)
+{
+	char apath[KEYPATH_MAX], spath[KEYPATH_MAX], fpath[KEYPATH_MAX];
+	char why[CFG_PATH_MAX * 3 + 320];
+	yaml_node_t *auth, *n;
+
+	TRY(config_field_map(l, zk, zpath, "auth", 0, K_ZK_AUTH, &auth, apath, sizeof apath));
+	if (!auth)
+		return 0;
+	TRY(config_field_str(l, auth, apath, "scheme", 1, S_NONEMPTY, cfg->zk_auth_scheme,
+			     sizeof cfg->zk_auth_scheme, &n));
+	config_map_path(spath, sizeof spath, apath, "scheme");
+	if (strcmp(cfg->zk_auth_scheme, "digest") != 0)
+		return err_node(l, n, spath,
+				"expected \"digest\" (the only scheme supported), got \"%s\"",
+				cfg->zk_auth_scheme);
+	TRY(config_field_str(l, auth, apath, "secret_file", 1, S_NONEMPTY,
+			     cfg->zk_auth_secret_file, sizeof cfg->zk_auth_secret_file, &n));
+	config_map_path(fpath, sizeof fpath, apath, "secret_file");
+	if (cfg->zk_auth_secret_file[0] != '/')
+		return err_node(l, n, fpath, "expected an absolute path, got \"%s\"",
+				cfg->zk_auth_secret_file);
+	if (zk_secret_read(cfg->zk_auth_secret_file, cfg->zk_auth_secret,
+			   sizeof cfg->zk_auth_secret, why, sizeof why) < 0)
+		return err_node(l, n, fpath, "%s", why);
+	if (!zk_secret_valid(cfg->zk_auth_secret)) {
+		explicit_bzero(cfg->zk_auth_secret, sizeof cfg->zk_auth_secret);
+		return err_node(l, n, fpath,
+				"%s: expected one line \"user:password\" (non-empty user without "
+				"':', non-empty password, no control characters)",
+				cfg->zk_auth_secret_file);
+	}
+	return 0;
+}
+
 int config_cluster_load(struct ld *l, yaml_node_t *pvc, struct pvc_config *cfg)
 {
 	char cpath[KEYPATH_MAX], npath[KEYPATH_MAX], zpath[KEYPATH_MAX];
@@ -224,5 +333,6 @@ int config_cluster_load(struct ld *l, yaml_node_t *pvc, struct pvc_config *cfg)
 	cfg->zk_session_timeout_ms = DEF_ZK_SESSION_TIMEOUT_MS;
 	TRY(config_field_int(l, zk, zpath, "session_timeout_ms", 0, 3000, 60000,
 			     &cfg->zk_session_timeout_ms, NULL));
+	TRY(load_zk_auth(l, zk, zpath, cfg));
 	return 0;
 }

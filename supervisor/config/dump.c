@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "pvc.h"
 
 static const char *yn(int v)
 {
@@ -70,6 +71,11 @@ static void dump_node(const struct pvc_config *cfg, FILE *f)
 	}
 	fprintf(f, "pvc.cluster.zookeeper.hosts = %s\n", cfg->zk_hosts);
 	fprintf(f, "pvc.cluster.zookeeper.session_timeout_ms = %d\n", cfg->zk_session_timeout_ms);
+	/* the secret itself is never printed */
+	fprintf(f, "pvc.cluster.zookeeper.auth.scheme = %s\n",
+		cfg->zk_auth_scheme[0] ? cfg->zk_auth_scheme : "(none)");
+	if (cfg->zk_auth_scheme[0])
+		fprintf(f, "pvc.cluster.zookeeper.auth.secret_file = %s\n", cfg->zk_auth_secret_file);
 	if (cfg->enable_networking) {
 		dump_db(f, "dns", &cfg->dns_db);
 		dump_db(f, "metadata", &cfg->metadata_db);
@@ -129,9 +135,18 @@ void config_dump(const struct pvc_config *cfg, FILE *f)
 	fprintf(f, "pvc.system.libvirt.migration_dest_uri = %s\n", cfg->migration_dest_uri);
 	fprintf(f, "pvc.system.libvirt.migration_timeout = %d\n", cfg->migration_timeout);
 	fprintf(f, "pvc.system.libvirt.shutdown_timeout = %d\n", cfg->vm_shutdown_timeout);
+	fprintf(f, "pvc.system.libvirt.xml_policy = %s\n",
+		cfg->libvirt_xml_policy[0] ? cfg->libvirt_xml_policy : "permissive");
 	fprintf(f, "pvc.system.flush.vm_timeout = %d\n", cfg->flush_vm_timeout);
 	fprintf(f, "pvc.system.flush.in_flight = %d\n", cfg->flush_in_flight);
-	fprintf(f, "pvc.system.supervisor.user = %s\n", cfg->worker_user);
+	if (cfg->worker_user[0])
+		fprintf(f, "pvc.system.supervisor.user = %s\n", cfg->worker_user);
+	for (int r = 1; r < CFG_ROLE_SLOTS; r++)
+		fprintf(f, "pvc.system.supervisor.users.%s = %s\n", role_name((enum pvc_role)r),
+			cfg->role_users[r]);
+	fprintf(f, "pvc.system.supervisor.group = %s\n",
+		cfg->worker_group[0] ? cfg->worker_group : "(primary group of .user)");
+	fprintf(f, "pvc.system.supervisor.allow_shared_user = %s\n", yn(cfg->allow_shared_user));
 	fprintf(f, "pvc.system.supervisor.heartbeat_interval_ms = %d\n", cfg->heartbeat_interval_ms);
 	fprintf(f, "pvc.system.supervisor.hang_timeout_ms = %d\n", cfg->hang_timeout_ms);
 	fprintf(f, "pvc.system.supervisor.restart_backoff_max_ms = %d\n",

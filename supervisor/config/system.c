@@ -3,8 +3,10 @@
  * configuration.c), and the sections pvcnoded adds: libvirt, flush and supervisor.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "config_int.h"
+#include "pvc.h"
 
 /* Defaults of the keys added by pvcnoded. */
 #define DEF_LIBVIRT_URI "qemu:///system"
@@ -14,7 +16,7 @@
 #define DEF_SHUTDOWN_TIMEOUT 90
 #define DEF_FLUSH_VM_TIMEOUT 600
 #define DEF_FLUSH_IN_FLIGHT 1
-#define DEF_WORKER_USER "pvc"
+#define DEF_WORKER_GROUP "pvc"
 /* The heartbeat is the supervisor's main idle cost: a tick every 1.5 s, and a hung
  * worker is still replaced within 5 s (hang timeout + one interval). */
 #define DEF_HEARTBEAT_MS 1500
@@ -33,9 +35,18 @@ static const char *const K_ACTIONS[] = { "successful_fence", "failed_fence", NUL
 static const char *const K_IPMI[] = { "host", "user", "pass", NULL };
 static const char *const K_MIGRATION[] = { "target_selector", NULL };
 static const char *const K_LIBVIRT[] = { "uri", "migration_uri", "migration_dest_uri",
-					 "migration_timeout", "shutdown_timeout", NULL };
+					 "migration_timeout", "shutdown_timeout", "xml_policy",
+					 NULL };
 static const char *const K_FLUSH[] = { "vm_timeout", "in_flight", NULL };
+/* pvc.system.supervisor.users: keys and default users, indexed by enum pvc_role */
+static const char *const K_USERS[] = { "zk-election", "vm-manager", "net-router", "flush",
+				       "fence", NULL };
+static const char *const DEF_ROLE_USERS[CFG_ROLE_SLOTS] = { NULL, "pvc-zk", "pvc-vm", "pvc-net",
+							    "pvc-flush", "pvc-fence" };
 static const char *const K_SUPERVISOR[] = { "user",
+					    "users",
+					    "group",
+					    "allow_shared_user",
 					    "heartbeat_interval_ms",
 					    "hang_timeout_ms",
 					    "restart_backoff_max_ms",
@@ -150,6 +161,23 @@ static int load_uri(struct ld *l, yaml_node_t *m1, const char *p1, const char *k
 	return 0;
 }
 
+/* xml_policy: "strict" is kept as such, "permissive" (the default) as "". */
+static int load_xml_policy(struct ld *l, yaml_node_t *m1, const char *p1, struct pvc_config *cfg)
+{
+	static const char *const words[] = { "permissive", "strict", NULL };
+	static const char *const canon[] = { "", "strict", NULL };
+	char path[KEYPATH_MAX];
+	yaml_node_t *n;
+	int r = config_map_get(l, m1, p1, "xml_policy", 0, &n, path, sizeof path);
+
+	cfg->libvirt_xml_policy[0] = '\0';
+	TRY(r);
+	if (r)
+		TRY(config_value_choice(l, n, path, words, canon, "permissive or strict",
+					cfg->libvirt_xml_policy, sizeof cfg->libvirt_xml_policy));
+	return 0;
+}
+
 static int load_libvirt(struct ld *l, yaml_node_t *sys, const char *spath,
 			struct pvc_config *cfg)
 {
@@ -171,7 +199,7 @@ static int load_libvirt(struct ld *l, yaml_node_t *sys, const char *spath,
 			     NULL));
 	TRY(config_field_int(l, m1, p1, "shutdown_timeout", 0, 1, 3600, &cfg->vm_shutdown_timeout,
 			     NULL));
-	return 0;
+	return load_xml_policy(l, m1, p1, cfg);
 }
 
 static int load_flush(struct ld *l, yaml_node_t *sys, const char *spath, struct pvc_config *cfg)
@@ -205,29 +233,111 @@ static int valid_user_name(const char *s)
 	return 1;
 }
 
-static int load_worker_user(struct ld *l, yaml_node_t *m3, const char *p3,
-			    struct pvc_config *cfg)
+/* A user or group name value: the shadow-utils rules, so that a typo is caught here
+ * rather than by getpwnam() at start. */
+static int load_name(struct ld *l, yaml_node_t *n, const char *path, const char *what, char *out,
+		     size_t outsz)
 {
-	char path[KEYPATH_MAX];
-	yaml_node_t *n;
+	char got[SHOW_MAX * 4 + 32];
+
+	TRY(config_value_str(l, n, path, S_NONEMPTY, out, outsz));
+	if (valid_user_name(out))
+		return 0;
+	config_error_describe(n, got, sizeof got);
+	return err_node(l, n, path,
+			"expected a system %s name ([a-z_][a-z0-9_-]*, at most 32 characters), "
+			"got %s",
+			what, got);
+}
+
+/* A name any process may end up as: sharing it defeats one user per role. */
+static int shared_by_nature(const char *name)
+{
+	return strcmp(name, "root") == 0 || strcmp(name, "nobody") == 0;
+}
+
+/* Without allow_shared_user: no role as root or nobody, no two roles as one user.
+ * nodes[r] is where role r's user was set (NULL: default; then `un`, the .user
+ * node, or the supervisor map). */
+static int check_users_distinct(struct ld *l, yaml_node_t *m3, const char *p3,
+				yaml_node_t *un, yaml_node_t *const *nodes,
+				const struct pvc_config *cfg)
+{
+	char path[KEYPATH_MAX], pu[KEYPATH_MAX];
+
+	for (int r = ROLE_ZK; r <= ROLE_FENCE; r++) {
+		const char *u = cfg->role_users[r];
+		int dup = 0;
+
+		for (int s = ROLE_ZK; s < r; s++)
+			dup |= strcmp(cfg->role_users[s], u) == 0;
+		if (!dup && !shared_by_nature(u))
+			continue;
+		if (un != NULL) {
+			config_map_path(path, sizeof path, p3, "user");
+			return err_node(l, un, path,
+					"all five worker roles would run as \"%s\", so a compromised "
+					"worker could signal, ptrace or read the environment of the "
+					"others; set pvc.system.supervisor.users (one system user per "
+					"role) instead, or allow_shared_user: true (tests only)",
+					u);
+		}
+		config_map_path(pu, sizeof pu, p3, "users");
+		config_map_path(path, sizeof path, pu, K_USERS[r - ROLE_ZK]);
+		return err_at(l, nodes[r] ? &nodes[r]->start_mark : m3 ? &m3->start_mark : NULL, path,
+			      "\"%s\" %s; every role needs its own system user (allow_shared_user: "
+			      "true allows it, for tests only)",
+			      u, dup ? "is also the user of another role" : "is shared by nature");
+	}
+	return 0;
+}
+
+/* user (compat, all five roles) or users (one per role), group, allow_shared_user. */
+static int load_worker_users(struct ld *l, yaml_node_t *m3, const char *p3,
+			     struct pvc_config *cfg)
+{
+	char path[KEYPATH_MAX], pu[KEYPATH_MAX];
+	yaml_node_t *un = NULL, *um = NULL, *nodes[CFG_ROLE_SLOTS] = {0};
 	int r;
 
-	snprintf(cfg->worker_user, sizeof cfg->worker_user, "%s", DEF_WORKER_USER);
-	r = config_map_get(l, m3, p3, "user", 0, &n, path, sizeof path);
+	cfg->worker_user[0] = '\0';
+	for (r = ROLE_ZK; r <= ROLE_FENCE; r++)
+		snprintf(cfg->role_users[r], sizeof cfg->role_users[r], "%s", DEF_ROLE_USERS[r]);
+	r = config_map_get(l, m3, p3, "user", 0, &un, path, sizeof path);
 	TRY(r);
-	if (r) {
-		TRY(config_value_str(l, n, path, S_NONEMPTY, cfg->worker_user,
-				     sizeof cfg->worker_user));
-		if (!valid_user_name(cfg->worker_user)) {
-			char got[SHOW_MAX * 4 + 32];
+	if (r)
+		TRY(load_name(l, un, path, "user", cfg->worker_user, sizeof cfg->worker_user));
+	r = config_field_map(l, m3, p3, "users", 0, K_USERS, &um, pu, sizeof pu);
+	TRY(r);
+	if (r && un != NULL)
+		return err_node(l, um, pu,
+				"set either users (one user per role) or user (one user for "
+				"every role, tests only), not both");
+	for (r = ROLE_ZK; r <= ROLE_FENCE; r++) {
+		int got;
 
-			config_error_describe(n, got, sizeof got);
-			return err_node(l, n, path,
-					"expected a system user name ([a-z_][a-z0-9_-]*, at most 32 "
-					"characters), got %s",
-					got);
+		if (un != NULL) {
+			snprintf(cfg->role_users[r], sizeof cfg->role_users[r], "%s",
+				 cfg->worker_user);
+			continue;
 		}
+		got = config_map_get(l, um, pu, K_USERS[r - ROLE_ZK], 0, &nodes[r], path,
+				     sizeof path);
+		TRY(got);
+		if (got)
+			TRY(load_name(l, nodes[r], path, "user", cfg->role_users[r],
+				      sizeof cfg->role_users[r]));
 	}
+	/* with the compat .user, its primary group stands in for the common group */
+	snprintf(cfg->worker_group, sizeof cfg->worker_group, "%s", un ? "" : DEF_WORKER_GROUP);
+	r = config_map_get(l, m3, p3, "group", 0, &nodes[0], path, sizeof path);
+	TRY(r);
+	if (r)
+		TRY(load_name(l, nodes[0], path, "group", cfg->worker_group,
+			      sizeof cfg->worker_group));
+	TRY(config_field_bool(l, m3, p3, "allow_shared_user", 0, &cfg->allow_shared_user));
+	if (!cfg->allow_shared_user)
+		TRY(check_users_distinct(l, m3, p3, un, nodes, cfg));
 	return 0;
 }
 
@@ -273,7 +383,7 @@ static int load_supervisor(struct ld *l, yaml_node_t *sys, const char *spath,
 	cfg->healthy_reset_s = DEF_HEALTHY_RESET_S;
 	cfg->crashloop_max = DEF_CRASHLOOP_MAX;
 	cfg->crashloop_window_s = DEF_CRASHLOOP_WINDOW_S;
-	TRY(load_worker_user(l, m3, p3, cfg));
+	TRY(load_worker_users(l, m3, p3, cfg));
 	TRY(load_heartbeat(l, m3, p3, cfg));
 	TRY(config_field_int(l, m3, p3, "restart_backoff_max_ms", 0, 100, 600000,
 			     &cfg->restart_backoff_max_ms, NULL));

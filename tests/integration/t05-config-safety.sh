@@ -9,6 +9,9 @@
 #    and net-router runs without a restart
 #  - pvcctl status shows the Landlock state
 #  - the supervisor holds no CAP_SYS_ADMIN (bit 21) in CapEff and CapBnd
+#  - one user per role (issue 16): two roles sharing a user are refused (exit 78), a
+#    missing role user or one outside the common group stops the daemon at start with
+#    an error naming the key, the user and how to create it
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$PVCT_ROOT/tests/lib/netns.sh"
@@ -17,8 +20,7 @@ set -euo pipefail
 require_root
 [[ -x $PVCT_BUILD/pvcnoded ]] || skip_all "build/pvcnoded missing (make all)"
 [[ -x /usr/sbin/dnsmasq ]] || skip_all "dnsmasq missing"
-getent passwd nobody >/dev/null || skip_all "no user nobody"
-# the worker user traverses the work dir (mktemp makes it 0700)
+# the worker users traverse the work dir (mktemp makes it 0700)
 chmod 0711 "$PVCT_WORK"
 D=$PVCT_BUILD/pvcnoded
 
@@ -59,6 +61,41 @@ st=0
 timeout -s KILL 15 "$D" -c "$PVCT_WORK/mode0644.yaml" >/dev/null 2>&1 || st=$?
 check_eq "refused config: exit status 78" 78 "$st"
 
+# ---- one user per role (#16) -------------------------------------------------------------
+users_variant() { # NAME SED-EXPR: a copy of the good config
+	local f=$PVCT_WORK/users-$1.yaml
+	sed "$2" "$good" >"$f"
+	chmod 0600 "$f"
+	printf '%s\n' "$f"
+}
+start_refused() { # NAME FILE EXPECTED-TEXT...: the daemon stops at start, saying all of them
+	local name=$1 f=$2 out st=0 t miss=
+	shift 2
+	out=$(timeout -s KILL 15 "$D" -c "$f" 2>&1) || st=$?
+	for t in "$@"; do [[ $out == *"$t"* ]] || miss+="[$t] "; done
+	if [[ $st -ne 0 && $st -ne 137 && -z $miss ]]; then pass "$name (exit $st)"; else
+		fail "$name" "exit $st, missing $miss: $out"; fi
+}
+f=$(users_variant shared 's/flush: pvct-flush/flush: pvct-zk/')
+st=0
+out=$("$D" -c "$f" --check-config 2>&1) || st=$?
+if [[ $st -eq 78 && $out == *'pvc.system.supervisor.users.flush: "pvct-zk" is also the user of another role'* ]]; then
+	pass "--check-config refuses two roles with one user (exit 78)"; else
+	fail "--check-config refuses two roles with one user" "exit $st: $out"; fi
+f=$(users_variant nobody 's/fence: pvct-fence/fence: nobody/')
+st=0
+out=$("$D" -c "$f" --check-config 2>&1) || st=$?
+if [[ $st -eq 78 && $out == *'pvc.system.supervisor.users.fence: "nobody" is shared by nature'* ]]; then
+	pass "--check-config refuses a role as nobody (exit 78)"; else
+	fail "--check-config refuses a role as nobody" "exit $st: $out"; fi
+f=$(users_variant missing 's/flush: pvct-flush/flush: pvct-missing/')
+getent passwd pvct-missing >/dev/null && fail "user pvct-missing must not exist" "it does"
+start_refused "a missing role user stops the daemon, naming key, user and remedy" "$f" \
+	'pvc.system.supervisor.users.flush: no user "pvct-missing"' 'make install' 'systemd-sysusers'
+f=$(users_variant group 's/^      group: pvct$/      group: nogroup/')
+start_refused "a role user outside the common group stops the daemon" "$f" \
+	'pvc.system.supervisor.group: user "pvct-zk" (zk-election) is not a member of group "nogroup"'
+
 # ---- node name against the host's short name (#15 item 4) ------------------------------
 short=$(hostname | cut -d. -f1)
 warned() { "$D" -c "$1" --check-config 2>&1 >/dev/null | grep -q "WARNING: pvc.node \"$2\" differs from this host's short name \"$short\""; }
@@ -98,10 +135,9 @@ if ! node_wait_ready hv1 30; then
 	finish
 fi
 pass "node with a missing log_directory starts"
-nobody_group=$(id -gn nobody)
-check_eq "log_directory created root:$nobody_group 750" "root:$nobody_group 750" "$(stat -c '%U:%G %a' "$LOGD")"
-check_eq "missing parent created root:$nobody_group 750" "root:$nobody_group 750" "$(stat -c '%U:%G %a' "$(node_dir hv1)/newlogs")"
-check_eq "<log>/dnsmasq owned by the worker user, 750" "nobody:$nobody_group 750" "$(stat -c '%U:%G %a' "$LOGD/dnsmasq")"
+check_eq "log_directory created root:pvct 750" "root:pvct 750" "$(stat -c '%U:%G %a' "$LOGD")"
+check_eq "missing parent created root:pvct 750" "root:pvct 750" "$(stat -c '%U:%G %a' "$(node_dir hv1)/newlogs")"
+check_eq "<log>/dnsmasq owned by net-router's user, 750" "pvct-net:pvct-net 750" "$(stat -c '%U:%G %a' "$LOGD/dnsmasq")"
 status=$(node_ctl hv1 status 2>&1 || true)
 nr_running() { node_ctl hv1 status 2>/dev/null | grep -qE "^net-router +[0-9]+ +running +[0-9]+ +0\$"; }
 if wait_for 10 nr_running; then pass "net-router runs, never restarted"; else

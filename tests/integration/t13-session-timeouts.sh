@@ -59,6 +59,10 @@ for T in $TIMEOUTS; do
 	lapses=$(count_in_logs "session lease lapsed")
 	downs=$(count_in_logs "stepping down")
 	echo "T=$T ms, ${SECS} s: $lapses lease lapses, $downs step-downs, $changes primary changes in $samples samples"
+	for n in $NODES; do
+		grep -H -e "session lease lapsed" -e "stepping down" "$(node_log "$n")" | head -5 || true
+		cp "$(node_log "$n")" "$PVCT_WORK/T$T-$n.log" # kept for a failure's diagnosis
+	done
 	check_eq "T=$T: no lease lapse in ${SECS} s" 0 "$lapses"
 	check_eq "T=$T: no step-down in ${SECS} s" 0 "$downs"
 	check_eq "T=$T: /primary_node never changed" 0 "$changes"

@@ -89,15 +89,16 @@ check "pvc-flush ordered after pvcnoded and libvirtd (stops before them)" \
 check "pvc-flush ExecStart unflush --wait" grep -qE '^ExecStart=/usr/bin/pvcctl node unflush --wait' "$U/pvc-flush.service"
 check "pvc-flush ExecStop flush --wait" grep -qE '^ExecStop=/usr/bin/pvcctl node flush --wait' "$U/pvc-flush.service"
 
-# sysusers: creates the worker user in a scratch root
+# sysusers: creates one user per worker role and their group in a scratch root
 if command -v systemd-sysusers >/dev/null; then
 	R=$PVCT_WORK/root
 	mkdir -p "$R/etc"
 	if systemd-sysusers --root="$R" "$U/pvcnoded.sysusers" >/dev/null 2>&1 &&
-		grep -q '^pvc:x:[0-9]*:[0-9]*:PVC node daemon workers:/nonexistent:' "$R/etc/passwd"; then
-		pass sysusers-creates-pvc
+		grep -q '^pvc-zk:x:' "$R/etc/passwd" && grep -q '^pvc-fence:x:' "$R/etc/passwd" &&
+		grep -q '^pvc:x:[0-9]*:.*pvc-zk' "$R/etc/group"; then
+		pass sysusers-creates-role-users
 	else
-		fail sysusers-creates-pvc "$(cat "$R/etc/passwd" 2>/dev/null)"
+		fail sysusers-creates-role-users "$(cat "$R/etc/passwd" 2>/dev/null)"
 	fi
 fi
 finish

@@ -1,10 +1,13 @@
 #!/bin/bash
 # Worker confinement (issue #7), seen from outside:
 #  1. a running node (networking on, inside a test namespace): every worker's
-#     /proc/PID/status shows the worker user, the expected capabilities and
-#     bounding set, NoNewPrivs 1, Seccomp 2; no inherited file is open; the
-#     supervisor is root. docs/privileges.md is the table this checks.
-#  2. the test build (PVC_TEST_HOOKS): a forbidden action in a worker
+#     /proc/PID/status shows its own role's user (five distinct uids, issue 16), the
+#     expected groups, capabilities and bounding set, NoNewPrivs 1, Seccomp 2; no
+#     inherited file is open; the supervisor is root; no role's user can signal or
+#     read /proc/PID/environ of another role's worker. docs/privileges.md is the table
+#     this checks.
+#  2. the test build (PVC_TEST_HOOKS; in $PVCT_TEST_BUILD, default build-test): a
+#     forbidden action in a worker
 #     (PVC_TEST_FORBIDDEN=<role>:<action>) gets it killed by SIGSYS (or refused)
 #     and the supervisor starts it again; PVC_SECCOMP_LOG=1 names the syscall.
 #  3. the normal build contains no test hook.
@@ -16,9 +19,10 @@ require_root
 
 ROLES=(zk-election vm-manager net-router flush fence)
 [[ -x $PVCT_BUILD/pvcnoded ]] || skip_all "build/pvcnoded missing (make all)"
-getent passwd nobody >/dev/null || skip_all "no user nobody"
-NOBODY_UID=$(id -u nobody)
-NOBODY_GID=$(id -g nobody)
+pvct_users
+declare -A ROLE_USER
+for pair in $PVCT_ROLE_USERS; do ROLE_USER[${pair%%:*}]=${pair#*:}; done
+PVCT_GID=$(getent group "$PVCT_GROUP" | cut -d: -f3)
 
 # Namespaces when available: net-router then really holds its capabilities on a
 # device of its own. Without them the node runs with networking off.
@@ -84,13 +88,15 @@ for r in "${ROLES[@]}"; do
 		fail "$r is running" "no process with comm $r"
 		continue
 	fi
-	check_eq "$r Uid is nobody" "$NOBODY_UID	$NOBODY_UID	$NOBODY_UID	$NOBODY_UID" \
-		"$(status_field "$pid" Uid)"
-	check_eq "$r Gid is nobody's group" "$NOBODY_GID	$NOBODY_GID	$NOBODY_GID	$NOBODY_GID" \
-		"$(status_field "$pid" Gid)"
-	want_groups=
+	u=${ROLE_USER[$r]}
+	uid=$(id -u "$u")
+	gid=$(id -g "$u")
+	check_eq "$r Uid is its own user $u" "$uid	$uid	$uid	$uid" "$(status_field "$pid" Uid)"
+	check_eq "$r Gid is $u's group" "$gid	$gid	$gid	$gid" "$(status_field "$pid" Gid)"
+	# the common group (the daemon's directories), and libvirt's socket for vm-manager
+	want_groups=$PVCT_GID
 	if [[ $r == vm-manager ]] && getent group libvirt >/dev/null; then
-		want_groups=$(getent group libvirt | cut -d: -f3)
+		want_groups=$(printf '%s\n' "$PVCT_GID" "$(getent group libvirt | cut -d: -f3)" | sort -n | xargs)
 	fi
 	check_eq "$r supplementary groups" "$want_groups" "$(status_field "$pid" Groups | xargs)"
 	want=$(expected_caps "$r")
@@ -114,6 +120,28 @@ for r in "${ROLES[@]}"; do
 	t=$(readlink /proc/"$pid"/fd/3 2>/dev/null || true)
 	check "$r fd 3 is its socketpair" test "${t#socket:}" != "$t"
 done
+
+# One uid per role (issue 16): five different uids, and no role's user may signal
+# (kill -0: only the uid matters, dumpable or not) or read /proc/PID/environ of another
+# role's worker. With a shared user the kill -0 succeeds.
+uids=$(for r in "${ROLE_USER[@]}"; do id -u "$r"; done | sort -u | wc -l)
+check_eq "the five roles run as five different uids" 5 "$uids"
+reached=
+for r in "${ROLES[@]}"; do
+	pid=$(node_worker hv1 "$r")
+	[[ -n $pid ]] || continue
+	for o in "${ROLES[@]}"; do
+		[[ $o != "$r" ]] || continue
+		as=(setpriv --reuid="${ROLE_USER[$o]}" --regid="${ROLE_USER[$o]}" --clear-groups)
+		if "${as[@]}" kill -0 "$pid" 2>/dev/null; then reached+="$o-signals-$r "; fi
+		if "${as[@]}" cat "/proc/$pid/environ" >/dev/null 2>&1; then reached+="$o-reads-$r/environ "; fi
+	done
+done
+check_eq "no role's user can signal or read the environment of another role" "" "$reached"
+# the check itself can fail: the same user reaches its own worker with kill -0
+zpid=$(node_worker hv1 zk-election)
+check "kill -0 works for the worker's own user (the check above can fail)" \
+	setpriv --reuid="${ROLE_USER[zk-election]}" --regid="${ROLE_USER[zk-election]}" --clear-groups kill -0 "$zpid"
 
 # Secrets (issue #7): the IPMI password of the config (tests/lib/node.sh) is in no
 # argv, no environment, no log line, and no process can dump a core.
@@ -141,13 +169,15 @@ fi
 node_stop hv1 20 || true
 
 # ---- 2. forbidden actions in the test build ---------------------------------------------
-TB=$PVCT_ROOT/build-test/pvcnoded
+TBD=${PVCT_TEST_BUILD:-$PVCT_ROOT/build-test}
+TB=$TBD/pvcnoded
 # incremental: cheap when the test build is current
-if ! make -C "$PVCT_ROOT" --no-print-directory test-build >"$PVCT_WORK/test-build.log" 2>&1; then
+if ! make -C "$PVCT_ROOT" --no-print-directory BUILD="$TBD" EXTRA_CFLAGS=-DPVC_TEST_HOOKS all \
+	>"$PVCT_WORK/test-build.log" 2>&1; then
 	echo "note: make test-build failed (see $PVCT_WORK/test-build.log); using the existing binary"
 fi
 if [[ ! -x $TB ]]; then
-	fail "test build exists" "build-test/pvcnoded could not be built: $PVCT_WORK/test-build.log"
+	fail "test build exists" "$TB could not be built: $PVCT_WORK/test-build.log"
 	finish
 fi
 
@@ -218,5 +248,5 @@ if ((${#hooked[@]})); then
 else
 	pass "normal build has no test hooks"
 fi
-check "test build has the hooks" grep -q PVC_TEST_FORBIDDEN "$PVCT_ROOT/build-test/pvc-zk-election"
+check "test build has the hooks" grep -q PVC_TEST_FORBIDDEN "$TBD/pvc-zk-election"
 finish

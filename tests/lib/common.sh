@@ -21,6 +21,11 @@
 #   check_eq NAME EXPECTED ACTUAL
 #   skip_all REASON      prints "SKIP: REASON" and exits 77 (whole script skipped)
 #   require_root         skip_all unless running as root
+#   pvct_users           create (once, idempotent) the test system users of the worker
+#                        roles pvct-zk, pvct-vm, pvct-net, pvct-flush, pvct-fence, each
+#                        with its own group and a member of the group pvct, so that the
+#                        tests run the real one-uid-per-role scheme (needs root)
+#   PVCT_ROLE_USERS      "zk-election:pvct-zk vm-manager:pvct-vm ..." (role:user pairs)
 #   wait_for TIMEOUT_S CMD...   poll CMD every 50 ms until it succeeds (return 0)
 #                        or TIMEOUT_S (may be fractional) passed (return 1)
 #   now_ms               monotonic-enough wall clock in milliseconds
@@ -105,6 +110,29 @@ require_root() {
 	if ((EUID != 0)); then
 		skip_all "needs root"
 	fi
+}
+
+PVCT_ROLE_USERS="zk-election:pvct-zk vm-manager:pvct-vm net-router:pvct-net flush:pvct-flush fence:pvct-fence"
+PVCT_GROUP=pvct
+
+# Concurrent scripts may race on /etc/passwd's lock: a failed add is fine when the
+# entry exists afterwards.
+pvct_users() {
+	local pair u
+	getent group "$PVCT_GROUP" >/dev/null ||
+		groupadd --system "$PVCT_GROUP" 2>/dev/null || getent group "$PVCT_GROUP" >/dev/null ||
+		{ echo "pvct_users: cannot create group $PVCT_GROUP" >&2; return 1; }
+	for pair in $PVCT_ROLE_USERS; do
+		u=${pair#*:}
+		getent passwd "$u" >/dev/null ||
+			useradd --system --user-group --no-create-home --home-dir /nonexistent \
+				--shell /usr/sbin/nologin --groups "$PVCT_GROUP" "$u" 2>/dev/null ||
+			getent passwd "$u" >/dev/null ||
+			{ echo "pvct_users: cannot create user $u" >&2; return 1; }
+		id -nG "$u" | tr ' ' '\n' | grep -qx "$PVCT_GROUP" ||
+			usermod -a -G "$PVCT_GROUP" "$u" ||
+			{ echo "pvct_users: cannot add $u to $PVCT_GROUP" >&2; return 1; }
+	done
 }
 
 now_ms() {

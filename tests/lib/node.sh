@@ -25,6 +25,8 @@
 #                        networking values [10.200.0.0/24, 10.200.0.254/24,
 #                        10.201.0.0/24, 10.201.0.254/24, "", 10.202.0.0/24,
 #                        10.202.0.254/24, ens4]
+#   The workers run as the test users of pvct_users (tests/lib/common.sh), created
+#   here when run as root.
 #   The file is written mode 0600 (owner root when run as root): pvcnoded refuses a
 #   configuration that group or others may read.
 #   node_start NAME [NETNS]     start build/pvcnoded -c that config (inside NETNS if
@@ -43,8 +45,13 @@ node_dir() {
 }
 
 node_config() {
-	local name=$1 d coords="" c
+	local name=$1 d coords="" c users="" pair
 	d=$(node_dir "$name")
+	# one system user per role, as in production (tests/lib/common.sh)
+	if ((EUID == 0)); then pvct_users; fi
+	for pair in $PVCT_ROLE_USERS; do
+		users+="${users:+, }${pair%%:*}: ${pair#*:}"
+	done
 	mkdir -p "$d/run" "$d/log" "$d/console"
 	chmod 0755 "$d" "$d/run" "$d/log" "$d/console"
 	for c in ${NODE_COORDINATORS:-hv1 hv2 hv3}; do
@@ -102,7 +109,8 @@ pvc:
       uri: "${NODE_LIBVIRT_URI:-test:///default}"
       shutdown_timeout: 5
     supervisor:
-      user: nobody
+      users: {$users}
+      group: $PVCT_GROUP
 ${NODE_SUPERVISOR_EXTRA:-}
 ${NODE_EXTRA_SYSTEM:-}
     configuration:

@@ -223,7 +223,14 @@ static void test_sample_values(void **state)
 	assert_int_equal(c.vm_shutdown_timeout, 90);
 	assert_int_equal(c.flush_vm_timeout, 600);
 	assert_int_equal(c.flush_in_flight, 1);
-	assert_string_equal(c.worker_user, "pvc");
+	assert_string_equal(c.worker_user, "");
+	assert_string_equal(c.role_users[ROLE_ZK], "pvc-zk");
+	assert_string_equal(c.role_users[ROLE_VM], "pvc-vm");
+	assert_string_equal(c.role_users[ROLE_NET], "pvc-net");
+	assert_string_equal(c.role_users[ROLE_FLUSH], "pvc-flush");
+	assert_string_equal(c.role_users[ROLE_FENCE], "pvc-fence");
+	assert_string_equal(c.worker_group, "pvc");
+	assert_int_equal(c.allow_shared_user, 0);
 	assert_int_equal(c.heartbeat_interval_ms, 1500);
 	assert_int_equal(c.hang_timeout_ms, 3200);
 	assert_int_equal(c.restart_backoff_max_ms, 30000);
@@ -240,7 +247,8 @@ static void test_sample_documents_added_keys(void **state)
 		"    zookeeper:\n", "      hosts:", "      session_timeout_ms:", "    libvirt:\n",
 		"      uri:", "      migration_uri:", "      migration_dest_uri:",
 		"      migration_timeout:", "      shutdown_timeout:", "    flush:\n",
-		"      vm_timeout:", "      in_flight:", "    supervisor:\n", "      user:",
+		"      vm_timeout:", "      in_flight:", "    supervisor:\n", "      users:",
+		"      group:", "      allow_shared_user:",
 		"      heartbeat_interval_ms:", "      hang_timeout_ms:",
 		"      restart_backoff_max_ms:", "      healthy_reset_s:", "      crashloop_max:",
 		"      crashloop_window_s:", "      allow_no_landlock:", NULL
@@ -386,7 +394,11 @@ static void test_good_networking(void **state)
 	assert_int_equal(c.vm_shutdown_timeout, 30);
 	assert_int_equal(c.flush_vm_timeout, 900);
 	assert_int_equal(c.flush_in_flight, 2);
-	assert_string_equal(c.worker_user, "pvcnode");
+	assert_string_equal(c.worker_user, "");
+	assert_string_equal(c.role_users[ROLE_ZK], "pvcnode-zk");
+	assert_string_equal(c.role_users[ROLE_FLUSH], "pvcnode-flush");
+	assert_string_equal(c.role_users[ROLE_FENCE], "pvc-fence"); /* default */
+	assert_string_equal(c.worker_group, "pvcnode");
 	assert_int_equal(c.heartbeat_interval_ms, 1000);
 	assert_int_equal(c.hang_timeout_ms, 5000);
 	assert_int_equal(c.restart_backoff_max_ms, 10000);
@@ -424,6 +436,11 @@ static void test_for_role(void **state)
 		assert_string_equal(r.dns_db.user, "pvcdns");
 		assert_int_equal(r.keepalive_interval, 2);
 		assert_string_equal(r.if_cluster.address.text, "10.10.0.2/16");
+		/* a worker switches to worker_user: its own role's user */
+		if (role >= WORKER_FIRST && role <= WORKER_LAST)
+			assert_string_equal(r.worker_user, c.role_users[role]);
+		else
+			assert_string_equal(r.worker_user, "");
 	}
 	/* the source is untouched */
 	assert_string_equal(c.ipmi_pass, "p@ss: word");
@@ -611,8 +628,227 @@ static void test_allow_no_landlock(void **state)
 	free(text);
 }
 
+/* pvc.cluster.zookeeper.auth: a config naming `secret` (written to a fresh file with
+ * `mode`, owned by `uid`) loads (returns 0) or fails with the error in err. */
+static int load_zk_auth(const char *secret, mode_t mode, uid_t uid, char *secret_path,
+			size_t spsz, struct pvc_config *c, char *err, size_t errlen)
+{
+	char src[PATH_MAX + 64], tmp[PATH_MAX], line[PATH_MAX + 128];
+	char *text, *mod;
+	int rc;
+
+	write_tmp(secret_path, spsz, secret);
+	assert_int_equal(chmod(secret_path, mode), 0);
+	if (uid != geteuid())
+		assert_int_equal(chown(secret_path, uid, (gid_t)-1), 0);
+	snprintf(line, sizeof line,
+		 "    coordinators: [hv1, hv2, hv3]\n    zookeeper:\n      auth:\n"
+		 "        scheme: digest\n        secret_file: %s\n",
+		 secret_path);
+	src_path(src, sizeof src, "tests/configs/good-minimal.yaml");
+	text = read_all(src);
+	mod = replace_once(text, "    coordinators: [hv1, hv2, hv3]\n", line);
+	write_tmp(tmp, sizeof tmp, mod);
+	rc = config_load(tmp, "hv1", c, err, errlen);
+	unlink(tmp);
+	free(mod);
+	free(text);
+	return rc;
+}
+
+static void test_zk_auth_absent(void **state)
+{
+	struct pvc_config c;
+
+	(void)state;
+	load_ok("tests/configs/good-minimal.yaml", "hv2", &c);
+	assert_string_equal(c.zk_auth_scheme, "");
+	assert_string_equal(c.zk_auth_secret_file, "");
+	assert_string_equal(c.zk_auth_secret, "");
+}
+
+static void test_zk_auth_secret_file(void **state)
+{
+	char sp[PATH_MAX], err[2048] = "";
+	struct pvc_config c;
+
+	(void)state;
+	if (geteuid() != 0) {
+		/* only a root-owned file is accepted: a file of ours is refused by name */
+		assert_int_equal(load_zk_auth("pvc:s3cret\n", 0600, geteuid(), sp, sizeof sp, &c,
+					      err, sizeof err), -1);
+		assert_non_null(strstr(err, sp));
+		unlink(sp);
+		skip();
+	}
+	assert_int_equal(load_zk_auth("pvc:s3cr:et\n", 0600, 0, sp, sizeof sp, &c, err,
+				      sizeof err), 0);
+	assert_string_equal(c.zk_auth_scheme, "digest");
+	assert_string_equal(c.zk_auth_secret_file, sp);
+	assert_string_equal(c.zk_auth_secret, "pvc:s3cr:et"); /* newline dropped */
+	unlink(sp);
+	assert_int_equal(load_zk_auth("pvc:x", 0400, 0, sp, sizeof sp, &c, err, sizeof err), 0);
+	assert_string_equal(c.zk_auth_secret, "pvc:x");
+	unlink(sp);
+}
+
+static void zk_auth_refused(const char *secret, mode_t mode, uid_t uid, const char *what)
+{
+	char sp[PATH_MAX], err[2048] = "";
+	struct pvc_config c;
+
+	assert_int_equal(load_zk_auth(secret, mode, uid, sp, sizeof sp, &c, err, sizeof err), -1);
+	if (!strstr(err, sp) || !strstr(err, what) ||
+	    !strstr(err, "pvc.cluster.zookeeper.auth.secret_file"))
+		print_error("mode %04o uid %u: %s\n", (unsigned)mode, (unsigned)uid, err);
+	assert_non_null(strstr(err, sp));
+	assert_non_null(strstr(err, what));
+	assert_non_null(strstr(err, "pvc.cluster.zookeeper.auth.secret_file"));
+	assert_null(strstr(err, "s3cret")); /* never the secret itself */
+	unlink(sp);
+}
+
+static void test_zk_auth_refused(void **state)
+{
+	static const mode_t bad_modes[] = { 0640, 0604, 0644, 0660, 0610, 0601 };
+	char big[400];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	for (size_t i = 0; i < sizeof bad_modes / sizeof bad_modes[0]; i++)
+		zk_auth_refused("pvc:s3cret\n", bad_modes[i], 0, "must be owned by root");
+	zk_auth_refused("pvc:s3cret\n", 0600, 65534, "owned by uid 65534");
+	zk_auth_refused("s3cret\n", 0600, 0, "user:password");
+	zk_auth_refused(":s3cret\n", 0600, 0, "user:password");
+	zk_auth_refused("pvc:\n", 0600, 0, "user:password");
+	zk_auth_refused("pvc:s3cret\nmore\n", 0600, 0, "user:password");
+	memset(big, 'a', sizeof big - 1);
+	big[3] = ':';
+	big[sizeof big - 1] = '\0';
+	zk_auth_refused(big, 0600, 0, "longer than");
+}
+
+/* The secret reaches zk-election only (config_for_role, supervisor/config/role.c). */
+static void test_zk_auth_for_role(void **state)
+{
+	char sp[PATH_MAX], err[2048] = "";
+	struct pvc_config c, r;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(load_zk_auth("pvc:s3cret\n", 0600, 0, sp, sizeof sp, &c, err,
+				      sizeof err), 0);
+	unlink(sp);
+	for (int role = 0; role < ROLE_COUNT; role++) {
+		config_for_role(&c, role, &r);
+		if (role == ROLE_ZK)
+			assert_string_equal(r.zk_auth_secret, "pvc:s3cret");
+		else
+			assert_string_equal(r.zk_auth_secret, "");
+	}
+}
+
 /* One bad config file: must fail with an error that starts with its path and
  * contains the expected substring, on a single line. */
+/* pvc.system.supervisor.users/user/allow_shared_user: the sample with `from` replaced
+ * by `to`; returns config_load's result, the error in err. */
+static int load_users(const char *from, const char *to, int allow_shared, struct pvc_config *c,
+		      char *err, size_t errlen)
+{
+	char src[PATH_MAX + 64], tmp[PATH_MAX];
+	char *text, *mod, *mod2;
+	int rc;
+
+	src_path(src, sizeof src, "docs/pvcnoded.sample.yaml");
+	text = read_all(src);
+	mod = replace_once(text, from, to);
+	mod2 = replace_once(mod, "      allow_shared_user: False\n",
+			    allow_shared ? "      allow_shared_user: True\n"
+					 : "      allow_shared_user: False\n");
+	write_tmp(tmp, sizeof tmp, mod2);
+	rc = config_load(tmp, "pvchv1", c, err, errlen);
+	unlink(tmp);
+	free(mod2);
+	free(mod);
+	free(text);
+	return rc;
+}
+
+/* Refused as long as allow_shared_user is off, with `what` in the error; accepted with
+ * it (tests only). */
+static void expect_users_refused(const char *from, const char *to, const char *what)
+{
+	struct pvc_config c;
+	char err[1024];
+
+	assert_int_equal(load_users(from, to, 0, &c, err, sizeof err), -1);
+	if (!strstr(err, what))
+		print_error("expected %s, got: %s\n", what, err);
+	assert_non_null(strstr(err, what));
+	assert_int_equal(load_users(from, to, 1, &c, err, sizeof err), 0);
+	assert_int_equal(c.allow_shared_user, 1);
+}
+
+static void test_users_shared_refused(void **state)
+{
+	struct pvc_config c;
+	char err[1024];
+
+	(void)state;
+	expect_users_refused("        flush: pvc-flush\n", "        flush: pvc-zk\n",
+			     "pvc.system.supervisor.users.flush: \"pvc-zk\" is also the user of "
+			     "another role");
+	expect_users_refused("        fence: pvc-fence\n", "        fence: nobody\n",
+			     "pvc.system.supervisor.users.fence: \"nobody\" is shared by nature");
+	expect_users_refused("        zk-election: pvc-zk\n", "        zk-election: root\n",
+			     "pvc.system.supervisor.users.zk-election: \"root\"");
+	/* user and users together */
+	assert_int_equal(load_users("      # user: pvc\n", "      user: pvctest\n", 1, &c, err,
+				    sizeof err), -1);
+	assert_non_null(strstr(err, "set either users (one user per role) or user"));
+	/* an unknown role key */
+	assert_int_equal(load_users("        flush: pvc-flush\n", "        flusher: pvc-flush\n",
+				    0, &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "flusher"));
+}
+
+/* user: (compat, tests) sets all five roles; the group is then its primary group. */
+static void test_users_compat_user(void **state)
+{
+	struct pvc_config c, r;
+	char err[1024], src[PATH_MAX + 64], tmp[PATH_MAX];
+	char *text, *mod;
+
+	(void)state;
+	src_path(src, sizeof src, "tests/configs/good-minimal.yaml");
+	text = read_all(src);
+	mod = replace_once(text, "    intervals:\n",
+			   "    supervisor:\n      user: pvctest\n    intervals:\n");
+	write_tmp(tmp, sizeof tmp, mod);
+	assert_int_equal(config_load(tmp, "hv2", &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "pvc.system.supervisor.user: all five worker roles would run "
+				    "as \"pvctest\""));
+	unlink(tmp);
+	free(mod);
+	mod = replace_once(text, "    intervals:\n",
+			   "    supervisor:\n      user: pvctest\n      allow_shared_user: true\n"
+			   "    intervals:\n");
+	write_tmp(tmp, sizeof tmp, mod);
+	assert_int_equal(config_load(tmp, "hv2", &c, err, sizeof err), 0);
+	assert_string_equal(c.worker_user, "pvctest");
+	assert_string_equal(c.worker_group, "");
+	for (int role = WORKER_FIRST; role <= WORKER_LAST; role++) {
+		assert_string_equal(c.role_users[role], "pvctest");
+		config_for_role(&c, role, &r);
+		assert_string_equal(r.worker_user, "pvctest");
+	}
+	unlink(tmp);
+	free(mod);
+	free(text);
+}
+
 static void test_bad_file(void **state)
 {
 	const char *path = *state;
@@ -674,6 +910,12 @@ int main(void)
 		cmocka_unit_test(test_secure_owner_and_mode),
 		cmocka_unit_test(test_node_name_warning),
 		cmocka_unit_test(test_allow_no_landlock),
+		cmocka_unit_test(test_users_shared_refused),
+		cmocka_unit_test(test_users_compat_user),
+		cmocka_unit_test(test_zk_auth_absent),
+		cmocka_unit_test(test_zk_auth_secret_file),
+		cmocka_unit_test(test_zk_auth_refused),
+		cmocka_unit_test(test_zk_auth_for_role),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], nbad = 0, cap = 0, i;
 	char dirpath[PATH_MAX + 64], **files = NULL;

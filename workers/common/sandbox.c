@@ -169,6 +169,45 @@ out:
 	return rc;
 }
 
+#define SB_GROUPS_MAX 64
+
+/* Supplementary groups: the ones the group database gives `user` (the common group of
+ * pvcnoded.sysusers, which opens the daemon's directories) and the named extra group
+ * (e.g. libvirt for its socket); never root's, never root's group. */
+static int sb_set_groups(const char *user, gid_t primary, const struct group *extra)
+{
+	gid_t db[SB_GROUPS_MAX], set[SB_GROUPS_MAX + 1];
+	int n = SB_GROUPS_MAX, k = 0;
+	gid_t xg = extra ? extra->gr_gid : primary; /* before getgrouplist() reuses buffers */
+
+	if (getgrouplist(user, primary, db, &n) < 0) {
+		log_errx("sandbox: user %s is in more than %d groups: refusing", user,
+			 SB_GROUPS_MAX);
+		return -1;
+	}
+	if (xg != primary)
+		set[k++] = xg;
+	for (int i = 0; i < n; i++) {
+		int seen = db[i] == primary;
+
+		for (int j = 0; j < k; j++)
+			seen |= set[j] == db[i];
+		if (!seen)
+			set[k++] = db[i];
+	}
+	for (int i = 0; i < k; i++) {
+		if (set[i] == 0) {
+			log_errx("sandbox: user %s is in group root: refusing", user);
+			return -1;
+		}
+	}
+	if (setgroups((size_t)k, k ? set : NULL) != 0) {
+		log_err("sandbox: setgroups (%d groups)", k);
+		return -1;
+	}
+	return 0;
+}
+
 static int sb_switch_user(const struct sandbox_spec *spec, int last)
 {
 	struct passwd *pw;
@@ -205,11 +244,8 @@ static int sb_switch_user(const struct sandbox_spec *spec, int last)
 	}
 	if (sb_drop_bounding(spec->keep_caps, last) != 0)
 		return -1;
-	/* Only the named extra group (e.g. libvirt for its socket), never root's. */
-	if (setgroups(gr ? 1 : 0, gr ? &gr->gr_gid : NULL) != 0) {
-		log_err("sandbox: setgroups");
+	if (sb_set_groups(pw->pw_name, pw->pw_gid, gr) != 0)
 		return -1;
-	}
 	/* Permitted capabilities survive the uid change only with KEEPCAPS. */
 	if (spec->keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
 		log_err("sandbox: PR_SET_KEEPCAPS");
@@ -381,8 +417,9 @@ int sandbox_enter(const struct sandbox_spec *spec)
 			close(ruleset);
 		return -1;
 	}
-	/* Non-dumpable: no ptrace by another process of the same user (all workers
-	 * share it) and no core; also makes the files under /proc/PID root-owned. */
+	/* Non-dumpable: no ptrace even by another process of the same user (each role
+	 * has its own, but a helper it executes shares it) and no core; also makes the
+	 * files under /proc/PID root-owned. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
 		log_err("sandbox: PR_SET_DUMPABLE");
 		if (ruleset >= 0)

@@ -339,6 +339,7 @@ static const struct sandbox_sys zk_extra_syscalls[] = {
 	SANDBOX_SYS(faccessat),
 	SANDBOX_SYS(access),
 	SANDBOX_SYS(readlink),
+	SANDBOX_SYS(readlinkat), /* getpwuid() through nss-systemd for a real role user */
 	SANDBOX_SYS(getcwd), /* the client logs its environment at init */
 	SANDBOX_SYS_END,
 };

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 
 #include "log.h"
+#include "zk_acl.h"
 #include "zk_fence_int.h"
 
 struct tok {
@@ -427,7 +428,7 @@ void zk_fence_lock_start(struct zk_ctx *z, struct zf_job *j)
 	t = tok_new(z, j);
 	if (t == NULL || j->timer == 0 || !zk_session_usable(z) ||
 	    zoo_acreate(z->zh, path, z->cfg->node_name, (int)strlen(z->cfg->node_name),
-			&ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL | ZOO_SEQUENCE, create_done, t) != ZOK) {
+			zk_acl_create(z), ZOO_EPHEMERAL | ZOO_SEQUENCE, create_done, t) != ZOK) {
 		free(t);
 		j->prefix[0] = '\0';
 		zk_fence_util_job_end(z, j, "cannot create the fence lock contender");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "zk_acl.h"
 #include "zk_fence_int.h"
 
 #define ZF_VALUE_MAX 65536
@@ -274,7 +275,7 @@ void zk_fence_util_multi_create(struct zf_multi *m, const char *path, const char
 
 	if (i >= 0)
 		zoo_create_op_init(&m->ops[i], m->paths[i], m->vals[i], (int)strlen(m->vals[i]),
-				   &ZOO_OPEN_ACL_UNSAFE, 0, m->created[i],
+				   zk_acl_create(m->z), 0, m->created[i],
 				   (int)sizeof(m->created[i]));
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "zk_acl.h"
 #include "zk_internal.h"
 
 #define REG_RETRY_MS 1000
@@ -86,7 +87,7 @@ static void base_create(struct zk_ctx *z)
 	z->base_pending = 0;
 	for (size_t i = 0; i < NBASE; i++) {
 		const char *v = base_keys[i][1];
-		if (zoo_acreate(z->zh, base_keys[i][0], v, (int)strlen(v), &ZOO_OPEN_ACL_UNSAFE, 0,
+		if (zoo_acreate(z->zh, base_keys[i][0], v, (int)strlen(v), zk_acl_create(z), 0,
 				base_done, z) == ZOK)
 			z->base_pending++;
 	}

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 
 #include "log.h"
+#include "zk_acl.h"
 #include "zk_internal.h"
 
 struct lock_get {
@@ -312,7 +313,7 @@ void zk_lock_create(struct zk_ctx *z)
 			snprintf(z->my_prefix + 2 * i, 3, "%02x", rnd[i]);
 	}
 	snprintf(path, sizeof(path), "%s/%s__lock__", ZK_LOCK_PATH, z->my_prefix);
-	rc = zoo_acreate(z->zh, path, name, (int)strlen(name), &ZOO_OPEN_ACL_UNSAFE,
+	rc = zoo_acreate(z->zh, path, name, (int)strlen(name), zk_acl_create(z),
 			 ZOO_EPHEMERAL | ZOO_SEQUENCE, create_done, z);
 	if (rc != ZOK) {
 		log_warnx("lock contender: %s", zk_session_err(rc));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zk_acl.h"
 #include "zk_internal.h"
 
 struct zk_multi *zk_multi_new(struct zk_ctx *z)
@@ -77,7 +78,7 @@ int zk_multi_create(struct zk_multi *m, const char *path, const char *value, int
 		m->failed = 1;
 		return -1;
 	}
-	zoo_create_op_init(op, p, v, (int)strlen(v), &ZOO_OPEN_ACL_UNSAFE, flags, out,
+	zoo_create_op_init(op, p, v, (int)strlen(v), zk_acl_create(m->z), flags, out,
 			   (int)strlen(path) + 32);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "zk_acl.h"
 #include "zk_internal.h"
 
 static void session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
@@ -320,6 +321,13 @@ void zk_session_start(struct zk_ctx *z)
 				z->have_cid ? &z->cid : NULL, z, 0, zk_log_cb);
 	if (z->zh == NULL) {
 		log_warn("zookeeper_init(%s)", z->cfg->zk_hosts);
+		zk_schedule_restart(z, 1000);
+		return;
+	}
+	/* Before any request: a create without it would be refused (ZINVALIDACL). A
+	 * handle that cannot authenticate is replaced like one that cannot start. */
+	if (zk_acl_add_auth(z) < 0) {
+		zk_session_close(z);
 		zk_schedule_restart(z, 1000);
 		return;
 	}
