@@ -175,8 +175,25 @@ bench: all $(BENCH_BINS)
 bench-footprint: deps all
 	@bash bench/footprint.sh
 
+.PHONY: check-model
+check-model:
+	@bash tools/model/check.sh
+
+# Client view of the floating IP (1 ms pings) through switchovers, kill -9, host death.
+bench-gap: deps all $(BUILD)/bench/gap_ping
+	@PVCT_BUILD=$(CURDIR)/$(BUILD) bash bench/gap.sh
+
 fuzz: deps
 	@tools/fuzz.sh $(FUZZ_SECONDS)
+
+# Debian package (debian/), built in a copy of the tree into build/deb/; its test
+# (build, lintian, install/upgrade/purge in a Debian 12 chroot): docs/install.md.
+.PHONY: deb check-package
+deb:
+	@tests/package/build-deb.sh $(CURDIR)/build/deb
+
+check-package:
+	@tests/package/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR)

@@ -8,14 +8,14 @@
 #
 #   T13_TIMEOUTS  the T values in ms (default "3000 4000 10000"; the test ZooKeeper's
 #                 tickTime 500 caps negotiated timeouts at 10000)
-#   T13_SECONDS   observation time per T (default 20; the issue's sweep used 60)
+#   T13_SECONDS   observation time per T (default 15; the issue's sweep used 60)
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/zk.sh"
 . "$(dirname "$0")/../lib/node.sh"
 
 TIMEOUTS=${T13_TIMEOUTS:-3000 4000 10000}
-SECS=${T13_SECONDS:-20}
+SECS=${T13_SECONDS:-15}
 [[ -x $PVCT_BUILD/pvcnoded ]] || skip_all "build/pvcnoded missing (make first)"
 
 zk_start_standalone
