@@ -276,6 +276,31 @@ static int zk_secret_valid(const char *s)
 }
 
 /* auth: {scheme: digest, secret_file: /etc/pvc/zookeeper.secret}; absent: none. */
+/* The floor is the primary's lease: it holds the floating addresses only while its
+ * last ZooKeeper answer is younger than T minus a margin covering their kernel
+ * lifetime (whole seconds, so >= 1 s), the takeover delay and the ping spacing
+ * (docs/election.md). Below 3000 ms that window is too short to survive one late
+ * ping, and the primary would flap. */
+#define SESSION_TIMEOUT_MIN_MS 3000
+#define SESSION_TIMEOUT_MAX_MS 60000
+
+static int load_zk_session_timeout(struct ld *l, yaml_node_t *zk, const char *zpath,
+				   struct pvc_config *cfg)
+{
+	char path[KEYPATH_MAX];
+	yaml_node_t *n;
+	int r = config_map_get(l, zk, zpath, "session_timeout_ms", 0, &n, path, sizeof path);
+
+	if (r <= 0)
+		return r;
+	return config_value_int(l, n, path, SESSION_TIMEOUT_MIN_MS, SESSION_TIMEOUT_MAX_MS,
+				" (below 3000 ms the primary's lease, T minus 2500 ms for the "
+				"floating addresses' whole-second kernel lifetime and the "
+				"takeover delay, is too short to survive a late ping; "
+				"see docs/election.md)",
+				&cfg->zk_session_timeout_ms);
+}
+
 static int load_zk_auth(struct ld *l, yaml_node_t *zk, const char *zpath, struct pvc_config *cfg)
 {
 	char apath[KEYPATH_MAX], spath[KEYPATH_MAX], fpath[KEYPATH_MAX];
@@ -331,8 +356,7 @@ int config_cluster_load(struct ld *l, yaml_node_t *pvc, struct pvc_config *cfg)
 			     sizeof zpath));
 	TRY(load_zk_hosts(l, cluster, zk, zpath, cfg));
 	cfg->zk_session_timeout_ms = DEF_ZK_SESSION_TIMEOUT_MS;
-	TRY(config_field_int(l, zk, zpath, "session_timeout_ms", 0, 3000, 60000,
-			     &cfg->zk_session_timeout_ms, NULL));
+	TRY(load_zk_session_timeout(l, zk, zpath, cfg));
 	TRY(load_zk_auth(l, zk, zpath, cfg));
 	return 0;
 }

@@ -9,6 +9,9 @@
 #                                     side of the test bridge (10.200.0.250,
 #                                     see netns.sh) before starting servers
 #                                     when daemons run in network namespaces.
+#   ZK_EXTRA_CFG=                     more zoo.cfg lines (newline-separated) for
+#                                     servers started from now on, e.g.
+#                                     maxSessionTimeout=60000
 #
 #   zk_start_standalone [PREFIX]      start one standalone server (default
 #                                     PREFIX=ZK); waits until it serves, then
@@ -128,6 +131,10 @@ zk_write_cfg() {
 		for line in "$@"; do
 			echo "$line"
 		done
+		# ZK_EXTRA_CFG: more zoo.cfg lines (newline-separated), e.g.
+		# maxSessionTimeout=60000 for a test that needs sessions longer than
+		# 20 ticks (10 s at tickTime 500)
+		[[ -z ${ZK_EXTRA_CFG:-} ]] || printf '%s\n' "$ZK_EXTRA_CFG"
 	} >"$dir/zoo.cfg"
 	cat >"$dir/log4j.properties" <<EOF
 log4j.rootLogger=INFO, FILE

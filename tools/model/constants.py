@@ -143,7 +143,7 @@ def main():
         d_slack = d_extra = d_num = d_den = None
 
     # --- configuration bounds ----------------------------------------------------------
-    m = need_re(cluster, r'"session_timeout_ms",\s*\d+,\s*(\d+),\s*(\d+)', cluster_c,
+    m = need_re(cluster, r'#define SESSION_TIMEOUT_MIN_MS (\d+)\n#define SESSION_TIMEOUT_MAX_MS (\d+)', cluster_c,
                 "session_timeout_ms bounds")
     T_min = int(m.group(1)) if m else None
     m = need_re(system, r'"keepalive_interval",\s*\d+,\s*(\d+),\s*(\d+)', system_c,
