@@ -340,8 +340,15 @@ static void do_migrate(virConnectPtr c, virDomainPtr d, struct vlv_job *j)
 		set_err(j, c, "migration parameters");
 		return;
 	}
-	if (virDomainMigrateToURI3(d, j->uri, params, (unsigned)np, flags) < 0)
+	if (virDomainMigrateToURI3(d, j->uri, params, (unsigned)np, flags) < 0) {
 		set_err(j, c, "migrate");
+		/* In a peer-to-peer migration the source libvirtd's own connection to the
+		 * target fails with RPC errors too ("unable to connect to server at
+		 * 'hv2:16509'"): that is a failed migration (cold fallback), not our lost
+		 * connection (which would retry the migration forever). Only our own
+		 * connection's state says the latter. */
+		j->conn_lost = virConnectIsAlive(c) != 1;
+	}
 	virTypedParamsFree(params, np);
 	fill_info(d, &j->info);
 }
