@@ -67,12 +67,16 @@ const struct policy_route policy_routes[] = {
 	/* pvcctl */
 	{MSG_CTL_STATUS, CTL, SUP},
 	{MSG_CTL_REPLY, SUP, CTL},
+	/* console logs: the supervisor opens them read-only for vm-manager (console.c) */
+	{MSG_VM_CONSOLE_OPEN, VM, SUP},
+	{MSG_VM_CONSOLE_FD, SUP, VM},
 };
 const size_t policy_nroutes = sizeof(policy_routes) / sizeof(policy_routes[0]);
 
 const uint32_t policy_sup_types[] = {
 	MSG_CONFIG, MSG_READY, MSG_PING, MSG_PONG, MSG_SHUTDOWN, MSG_SHUTDOWN_DONE,
 	MSG_STATUS, MSG_LOG, MSG_ZK_SESSION, MSG_CTL_STATUS, MSG_CTL_REPLY,
+	MSG_VM_CONSOLE_OPEN, MSG_VM_CONSOLE_FD,
 };
 const size_t policy_nsup_types = sizeof(policy_sup_types) / sizeof(policy_sup_types[0]);
 

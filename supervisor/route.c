@@ -119,6 +119,9 @@ static void dispatch(struct supervisor *sv, struct child *k, struct ipc_msg *msg
 		log_info("zk-election session 0x%llx saved for restarts",
 			 (unsigned long long)sv->zk_session.client_id);
 		break;
+	case MSG_VM_CONSOLE_OPEN:
+		sup_console_open(sv, k, msg);
+		break;
 	case MSG_SHUTDOWN_DONE:
 		k->shutdown_done = 1;
 		if (sv->stopping)

@@ -100,6 +100,10 @@ void sup_child_clear_status(struct child *k);
 void sup_spawn_start(struct supervisor *sv, struct child *k);
 void sup_spawn_reap(struct supervisor *sv);
 
+/* console.c: MSG_VM_CONSOLE_OPEN from vm-manager, answered with MSG_VM_CONSOLE_FD and
+ * the read-only descriptor of <console_log_directory>/<name>.log */
+void sup_console_open(struct supervisor *sv, struct child *k, const struct ipc_msg *msg);
+
 /* route.c: frames from a worker (the event callback of its channel) */
 void sup_route_event(struct ev_loop *loop, int fd, short revents, void *arg);
 void sup_route_log_line(struct child *k, const struct ipc_msg *msg);

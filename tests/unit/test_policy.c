@@ -78,6 +78,12 @@ static void test_routes_known(void **state)
 	assert_false(policy_allowed(MSG_NET_TAKEOVER, ROLE_CTL, ROLE_NET));
 	assert_true(policy_allowed(MSG_ZK_WRITE, ROLE_CTL, ROLE_ZK));
 	assert_false(policy_allowed(MSG_ZK_WRITE, ROLE_NET, ROLE_ZK));
+	/* only vm-manager asks the supervisor for console log descriptors */
+	assert_true(policy_allowed(MSG_VM_CONSOLE_OPEN, ROLE_VM, ROLE_SUPERVISOR));
+	assert_false(policy_allowed(MSG_VM_CONSOLE_OPEN, ROLE_NET, ROLE_SUPERVISOR));
+	assert_false(policy_allowed(MSG_VM_CONSOLE_OPEN, ROLE_CTL, ROLE_SUPERVISOR));
+	assert_false(policy_allowed(MSG_VM_CONSOLE_FD, ROLE_VM, ROLE_ZK));
+	assert_true(policy_allowed(MSG_VM_CONSOLE_FD, ROLE_SUPERVISOR, ROLE_VM));
 	assert_false(policy_allowed(MSG_ZK_WRITE, ROLE_CTL, ROLE_VM));
 	assert_true(policy_allowed(MSG_FENCE_REQ, ROLE_ZK, ROLE_FENCE));
 	assert_false(policy_allowed(MSG_FENCE_REQ, ROLE_CTL, ROLE_FENCE));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pvc.h"
 #include "vm_domain.h"
 
 #define CONSOLE_READ_MAX (256 * 1024) /* x3 worst-case expansion stays below IPC_MAX_PAYLOAD */
@@ -113,6 +114,82 @@ static int safe_name(const char *n)
 	return n[0] && n[0] != '.' && strchr(n, '/') == NULL && strlen(n) < 100;
 }
 
+void vm_console_drop(struct vm_rec *r)
+{
+	if (r->con.have_fd)
+		close(r->con.fd);
+	r->con.have_fd = 0;
+	r->con.fd = -1;
+}
+
+/*
+ * The log exists but this user may not read it (libvirt creates serial logs
+ * root:root 0600): a duplicate of the descriptor the supervisor opened for us, if we
+ * hold one for the file now at `path`; otherwise ask for it (once per file: a refusal
+ * is not asked again until the file is replaced) and skip this tick. stat() needs no
+ * read permission, so a replaced file (new inode) is noticed.
+ */
+static int privileged_open(struct vmm *m, struct vm_rec *r, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		vm_console_drop(r);
+		return -1;
+	}
+	if (r->con.have_fd && r->con.fd_dev == (uint64_t)st.st_dev &&
+	    r->con.fd_ino == (uint64_t)st.st_ino)
+		return fcntl(r->con.fd, F_DUPFD_CLOEXEC, 0);
+	vm_console_drop(r);
+	if (r->con.asked_dev == (uint64_t)st.st_dev && r->con.asked_ino == (uint64_t)st.st_ino)
+		return -1; /* asked already: answer pending, or refused */
+	{
+		const char *v[1] = {r->name};
+		if (worker_send_strv(m->w, MSG_VM_CONSOLE_OPEN, ROLE_SUPERVISOR, v, 1) != 0)
+			return -1;
+	}
+	r->con.asked = 1;
+	r->con.asked_dev = (uint64_t)st.st_dev;
+	r->con.asked_ino = (uint64_t)st.st_ino;
+	return -1;
+}
+
+void vm_console_fd(struct vmm *m, struct ipc_msg *msg)
+{
+	struct ipc_strv sv;
+	struct vm_rec *r = NULL;
+	struct stat st;
+	long long err;
+
+	if (ipc_strv_decode(msg->data, msg->hdr.len, &sv, NULL) != 0)
+		return;
+	if (sv.n != 2 || parse_ll(sv.v[1], 0, 0x7fffffff, &err) != 0) {
+		log_warnx("malformed console log answer from the supervisor");
+		ipc_strv_free(&sv);
+		return;
+	}
+	for (size_t i = 0; i < m->nrecs && r == NULL; i++)
+		if (m->recs[i]->con.asked && strcmp(m->recs[i]->name, sv.v[0]) == 0)
+			r = m->recs[i];
+	if (r == NULL) {
+		ipc_strv_free(&sv); /* gone meanwhile: the fd is closed with msg */
+		return;
+	}
+	r->con.asked = 0;
+	if (err != 0 || msg->fd < 0) {
+		log_warnx("vm %s: console log: the supervisor cannot open it: %s", r->name,
+			  strerror(err ? (int)err : EBADF));
+	} else if (fstat(msg->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		vm_console_drop(r);
+		r->con.fd = msg->fd;
+		r->con.have_fd = 1;
+		r->con.fd_dev = (uint64_t)st.st_dev;
+		r->con.fd_ino = (uint64_t)st.st_ino;
+		msg->fd = -1; /* ours now */
+	}
+	ipc_strv_free(&sv);
+}
+
 static void console_check(struct vmm *m, struct vm_rec *r)
 {
 	char path[CFG_PATH_MAX + VM_NAME_MAX + 8], *buf, *text, cpath[128];
@@ -122,8 +199,10 @@ static void console_check(struct vmm *m, struct vm_rec *r)
 
 	snprintf(path, sizeof(path), "%s/%s.log", m->cfg->console_log_directory, r->name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 && errno == EACCES)
+		fd = privileged_open(m, r, path);
 	if (fd < 0)
-		return; /* no console log configured for this VM */
+		return; /* no console log configured for this VM (or not readable yet) */
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return;
@@ -210,6 +289,14 @@ static void tick_cb(struct ev_loop *loop, void *arg)
 
 void vm_console_update(struct vmm *m)
 {
+	/* a VM no longer captured here (stopped, migrated away) keeps no descriptor */
+	for (size_t i = 0; i < m->nrecs; i++) {
+		struct vm_rec *r = m->recs[i];
+		if ((r->con.have_fd || r->con.asked_ino) && !captured(m, r)) {
+			vm_console_drop(r);
+			r->con.asked_dev = r->con.asked_ino = 0;
+		}
+	}
 	if (m->console_timer || !enabled(m) || !any_captured(m))
 		return;
 	m->console_timer = ev_timer(m->w->loop, CONSOLE_TICK_MS, tick_cb, m);

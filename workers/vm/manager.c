@@ -277,6 +277,11 @@ static void dispatch_zk(struct worker *w, struct ipc_msg *msg)
 {
 	struct vmm *m = w->ctx;
 
+	if (msg->hdr.sender == ROLE_SUPERVISOR && msg->hdr.type == MSG_VM_CONSOLE_FD) {
+		if (m->lv != NULL)
+			vm_console_fd(m, msg);
+		return;
+	}
 	if (msg->hdr.sender != ROLE_ZK) {
 		log_warnx("%s from %s ignored", ipc_type_name(msg->hdr.type), role_name(msg->hdr.sender));
 		return;

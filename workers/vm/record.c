@@ -69,6 +69,7 @@ void vm_record_free(struct vmm *m, struct vm_rec *r)
 	if (r->tick_timer)
 		ev_timer_cancel(m->w->loop, r->tick_timer);
 	r->deadline_timer = r->tick_timer = 0;
+	vm_console_drop(r);
 	r->act = VA_NONE;
 	r->known = 0;
 	r->cookie = ++m->next_cookie;

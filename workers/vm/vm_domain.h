@@ -72,6 +72,13 @@ struct vm_console {
 	uint64_t hash;     /* of the last uploaded text (memory stays bounded) */
 	int uploaded;      /* hash is meaningful */
 	int inflight;
+	/* A log only root may read (libvirt's serial logs are root:root 0600): its
+	 * descriptor, opened by the supervisor (MSG_VM_CONSOLE_OPEN), kept while the VM
+	 * runs here, and the identity of the file it belongs to. */
+	int have_fd, fd;
+	uint64_t fd_dev, fd_ino;
+	uint64_t asked_dev, asked_ino; /* the file last asked for (once per file) */
+	int asked;
 };
 
 struct vmm;
@@ -204,6 +211,10 @@ void vm_stats_send(struct vmm *m);
 /* Arm the capture tick if a VM runs here (call after every input). */
 void vm_console_update(struct vmm *m);
 void vm_console_reply(struct vmm *m, struct vm_rec *r, int rc);
+/* MSG_VM_CONSOLE_FD from the supervisor (takes msg->fd). */
+void vm_console_fd(struct vmm *m, struct ipc_msg *msg);
+/* Close a record's console descriptor (record freed, VM gone from here). */
+void vm_console_drop(struct vm_rec *r);
 /* Keep the last `lines` lines of buf[0..len) (dropping a partial first line when
  * `partial` is set) with invalid UTF-8 and NUL replaced by U+FFFD. Returns a malloc'd
  * string and its length in *outlen, or NULL. Exposed for unit tests. */
