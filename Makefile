@@ -4,6 +4,7 @@
 #                   (build/pvc-zk-election, pvc-vm-manager, pvc-net-router, pvc-flush,
 #                   pvc-fence), build/pvcctl, build/pvc-dhcp-lease
 #   make check      install missing Debian packages, unit + integration tests
+#   make check-qemu real libvirtd + QEMU nodes: lifecycle, live migration (tests/qemu/)
 #   make demo       local 3-node cluster with its own ZooKeeper (Ctrl-C or make demo-stop)
 #   make install DESTDIR=... PREFIX=/usr
 #
@@ -149,7 +150,8 @@ check-integration: all
 	@tests/run-all.sh integration
 
 # The long fault suite (tests/faults/f*.sh: ZooKeeper failures, partitions, kill -9
-# storms, hangs, SIGTERM during takeover); about 6 minutes.
+# storms, hangs, SIGTERM during takeover, hostile ZooKeeper values, fencing of frozen
+# and killed nodes); about 11 minutes.
 check-faults: deps all
 	@tests/run-all.sh faults
 
@@ -170,6 +172,21 @@ demo-stop:
 
 bench: all $(BENCH_BINS)
 	@tools/run-bench.sh
+
+# Real hypervisors: two libvirtd + QEMU (TCG) nodes on this host (tests/qemu/,
+# docs/vm-manager.md): start, shutdown, restart, live migration, console log. Installs
+# libvirt's QEMU driver and qemu-system-x86 if missing; ends "N passed, M failed".
+.PHONY: check-qemu bench-migrate
+check-qemu:
+	@tools/install-deps.sh --qemu
+	@$(MAKE) --no-print-directory all
+	@tests/qemu/run.sh
+
+# Live migration of a 256 MiB TCG guest: pvcnoded vs `virsh migrate --live --p2p`.
+bench-migrate:
+	@tools/install-deps.sh --qemu
+	@$(MAKE) --no-print-directory all
+	@bash bench/migrate.sh $(MIGRATE_RUNS)
 
 # Memory (PSS) and idle CPU of one node's processes; prints figures, not a test.
 bench-footprint: deps all

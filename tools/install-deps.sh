@@ -5,6 +5,9 @@
 #
 #   tools/install-deps.sh            install what is missing (root only)
 #   tools/install-deps.sh --check    only report; exit 1 if something is missing
+#   tools/install-deps.sh --qemu     also the real hypervisor of `make check-qemu`
+#                                    (libvirt's QEMU driver, qemu-system-x86); may be
+#                                    combined with --check
 #
 # Service starts during installation (dnsmasq, libvirt-daemon) are suppressed
 # with a temporary /usr/sbin/policy-rc.d when the machine has none: nothing
@@ -23,10 +26,21 @@ PACKAGES=(
 	dnsmasq nftables libnftables-dev iputils-ping tcpdump busybox
 )
 
+# Only `make check-qemu` and `make bench-migrate` need a real hypervisor (~60 MB more),
+# so the other stages do not install it.
+QEMU_PACKAGES=(libvirt-daemon-driver-qemu qemu-system-x86)
+
 check_only=0
-if [[ ${1:-} == --check ]]; then
-	check_only=1
-fi
+for arg in "$@"; do
+	case $arg in
+	--check) check_only=1 ;;
+	--qemu) PACKAGES+=("${QEMU_PACKAGES[@]}") ;;
+	*)
+		echo "install-deps: unknown argument $arg" >&2
+		exit 2
+		;;
+	esac
+done
 
 # One dpkg-query call for all packages; unknown packages print nothing.
 declare -A installed=()
