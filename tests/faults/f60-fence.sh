@@ -1,5 +1,5 @@
 #!/bin/bash
-# t60-fence: dead-node fencing over (fake) IPMI, recovery of the dead node's VMs and
+# f60-fence: dead-node fencing over (fake) IPMI, recovery of the dead node's VMs and
 # self-fencing (issue #8, docs/fencing.md). Three coordinators with VMs (libvirt test
 # driver), keepalive 1 s, fence_intervals 5, suicide_intervals 3; a fake ipmitool
 # first on PATH records its calls (tests/lib/fake-ipmitool).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t51-hostile-zk: garbage in every ZooKeeper key the daemon reads.
+# f50-hostile-zk: garbage in every ZooKeeper key the daemon reads.
 #
 # Cluster: tests/faults/lib.sh (3-server ensemble, coordinators hv1..hv3 in
 # namespaces with networking, each with a private libvirtd; 6 VMs running) plus a
