@@ -13,8 +13,6 @@
 #
 # The guests run one at a time, alternating hv1 -> hv2 and back, N runs each (default
 # 10), 1 s apart. Prints p50/p99/max per method and the difference of the medians.
-# Also reports vm-manager's own share: from its "live migration to" log line to the
-# target's "received, running here" line.
 #
 # Usage: bench/migrate.sh [N]          (root; `make bench-migrate MIGRATE_RUNS=N`)
 set -euo pipefail
@@ -114,13 +112,7 @@ for ((r = 0; r < N; r++)); do
 done
 vsh "$from" destroy bvirsh >/dev/null 2>&1 || true
 
-# vm-manager's share: "live migration to" on the source -> "received, running here" on
-# the target, from the two nodes' logs (same clock)
-grep -h "vm bpvc: \(live migration to\|received, running here\)" "$(node_log hv1)" "$(node_log hv2)" |
-	awk '{ split($3, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3];
-		if ($0 ~ /live migration to/) print s, "out"; else print s, "in" }' | sort -n >"$PVCT_WORK/share"
-
-"$PVCT_PY" - "$PVCT_WORK/pvc.times" "$PVCT_WORK/virsh.times" "$PVCT_WORK/share" <<'EOF'
+"$PVCT_PY" - "$PVCT_WORK/pvc.times" "$PVCT_WORK/virsh.times" <<'EOF'
 import sys
 def load(p):
     return [float(l) for l in open(p) if l.strip()]
@@ -132,17 +124,6 @@ for name, v in (("pvcnoded (migrate write -> state=start)", pvc),
                 ("virsh migrate --live --p2p alone      ", virsh)):
     print("  %s: n=%d p50 %.0f ms, p99 %.0f ms, max %.0f ms"
           % (name, len(v), pct(v, 50), pct(v, 99), max(v)))
-share, out = [], None
-for line in open(sys.argv[3]):
-    t, kind = line.split()
-    if kind == "out":
-        out = float(t)
-    elif out is not None:
-        share.append((float(t) - out) * 1e3)
-        out = None
-if share:
-    print("  vm-manager ('live migration to' -> target 'received, running here'): p50 %.0f ms"
-          % pct(share, 50))
 d = pct(pvc, 50) - pct(virsh, 50)
 print("  difference of the medians: %+.0f ms (goal: within 100 ms)" % d)
 EOF
