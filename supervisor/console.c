@@ -10,9 +10,9 @@
  * and passes the descriptor over the worker's socketpair. The worker keeps it while
  * the VM runs here and asks again only when the file is replaced (new inode).
  *
- * The file is opened in two steps so that nothing but a regular file is ever really
- * opened: O_PATH | O_NOFOLLOW (no symlink, no device open side effects), fstat, and
- * only then a read-only open through /proc/self/fd.
+ * The file is opened in two steps so that nothing but a regular file with a single
+ * name is ever really opened: O_PATH | O_NOFOLLOW (no symlink, no device open side
+ * effects), fstat, and only then a read-only open through /proc/self/fd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,12 +31,14 @@ static int safe_name(const char *n, size_t len)
 	return len > 0 && len < 100 && n[0] != '.' && memchr(n, '/', len) == NULL;
 }
 
-static int open_log(const char *dir, const char *name, int *fdout)
+int sup_console_open_log(const char *dir, const char *name, size_t namelen, int *fdout)
 {
 	char path[CFG_PATH_MAX + 128], proc[64];
 	struct stat st;
 	int pfd, fd;
 
+	if (!safe_name(name, namelen) || strlen(name) != namelen)
+		return EINVAL;
 	if (snprintf(path, sizeof(path), "%s/%s.log", dir, name) >= (int)sizeof(path))
 		return ENAMETOOLONG;
 	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -47,7 +49,10 @@ static int open_log(const char *dir, const char *name, int *fdout)
 		close(pfd);
 		return e;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	/* A second name for the file (a hard link someone placed here to a root-only file
+	 * elsewhere, where the kernel's protected_hardlinks is off) is refused: libvirt's
+	 * logs have exactly one. */
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		close(pfd);
 		return EINVAL;
 	}
@@ -71,12 +76,13 @@ void sup_console_open(struct supervisor *sv, struct child *k, const struct ipc_m
 
 	if (k->role != ROLE_VM || ipc_strv_decode(msg->data, msg->hdr.len, &in, NULL) != 0)
 		return;
-	if (in.n != 1 || !safe_name(in.v[0], in.lens[0]))
+	if (in.n != 1)
 		err = EINVAL;
 	else if (!sv->cfg.enable_hypervisor || sv->cfg.console_log_directory[0] == '\0')
 		err = EPERM;
 	else
-		err = open_log(sv->cfg.console_log_directory, in.v[0], &fd);
+		err = sup_console_open_log(sv->cfg.console_log_directory, in.v[0], in.lens[0],
+					   &fd);
 	strvb_init(&b);
 	strvb_addn(&b, in.n >= 1 ? in.v[0] : "", in.n >= 1 ? in.lens[0] : 0);
 	strvb_addf(&b, "%d", err);

@@ -103,6 +103,10 @@ void sup_spawn_reap(struct supervisor *sv);
 /* console.c: MSG_VM_CONSOLE_OPEN from vm-manager, answered with MSG_VM_CONSOLE_FD and
  * the read-only descriptor of <console_log_directory>/<name>.log */
 void sup_console_open(struct supervisor *sv, struct child *k, const struct ipc_msg *msg);
+/* Opens <dir>/<name>.log read-only for vm-manager: 0 and *fd, or an errno (EINVAL for
+ * a name that leaves or hides in dir, a symlink, anything but a regular file, or a
+ * file with several names). */
+int sup_console_open_log(const char *dir, const char *name, size_t namelen, int *fd);
 
 /* route.c: frames from a worker (the event callback of its channel) */
 void sup_route_event(struct ev_loop *loop, int fd, short revents, void *arg);
