@@ -114,14 +114,6 @@ static int safe_name(const char *n)
 	return n[0] && n[0] != '.' && strchr(n, '/') == NULL && strlen(n) < 100;
 }
 
-void vm_console_drop(struct vm_rec *r)
-{
-	if (r->con.have_fd)
-		close(r->con.fd);
-	r->con.have_fd = 0;
-	r->con.fd = -1;
-}
-
 /*
  * The log exists but this user may not read it (libvirt creates serial logs
  * root:root 0600): a duplicate of the descriptor the supervisor opened for us, if we
@@ -134,13 +126,13 @@ static int privileged_open(struct vmm *m, struct vm_rec *r, const char *path)
 	struct stat st;
 
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-		vm_console_drop(r);
+		vm_record_console_drop(r);
 		return -1;
 	}
 	if (r->con.have_fd && r->con.fd_dev == (uint64_t)st.st_dev &&
 	    r->con.fd_ino == (uint64_t)st.st_ino)
 		return fcntl(r->con.fd, F_DUPFD_CLOEXEC, 0);
-	vm_console_drop(r);
+	vm_record_console_drop(r);
 	if (r->con.asked_dev == (uint64_t)st.st_dev && r->con.asked_ino == (uint64_t)st.st_ino)
 		return -1; /* asked already: answer pending, or refused */
 	{
@@ -180,7 +172,7 @@ void vm_console_fd(struct vmm *m, struct ipc_msg *msg)
 		log_warnx("vm %s: console log: the supervisor cannot open it: %s", r->name,
 			  strerror(err ? (int)err : EBADF));
 	} else if (fstat(msg->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		vm_console_drop(r);
+		vm_record_console_drop(r);
 		r->con.fd = msg->fd;
 		r->con.have_fd = 1;
 		r->con.fd_dev = (uint64_t)st.st_dev;
@@ -293,7 +285,7 @@ void vm_console_update(struct vmm *m)
 	for (size_t i = 0; i < m->nrecs; i++) {
 		struct vm_rec *r = m->recs[i];
 		if ((r->con.have_fd || r->con.asked_ino) && !captured(m, r)) {
-			vm_console_drop(r);
+			vm_record_console_drop(r);
 			r->con.asked_dev = r->con.asked_ino = 0;
 		}
 	}

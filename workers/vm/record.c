@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vm_domain.h"
 
@@ -56,6 +57,16 @@ static void reap_cb(struct ev_loop *loop, void *arg)
 
 /* Unlink now, free from the loop later: callers up the stack may still hold r
  * (an action ending inside a job callback), and must only find it unlinked. */
+/* Closes the console log descriptor the supervisor opened for this VM, if any
+ * (console.c); here because a record's end must close it too. */
+void vm_record_console_drop(struct vm_rec *r)
+{
+	if (r->con.have_fd)
+		close(r->con.fd);
+	r->con.have_fd = 0;
+	r->con.fd = -1;
+}
+
 void vm_record_free(struct vmm *m, struct vm_rec *r)
 {
 	for (size_t i = 0; i < m->nrecs; i++) {
@@ -69,7 +80,7 @@ void vm_record_free(struct vmm *m, struct vm_rec *r)
 	if (r->tick_timer)
 		ev_timer_cancel(m->w->loop, r->tick_timer);
 	r->deadline_timer = r->tick_timer = 0;
-	vm_console_drop(r);
+	vm_record_console_drop(r);
 	r->act = VA_NONE;
 	r->known = 0;
 	r->cookie = ++m->next_cookie;

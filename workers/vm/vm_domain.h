@@ -169,6 +169,8 @@ struct vmm {
 struct vm_rec *vm_record_find(struct vmm *m, const char *uuid);
 struct vm_rec *vm_record_get(struct vmm *m, const char *uuid); /* find or create (unknown) */
 void vm_record_free(struct vmm *m, struct vm_rec *r);
+/* Close a record's console descriptor (record freed, VM gone from here). */
+void vm_record_console_drop(struct vm_rec *r);
 int vm_record_owner(const struct vmm *m, const struct vm_rec *r);
 /* synced with ZooKeeper and libvirt: actions may start */
 int vm_record_ready(const struct vmm *m);
@@ -213,8 +215,6 @@ void vm_console_update(struct vmm *m);
 void vm_console_reply(struct vmm *m, struct vm_rec *r, int rc);
 /* MSG_VM_CONSOLE_FD from the supervisor (takes msg->fd). */
 void vm_console_fd(struct vmm *m, struct ipc_msg *msg);
-/* Close a record's console descriptor (record freed, VM gone from here). */
-void vm_console_drop(struct vm_rec *r);
 /* Keep the last `lines` lines of buf[0..len) (dropping a partial first line when
  * `partial` is set) with invalid UTF-8 and NUL replaced by U+FFFD. Returns a malloc'd
  * string and its length in *outlen, or NULL. Exposed for unit tests. */
