@@ -130,7 +130,21 @@ static void rs_write(struct zk_ctx *z, const char *value, int release)
 	m->done = rs_done;
 	m->arg = r;
 	z->rs_inflight++;
+	strlcpy_pvc(z->rs_sent, value, sizeof(z->rs_sent));
 	zk_multi_commit(m);
+}
+
+/* The release (routerstate `secondary` + delete our contender) need not wait for the
+ * answer to the `relinquish` write still in flight: ZooKeeper applies one session's
+ * requests in order, so clients still see relinquish before secondary, and the
+ * contender still goes only after net-router confirmed that the addresses are gone.
+ * Not waiting saves one ZooKeeper round trip of every switchover (docs/election.md). */
+static int rs_may_write(const struct zk_ctx *z, const char *target)
+{
+	if (z->rs_inflight == 0)
+		return 1;
+	return z->rs_inflight == 1 && strcmp(z->rs_sent, "relinquish") == 0 &&
+	       strcmp(target, "secondary") == 0;
 }
 
 /* ---- net-router instructions --------------------------------------------------- */
@@ -313,7 +327,7 @@ static void evaluate(struct zk_ctx *z)
 		target = z->net_have == 0 ? "secondary" : NULL;
 	else
 		target = NULL;
-	if (target && z->rs_inflight == 0 && !rs_is(z, target)) {
+	if (target && rs_may_write(z, target) && !rs_is(z, target)) {
 		int release = strcmp(target, "secondary") == 0 && z->my_lock[0] && !want_lock(z) &&
 			      !z->lock_deleting && !z->lock_creating;
 		rs_write(z, target, release);

@@ -128,6 +128,7 @@ struct zk_ctx {
 	int routerstate_known;
 	char routerstate[16];  /* in ZooKeeper, as last written by us (or read) */
 	int rs_inflight;
+	char rs_sent[16];      /* value of the latest routerstate write sent */
 	int rs_watch;          /* a watch on our own routerstate is armed (this session) */
 	struct zk_contender cont[ZK_MAX_CONTENDERS];
 	int ncont;
