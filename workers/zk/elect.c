@@ -667,11 +667,11 @@ static void shutdown_multi_done(struct zk_ctx *z, int rc, struct zk_multi *m)
 		log_info("released primary resources and lock%s",
 			 with_primary ? "; /primary_node is none" : "");
 		shutdown_finish(z);
-	} else if (rc == ZNONODE && z->my_lock[0]) {
-		/* our contender vanished first (e.g. its create and our release crossed):
-		 * still release /primary_node, or it keeps naming a stopped node */
-		log_warnx("shutdown release: contender %s is gone already; releasing without it",
-			  z->my_lock);
+	} else if (rc == ZNONODE && z->p2_had_lock) {
+		/* our contender vanished first (its create and our release crossed, or the
+		 * plain delete of phase 1 landed and already cleared my_lock): still release
+		 * /primary_node, or it keeps naming a stopped node */
+		log_warnx("shutdown release: our contender is gone already; releasing without it");
 		z->my_lock[0] = '\0';
 		shutdown_multi(z, with_primary);
 	} else if (with_primary) {
@@ -698,7 +698,8 @@ static void shutdown_multi(struct zk_ctx *z, int with_primary)
 	(void)zk_multi_set(m, path, "secondary", -1);
 	if (with_primary)
 		(void)zk_multi_set(m, ZK_LOCK_PATH, "none", z->primary_ver);
-	if (z->my_lock[0]) {
+	z->p2_had_lock = z->my_lock[0] != '\0';
+	if (z->p2_had_lock) {
 		snprintf(path, sizeof(path), "%s/%s", ZK_LOCK_PATH, z->my_lock);
 		(void)zk_multi_delete(m, path, -1);
 	}

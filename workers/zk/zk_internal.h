@@ -179,6 +179,7 @@ struct zk_ctx {
 	/* ---- shutdown (election.c) ---- */
 	int phase;             /* 0 running, 1 after phase 1, 2 in phase 2 */
 	int p2_step;
+	int p2_had_lock;        /* the shutdown multi in flight deletes our contender */
 	uint64_t p2_timer, p2_deadline_timer;
 	char status_last[512];
 };
