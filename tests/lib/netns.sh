@@ -100,9 +100,15 @@ netns_unlock() {
 
 # Remove every pvct-* namespace (killing what still runs inside) and link.
 netns_remove_all() {
-	local ns link pids
+	netns_remove_prefix pvct-
+}
+
+# Remove every namespace and link whose name starts with PREFIX (tests/lib/qemu.sh
+# uses pvcq-), killing what still runs inside the namespaces.
+netns_remove_prefix() {
+	local prefix=${1:?usage: netns_remove_prefix PREFIX} ns link pids
 	while read -r ns _; do
-		[[ $ns == pvct-* ]] || continue
+		[[ $ns == "$prefix"* ]] || continue
 		pids=$(ip netns pids "$ns" 2>/dev/null || true)
 		if [[ -n $pids ]]; then
 			# shellcheck disable=SC2086
@@ -112,7 +118,7 @@ netns_remove_all() {
 	done < <(ip netns list 2>/dev/null)
 	while read -r link; do
 		ip link del "$link" 2>/dev/null || true
-	done < <(ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(pvct-[^:@]*\)[:@].*/\1/p')
+	done < <(ip -o link show 2>/dev/null | sed -n "s/^[0-9]*: \\($prefix[^:@]*\\)[:@].*/\\1/p")
 }
 
 netns_setup() {

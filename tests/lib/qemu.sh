@@ -40,6 +40,8 @@ fi
 PVCT_QEMU_LOADED=1
 # shellcheck source=tests/lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 QEMU_BR=pvcq-br0
 QEMU_NET=10.210.0
@@ -69,19 +71,7 @@ vsh() {
 
 # Remove pvcq-* namespaces (killing what runs inside: libvirtd, QEMU) and links.
 qemu_remove_all() {
-	local ns link pids
-	while read -r ns _; do
-		[[ $ns == pvcq-* ]] || continue
-		pids=$(ip netns pids "$ns" 2>/dev/null || true)
-		if [[ -n $pids ]]; then
-			# shellcheck disable=SC2086
-			kill -KILL $pids 2>/dev/null || true
-		fi
-		ip netns del "$ns" 2>/dev/null || true
-	done < <(ip netns list 2>/dev/null)
-	while read -r link; do
-		ip link del "$link" 2>/dev/null || true
-	done < <(ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(pvcq-[^:@]*\)[:@].*/\1/p')
+	netns_remove_prefix pvcq-
 }
 
 qemu_setup() {
