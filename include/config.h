@@ -14,7 +14,7 @@
 #define CFG_PATH_MAX 256
 #define CFG_IFNAME_MAX 16
 #define CFG_MAX_COORDINATORS 16
-#define CFG_ROLE_SLOTS 6 /* ROLE_ZK..ROLE_FENCE of pvc.h, index 0 unused */
+#define CFG_ROLE_SLOTS 10 /* ROLE_ZK..ROLE_CEPH of pvc.h, index 0 unused */
 
 /* An address as written in the config, plus its parsed form. */
 struct cfg_addr {
@@ -127,7 +127,8 @@ struct pvc_config {
 	char role_users[CFG_ROLE_SLOTS][CFG_NAME_MAX]; /* .users.<role name>, indexed by
 							 * enum pvc_role (pvc.h), defaults
 							 * pvc-zk, pvc-vm, pvc-net, pvc-flush,
-							 * pvc-fence; [0] unused */
+							 * pvc-fence, pvc-api, pvc-dns, pvc-meta,
+							 * pvc-ceph; [0] unused */
 	char worker_user[CFG_NAME_MAX]; /* .user (compat/tests: all five roles), "" if unset;
 					 * config_for_role() puts the role's own user here */
 	char worker_group[CFG_NAME_MAX];/* .group, default "pvc": every role user is a member;
@@ -171,6 +172,11 @@ const char *config_default_path(const char *cli_path);
 
 /* Copy of cfg with what `role` must not see cleared (secrets, unrelated sections). */
 void config_for_role(const struct pvc_config *cfg, int role, struct pvc_config *out);
+
+/* 1 if the worker `role` runs on this node (the five base roles always; the primary's
+ * services and ceph only where their pvc.functions switch and the node's kind ask for
+ * them). The supervisor starts, resolves the user of and heart-beats only these. */
+int config_role_wanted(const struct pvc_config *cfg, int role);
 
 /* Human-readable dump (pvcnoded --check-config -v); secrets are masked. */
 void config_dump(const struct pvc_config *cfg, FILE *out);

@@ -88,6 +88,17 @@ struct ipc_net_ack {
 	char msg[256];
 };
 
+/* zk-election -> the primary's services (api-units, dns-aggregator, metadata, ceph):
+ * whether this node is the primary coordinator now. Sent when it changes and to every
+ * service that says MSG_SVC_HELLO (a restarted service learns the state). `primary`
+ * becomes 1 after net-router confirmed the floating addresses, and 0 before
+ * net-router is told to remove them; `epoch` increases with every change. */
+struct ipc_svc_primary {
+	uint64_t epoch;
+	int32_t primary;
+	int32_t pad;
+};
+
 struct ipc_shutdown {
 	uint32_t phase; /* see supervisor.c: 1 = announce, 2 = final */
 	uint32_t pad;
@@ -123,6 +134,9 @@ struct ipc_shutdown {
 	X(MSG_VM_SYNC_DONE, IPC_P_EMPTY, 0)                                          \
 	X(MSG_VM_STATS, IPC_P_STRV, 0) /* [memalloc,vcpualloc,domainscount,running] */ \
 	X(MSG_VM_KEEPALIVE, IPC_P_FIXED, sizeof(struct ipc_u64)) /* self-fencing clock */ \
+	/* zk-election <-> the primary's services and ceph */                      \
+	X(MSG_SVC_HELLO, IPC_P_EMPTY, 0)                                             \
+	X(MSG_SVC_PRIMARY, IPC_P_FIXED, sizeof(struct ipc_svc_primary))             \
 	/* zk-election <-> fence */                                                  \
 	X(MSG_FENCE_REQ, IPC_P_STRV, 0)    /* [id, node, ipmihost, user, password] */ \
 	X(MSG_FENCE_RESULT, IPC_P_STRV, 0) /* [id, node, ok|failed, detail] */      \

@@ -18,11 +18,18 @@ enum pvc_role {
 	ROLE_NET = 3,   /* net-router */
 	ROLE_FLUSH = 4, /* flush */
 	ROLE_FENCE = 5, /* fence: runs ipmitool for zk-election, holds no ZooKeeper session */
-	ROLE_CTL = 6,   /* pvcctl over the control socket (not a worker) */
-	ROLE_COUNT = 7
+	/* The primary's services: zk-election tells them when this node is primary
+	 * (MSG_SVC_PRIMARY); each runs only where its function is enabled
+	 * (supervisor/wanted.c). */
+	ROLE_API = 6,   /* api-units: the API units and the Patroni leader follow the primary */
+	ROLE_DNS = 7,   /* dns-aggregator: PowerDNS + the client networks' zones */
+	ROLE_META = 8,  /* metadata: the cloud-init metadata API at 169.254.169.254 */
+	ROLE_CEPH = 9,  /* ceph: storage statistics and commands (every storage node) */
+	ROLE_CTL = 10,  /* pvcctl over the control socket (not a worker) */
+	ROLE_COUNT = 11
 };
 #define WORKER_FIRST ROLE_ZK
-#define WORKER_LAST ROLE_FENCE
+#define WORKER_LAST ROLE_CEPH
 
 /* Exit statuses of the supervisor (documented in README and the unit file). */
 #define PVC_EXIT_OK 0

@@ -14,10 +14,15 @@
 #define NET POLICY_ROLE(ROLE_NET)
 #define FLUSH POLICY_ROLE(ROLE_FLUSH)
 #define FENCE POLICY_ROLE(ROLE_FENCE)
+#define API POLICY_ROLE(ROLE_API)
+#define DNS POLICY_ROLE(ROLE_DNS)
+#define META POLICY_ROLE(ROLE_META)
+#define CEPH POLICY_ROLE(ROLE_CEPH)
 #define CTL POLICY_ROLE(ROLE_CTL)
-#define WORKERS (ZK | VM | NET | FLUSH | FENCE)
+#define SERVICES (API | DNS | META | CEPH)
+#define WORKERS (ZK | VM | NET | FLUSH | FENCE | SERVICES)
 /* everybody whose requests zk-election serves or could be made to serve */
-#define REQUESTERS (VM | NET | FLUSH | FENCE | CTL)
+#define REQUESTERS (VM | NET | FLUSH | FENCE | SERVICES | CTL)
 
 /*
  * The executable form of DESIGN.md §2.1; in particular only zk-election can
@@ -56,6 +61,9 @@ const struct policy_route policy_routes[] = {
 	/* fencing: zk-election decides, the fence worker only runs ipmitool */
 	{MSG_FENCE_REQ, ZK, FENCE},
 	{MSG_FENCE_RESULT, FENCE, ZK},
+	/* the primary's services follow zk-election's decision, never decide */
+	{MSG_SVC_HELLO, SERVICES, ZK},
+	{MSG_SVC_PRIMARY, ZK, SERVICES},
 	/* domain state relay */
 	{MSG_FLUSH_HELLO, FLUSH, ZK},
 	{MSG_FLUSH_DOMAINSTATE, ZK, FLUSH},

@@ -20,6 +20,10 @@ static const char *const role_names[ROLE_COUNT] = {
 	[ROLE_NET] = "net-router",
 	[ROLE_FLUSH] = "flush",
 	[ROLE_FENCE] = "fence",
+	[ROLE_API] = "api-units",
+	[ROLE_DNS] = "dns-aggregator",
+	[ROLE_META] = "metadata",
+	[ROLE_CEPH] = "ceph",
 	[ROLE_CTL] = "pvcctl",
 };
 
@@ -39,6 +43,10 @@ static const char *const role_programs[ROLE_COUNT] = {
 	[ROLE_NET] = "pvc-net-router",
 	[ROLE_FLUSH] = "pvc-flush",
 	[ROLE_FENCE] = "pvc-fence",
+	[ROLE_API] = "pvc-api-units",
+	[ROLE_DNS] = "pvc-dns-aggregator",
+	[ROLE_META] = "pvc-metadata",
+	[ROLE_CEPH] = "pvc-ceph",
 	[ROLE_CTL] = "pvcctl",
 };
 

@@ -77,6 +77,8 @@ int programs_open(struct supervisor *sv)
 	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++) {
 		int fd;
 
+		if (!sv->kids[r].wanted)
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, role_program((enum pvc_role)r));
 		fd = open(path, O_PATH | O_CLOEXEC);
 		if (fd < 0) {

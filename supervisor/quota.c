@@ -53,6 +53,10 @@ static const struct quota_budget quota_frames[ROLE_COUNT] = {
 	[ROLE_NET] = {1000, 4000},
 	[ROLE_FLUSH] = {1000, 4000},
 	[ROLE_FENCE] = {1000, 4000},
+	[ROLE_API] = {200, 1000},
+	[ROLE_DNS] = {1000, 4000},
+	[ROLE_META] = {2000, 10000},
+	[ROLE_CEPH] = {1000, 4000},
 };
 #define QUOTA_LOG_RATE 500
 #define QUOTA_LOG_BURST 5000

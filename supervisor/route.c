@@ -70,7 +70,7 @@ void sup_route_log_line(struct child *k, const struct ipc_msg *msg)
 static int all_workers_ready(struct supervisor *sv)
 {
 	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++)
-		if (sv->kids[r].state != CHILD_RUNNING)
+		if (sv->kids[r].wanted && sv->kids[r].state != CHILD_RUNNING)
 			return 0;
 	return 1;
 }

@@ -22,6 +22,12 @@ static const struct stop_step stop_steps[] = {
 	{ROLE_FLUSH, 1, 10000, 1},
 	{ROLE_VM, 1, 5000, 1},
 	{ROLE_ZK, 2, 12000, 1},
+	/* zk-election has handed the primary over (MSG_SVC_PRIMARY 0 sent): the services
+	 * stop what they run before net-router removes the floating addresses */
+	{ROLE_API, 1, 10000, 1},
+	{ROLE_META, 1, 5000, 1},
+	{ROLE_DNS, 1, 10000, 1},
+	{ROLE_CEPH, 1, 5000, 1},
 	{ROLE_NET, 1, 5000, 1},
 };
 

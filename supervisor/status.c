@@ -48,6 +48,9 @@ void sup_status_fill(struct supervisor *sv, struct ipc_strv_buf *b)
 	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++) {
 		struct child *k = &sv->kids[r];
 		const char *n = role_name(k->role);
+
+		if (!k->wanted)
+			continue;
 		strvb_addf(b, "worker.%s.pid=%d", n, (int)k->pid);
 		strvb_addf(b, "worker.%s.state=%s", n, state_name(k->state));
 		strvb_addf(b, "worker.%s.uptime_s=%llu", n,

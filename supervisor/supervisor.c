@@ -178,11 +178,15 @@ static void start(struct supervisor *sv)
 		sv->kids[r].role = (enum pvc_role)r;
 		sv->kids[r].chan.fd = -1;
 		sv->kids[r].program_fd = -1;
+		sv->kids[r].wanted = config_role_wanted(&sv->cfg, r);
+		if (!sv->kids[r].wanted)
+			sv->kids[r].state = CHILD_STOPPED;
 	}
 	if (programs_open(sv) != 0)
 		fatalx("cannot start without the worker programs");
 	for (int r = WORKER_FIRST; r <= WORKER_LAST; r++)
-		sup_spawn_start(sv, &sv->kids[r]);
+		if (sv->kids[r].wanted)
+			sup_spawn_start(sv, &sv->kids[r]);
 	sup_heartbeat_start(sv);
 }
 

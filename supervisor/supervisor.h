@@ -39,6 +39,7 @@ struct child {
 	enum pvc_role role;
 	pid_t pid;
 	enum child_state state;
+	int wanted;                /* config_role_wanted(): 0 = this node never runs it */
 	int program_fd;            /* O_PATH fd of the role's program (programs.c) */
 	struct ipc_chan chan;
 	uint64_t started_ms, ready_ms;

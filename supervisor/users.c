@@ -125,13 +125,13 @@ int sup_users_resolve(const struct pvc_config *cfg, struct sup_users *out, char 
 		      size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	for (int r = ROLE_ZK; r <= ROLE_FENCE; r++)
-		if (sup_users_one(cfg, r, out, err, errlen) != 0)
+	for (int r = ROLE_ZK; r <= WORKER_LAST; r++)
+		if (config_role_wanted(cfg, r) && sup_users_one(cfg, r, out, err, errlen) != 0)
 			return -1;
 	if (sup_users_group(cfg, out, err, errlen) != 0)
 		return -1;
-	for (int r = ROLE_ZK; r <= ROLE_FENCE; r++)
-		if (sup_users_member(cfg, r, out, err, errlen) != 0)
+	for (int r = ROLE_ZK; r <= WORKER_LAST; r++)
+		if (config_role_wanted(cfg, r) && sup_users_member(cfg, r, out, err, errlen) != 0)
 			return -1;
 	if (cfg->allow_shared_user)
 		log_warnx("pvc.system.supervisor.allow_shared_user is on: worker roles may share "

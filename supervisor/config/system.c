@@ -40,9 +40,11 @@ static const char *const K_LIBVIRT[] = { "uri", "migration_uri", "migration_dest
 static const char *const K_FLUSH[] = { "vm_timeout", "in_flight", NULL };
 /* pvc.system.supervisor.users: keys and default users, indexed by enum pvc_role */
 static const char *const K_USERS[] = { "zk-election", "vm-manager", "net-router", "flush",
-				       "fence", NULL };
-static const char *const DEF_ROLE_USERS[CFG_ROLE_SLOTS] = { NULL, "pvc-zk", "pvc-vm", "pvc-net",
-							    "pvc-flush", "pvc-fence" };
+				       "fence", "api-units", "dns-aggregator", "metadata",
+				       "ceph", NULL };
+static const char *const DEF_ROLE_USERS[CFG_ROLE_SLOTS] = {
+	NULL, "pvc-zk", "pvc-vm", "pvc-net", "pvc-flush", "pvc-fence",
+	"pvc-api", "pvc-dns", "pvc-meta", "pvc-ceph"};
 static const char *const K_SUPERVISOR[] = { "user",
 					    "users",
 					    "group",
@@ -265,7 +267,7 @@ static int check_users_distinct(struct ld *l, yaml_node_t *m3, const char *p3,
 {
 	char path[KEYPATH_MAX], pu[KEYPATH_MAX];
 
-	for (int r = ROLE_ZK; r <= ROLE_FENCE; r++) {
+	for (int r = ROLE_ZK; r <= WORKER_LAST; r++) {
 		const char *u = cfg->role_users[r];
 		int dup = 0;
 
@@ -276,7 +278,7 @@ static int check_users_distinct(struct ld *l, yaml_node_t *m3, const char *p3,
 		if (un != NULL) {
 			config_map_path(path, sizeof path, p3, "user");
 			return err_node(l, un, path,
-					"all five worker roles would run as \"%s\", so a compromised "
+					"all worker roles would run as \"%s\", so a compromised "
 					"worker could signal, ptrace or read the environment of the "
 					"others; set pvc.system.supervisor.users (one system user per "
 					"role) instead, or allow_shared_user: true (tests only)",
@@ -301,7 +303,7 @@ static int load_worker_users(struct ld *l, yaml_node_t *m3, const char *p3,
 	int r;
 
 	cfg->worker_user[0] = '\0';
-	for (r = ROLE_ZK; r <= ROLE_FENCE; r++)
+	for (r = ROLE_ZK; r <= WORKER_LAST; r++)
 		snprintf(cfg->role_users[r], sizeof cfg->role_users[r], "%s", DEF_ROLE_USERS[r]);
 	r = config_map_get(l, m3, p3, "user", 0, &un, path, sizeof path);
 	TRY(r);
@@ -313,7 +315,7 @@ static int load_worker_users(struct ld *l, yaml_node_t *m3, const char *p3,
 		return err_node(l, um, pu,
 				"set either users (one user per role) or user (one user for "
 				"every role, tests only), not both");
-	for (r = ROLE_ZK; r <= ROLE_FENCE; r++) {
+	for (r = ROLE_ZK; r <= WORKER_LAST; r++) {
 		int got;
 
 		if (un != NULL) {

@@ -423,13 +423,9 @@ static void test_for_role(void **state)
 			assert_string_equal(r.ipmi_pass, "");
 			assert_string_equal(r.zk_hosts, "");
 		}
-		if (role == ROLE_NET) {
-			assert_string_equal(r.dns_db.pass, "dnssecret");
-			assert_string_equal(r.metadata_db.pass, "provsecret");
-		} else {
-			assert_string_equal(r.dns_db.pass, "");
-			assert_string_equal(r.metadata_db.pass, "");
-		}
+		/* each database password only to the role that connects with it */
+		assert_string_equal(r.dns_db.pass, role == ROLE_DNS ? "dnssecret" : "");
+		assert_string_equal(r.metadata_db.pass, role == ROLE_META ? "provsecret" : "");
 		/* everything else is kept */
 		assert_string_equal(r.node_name, "pvchv2");
 		assert_string_equal(r.ipmi_user, "ADMIN");
@@ -828,7 +824,7 @@ static void test_users_compat_user(void **state)
 			   "    supervisor:\n      user: pvctest\n    intervals:\n");
 	write_tmp(tmp, sizeof tmp, mod);
 	assert_int_equal(config_load(tmp, "hv2", &c, err, sizeof err), -1);
-	assert_non_null(strstr(err, "pvc.system.supervisor.user: all five worker roles would run "
+	assert_non_null(strstr(err, "pvc.system.supervisor.user: all worker roles would run "
 				    "as \"pvctest\""));
 	unlink(tmp);
 	free(mod);

@@ -20,7 +20,9 @@
 #define R(x) POLICY_ROLE(x)
 #define ALL_ROLES ((1u << ROLE_COUNT) - 1)
 /* every role but the supervisor and zk-election itself (which reads ZooKeeper directly) */
-#define REQUESTERS (R(ROLE_VM) | R(ROLE_NET) | R(ROLE_FLUSH) | R(ROLE_FENCE) | R(ROLE_CTL))
+#define REQUESTERS                                                                   \
+	(R(ROLE_VM) | R(ROLE_NET) | R(ROLE_FLUSH) | R(ROLE_FENCE) | R(ROLE_API) | R(ROLE_DNS) | \
+	 R(ROLE_META) | R(ROLE_CEPH) | R(ROLE_CTL))
 
 static int is_sup_type(uint32_t type)
 {

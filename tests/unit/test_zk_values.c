@@ -195,7 +195,7 @@ static void test_meminfo(void **state)
 
 #define VM 2
 #define FLUSH 4
-#define CTL 6
+#define CTL 10 /* ROLE_CTL */
 #define U "/domains/0f8b2c66-4b2e-4a4f-9c3e-0123456789ab"
 
 static void test_policy(void **state)

@@ -157,10 +157,12 @@ static void net_send(struct zk_ctx *z)
 	if (!z->cfg->enable_networking) {
 		/* no net-router: the router state is the only resource */
 		z->net_have = z->net_want;
+		zk_svc_sync(z);
 		return;
 	}
 	if (!z->net_want)
 		c.lease_until_ms = 0;
+	zk_svc_sync(z); /* a relinquish: the services stop being primary now */
 	(void)worker_send(z->w, z->net_want ? MSG_NET_TAKEOVER : MSG_NET_RELINQUISH, ROLE_NET, &c,
 			  sizeof(c));
 }
@@ -589,6 +591,7 @@ void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack)
 	if (ack->error != 0)
 		log_warnx("net-router: %s (error %d)", msg, (int)ack->error);
 	z->net_have = ack->primary;
+	zk_svc_sync(z);
 	if (z->phase == 2 && z->net_have == 0 && z->p2_timer) {
 		/* shutdown phase 2 waits for exactly this: go on now */
 		ev_timer_cancel(z->loop, z->p2_timer);

@@ -215,6 +215,25 @@ static void zk_dispatch_ctl(struct zk_ctx *z, struct ipc_msg *msg)
 	}
 }
 
+/* api-units, dns-aggregator, metadata, ceph */
+static void zk_dispatch_service(struct zk_ctx *z, struct ipc_msg *msg)
+{
+	enum pvc_role from = (enum pvc_role)msg->hdr.sender;
+
+	switch (msg->hdr.type) {
+	case MSG_SVC_HELLO:
+		zk_svc_hello(z, from);
+		break;
+	case MSG_ZK_GET:
+	case MSG_ZK_CHILDREN:
+	case MSG_ZK_WRITE:
+		zk_relay_request(z, msg);
+		break;
+	default:
+		log_warnx("unexpected %s from %s", ipc_type_name(msg->hdr.type), role_name(from));
+	}
+}
+
 static void zk_dispatch(struct worker *w, struct ipc_msg *msg)
 {
 	struct zk_ctx *z = w->ctx;
@@ -237,6 +256,12 @@ static void zk_dispatch(struct worker *w, struct ipc_msg *msg)
 		break;
 	case ROLE_FENCE:
 		zk_fence_dispatch(z, msg);
+		break;
+	case ROLE_API:
+	case ROLE_DNS:
+	case ROLE_META:
+	case ROLE_CEPH:
+		zk_dispatch_service(z, msg);
 		break;
 	default:
 		log_warnx("frame %s from unexpected sender %u", ipc_type_name(msg->hdr.type),
@@ -378,6 +403,7 @@ int zk_election_main(void)
 	z.loop = w.loop;
 	z.net_want = -1;
 	z.net_have = -1;
+	zk_svc_init(&z);
 	if (!w.cfg.node_name[0] || !zk_values_node_name(w.cfg.node_name) || !w.cfg.zk_hosts[0]) {
 		log_errx("zk-election: no valid node name or ZooKeeper hosts in the configuration");
 		return PVC_WORKER_EXIT_PERMANENT;

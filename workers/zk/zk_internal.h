@@ -147,6 +147,10 @@ struct zk_ctx {
 	int net_have;          /* last ack: 1 resources up, 0 down, -1 unknown */
 	uint64_t epoch;
 	uint64_t net_sent_ms;
+	/* services.c: what each of the primary's services was last told (-1: it has not
+	 * said MSG_SVC_HELLO since it started), indexed by enum pvc_role */
+	int svc_told[ROLE_COUNT];
+	uint64_t svc_epoch;
 	uint64_t takeover_delay_timer;
 	int takeover_delay_done;
 	int synced;            /* initial reads complete: decisions may be made */
@@ -251,6 +255,12 @@ void zk_elect_lease_renewed(struct zk_ctx *z);
 int zk_elect_lease_wanted(const struct zk_ctx *z);
 void zk_elect_net_ack(struct zk_ctx *z, const struct ipc_net_ack *ack);
 void zk_elect_net_hello(struct zk_ctx *z);
+
+/* services.c: the primary's services (api-units, dns-aggregator, metadata, ceph) are
+ * primary exactly while net-router's addresses are confirmed up and wanted. */
+void zk_svc_init(struct zk_ctx *z);
+void zk_svc_sync(struct zk_ctx *z);                         /* tell whoever is behind */
+void zk_svc_hello(struct zk_ctx *z, enum pvc_role role);    /* MSG_SVC_HELLO */
 void zk_elect_tick(struct zk_ctx *z);
 void zk_elect_rs_event(struct zk_ctx *z); /* watch on our own routerstate fired */
 int zk_elect_desired(const struct zk_ctx *z);

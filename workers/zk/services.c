@@ -1,0 +1,64 @@
+/*
+ * services.c: zk-election tells the primary's services whether this node is primary
+ * (MSG_SVC_PRIMARY). They never decide: a service is primary only while zk-election
+ * wants the primary's resources and net-router has confirmed the floating addresses
+ * (so a service that binds one finds it), and stops being primary the moment
+ * zk-election decides to relinquish, together with net-router's instruction.
+ */
+#include <string.h>
+
+#include "log.h"
+#include "zk_internal.h"
+
+static const enum pvc_role svc_roles[] = {ROLE_API, ROLE_DNS, ROLE_META, ROLE_CEPH};
+#define SVC_NROLES (sizeof(svc_roles) / sizeof(svc_roles[0]))
+
+static int svc_state(const struct zk_ctx *z)
+{
+	return z->net_want == 1 && z->net_have == 1;
+}
+
+static void svc_tell(struct zk_ctx *z, enum pvc_role role, int primary)
+{
+	struct ipc_svc_primary m = {.epoch = z->svc_epoch, .primary = primary};
+
+	if (worker_send(z->w, MSG_SVC_PRIMARY, role, &m, sizeof(m)) != 0) {
+		/* the channel to the supervisor is gone: the worker loop ends */
+		log_warnx("cannot tell %s the primary state", role_name(role));
+		return;
+	}
+	z->svc_told[role] = primary;
+}
+
+void zk_svc_init(struct zk_ctx *z)
+{
+	for (size_t i = 0; i < SVC_NROLES; i++)
+		z->svc_told[svc_roles[i]] = -1;
+}
+
+void zk_svc_sync(struct zk_ctx *z)
+{
+	int want = svc_state(z), changed = 0;
+
+	for (size_t i = 0; i < SVC_NROLES; i++) {
+		enum pvc_role r = svc_roles[i];
+
+		if (z->svc_told[r] < 0 || z->svc_told[r] == want)
+			continue;
+		if (!changed++)
+			z->svc_epoch++;
+		svc_tell(z, r, want);
+	}
+}
+
+void zk_svc_hello(struct zk_ctx *z, enum pvc_role role)
+{
+	for (size_t i = 0; i < SVC_NROLES; i++) {
+		if (svc_roles[i] != role)
+			continue;
+		log_debug("%s started: primary %d", role_name(role), svc_state(z));
+		svc_tell(z, role, svc_state(z));
+		return;
+	}
+	log_warnx("MSG_SVC_HELLO from %s, which is not a service", role_name(role));
+}
