@@ -188,6 +188,21 @@ bench-migrate:
 	@$(MAKE) --no-print-directory all
 	@bash bench/migrate.sh $(MIGRATE_RUNS)
 
+# The primary's services against real servers started by the tests (tests/services/):
+# PostgreSQL 15, PowerDNS with its PostgreSQL backend, the metadata API, the API units.
+.PHONY: check-services check-ceph
+check-services:
+	@tools/install-deps.sh --services
+	@$(MAKE) --no-print-directory all
+	@tests/run-all.sh services
+
+# Storage against a real single-host Ceph 16 (mon, mgr, OSDs on files) that the tests
+# start themselves (tests/ceph/).
+check-ceph:
+	@tools/install-deps.sh --ceph
+	@$(MAKE) --no-print-directory all
+	@tests/run-all.sh ceph
+
 # Memory (PSS) and idle CPU of one node's processes; prints figures, not a test.
 bench-footprint: deps all
 	@bash bench/footprint.sh

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/run-all.sh [unit|integration|faults|asan|all|cleanup]
+# tests/run-all.sh [unit|integration|faults|services|ceph|asan|all|cleanup]
 #
 #   unit         every build/tests/test_* binary (cmocka); each test counted
 #                from the "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)"
@@ -8,6 +8,11 @@
 #   integration  every tests/integration/t*.sh (sorted), 300 s timeout each
 #   faults       every tests/faults/f*.sh, the same way (the long fault suite,
 #                `make check-faults`; not part of `all`)
+#   services     every tests/services/s*.sh (the primary's services against real
+#                PostgreSQL, PowerDNS and the API units' stand-ins; `make
+#                check-services`; not part of `all`)
+#   ceph         every tests/ceph/c*.sh (against a real single-host Ceph; `make
+#                check-ceph`; not part of `all`)
 #   asan         unit, then integration, on the sanitizer build (PVCT_BUILD,
 #                default build-asan; `make check-asan`): ASAN_OPTIONS and
 #                UBSAN_OPTIONS make every report fatal (halt_on_error,
@@ -55,9 +60,9 @@ NETNS_LOCK=/run/lock/pvct-netns.lock
 
 mode=${1:-all}
 case $mode in
-unit | integration | faults | asan | all | cleanup) ;;
+unit | integration | faults | services | ceph | asan | all | cleanup) ;;
 *)
-	echo "usage: $0 [unit|integration|faults|asan|all|cleanup]" >&2
+	echo "usage: $0 [unit|integration|faults|services|ceph|asan|all|cleanup]" >&2
 	exit 2
 	;;
 esac
@@ -367,6 +372,8 @@ case $mode in
 unit) run_unit ;;
 integration) run_scripts tests/integration t ;;
 faults) run_scripts tests/faults f ;;
+services) run_scripts tests/services s ;;
+ceph) run_scripts tests/ceph c ;;
 asan)
 	if [[ ! -x $BUILD/pvcnoded ]]; then
 		echo "run-all: $BUILD/pvcnoded missing (make asan-build)"

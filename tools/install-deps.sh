@@ -8,6 +8,10 @@
 #   tools/install-deps.sh --qemu     also the real hypervisor of `make check-qemu`
 #                                    (libvirt's QEMU driver, qemu-system-x86); may be
 #                                    combined with --check
+#   tools/install-deps.sh --services  also the servers of `make check-services`
+#                                    (PostgreSQL 15, PowerDNS + its PostgreSQL backend,
+#                                    dig, curl)
+#   tools/install-deps.sh --ceph     also the single-host Ceph of `make check-ceph`
 #
 # Service starts during installation (dnsmasq, libvirt-daemon) are suppressed
 # with a temporary /usr/sbin/policy-rc.d when the machine has none: nothing
@@ -24,17 +28,22 @@ PACKAGES=(
 	clang libclang-rt-14-dev universal-ctags
 	systemd
 	dnsmasq nftables libnftables-dev iputils-ping tcpdump busybox
+	libpq-dev libmicrohttpd-dev librados-dev librbd-dev
 )
 
 # Only `make check-qemu` and `make bench-migrate` need a real hypervisor (~60 MB more),
 # so the other stages do not install it.
 QEMU_PACKAGES=(libvirt-daemon-driver-qemu qemu-system-x86)
+SERVICES_PACKAGES=(postgresql-15 pdns-server pdns-backend-pgsql bind9-dnsutils curl)
+CEPH_PACKAGES=(ceph-mon ceph-mgr ceph-osd ceph-common uuid-runtime)
 
 check_only=0
 for arg in "$@"; do
 	case $arg in
 	--check) check_only=1 ;;
 	--qemu) PACKAGES+=("${QEMU_PACKAGES[@]}") ;;
+	--services) PACKAGES+=("${SERVICES_PACKAGES[@]}") ;;
+	--ceph) PACKAGES+=("${CEPH_PACKAGES[@]}") ;;
 	*)
 		echo "install-deps: unknown argument $arg" >&2
 		exit 2
