@@ -112,7 +112,7 @@ require_root() {
 	fi
 }
 
-PVCT_ROLE_USERS="zk-election:pvct-zk vm-manager:pvct-vm net-router:pvct-net flush:pvct-flush fence:pvct-fence"
+PVCT_ROLE_USERS="zk-election:pvct-zk vm-manager:pvct-vm net-router:pvct-net flush:pvct-flush fence:pvct-fence api-units:pvct-api dns-aggregator:pvct-dns metadata:pvct-meta ceph:pvct-ceph"
 PVCT_GROUP=pvct
 
 # Concurrent scripts may race on /etc/passwd's lock: a failed add is fine when the
