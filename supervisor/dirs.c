@@ -15,6 +15,8 @@
  *     <net-router user>:<its primary group> 0750: net-router and its dnsmasq write
  *     there after dropping root; no other role may read the leases and hosts files
  *     (<dynamic>/nft itself: root:<common group> 0750).
+ *   with the dns-aggregator, <dynamic>/pdns: <dns-aggregator user>:<its group> 0750:
+ *     pdns_server's configuration (it holds the database password) and control socket.
  * The mode is set with fchmod, not left to the umask (the unit's UMask=0077 would
  * leave 0700, closing the directories to the workers).
  */
@@ -121,5 +123,12 @@ int sup_dirs_prepare(const struct pvc_config *cfg, char *err, size_t errlen)
 		return -1;
 	if (cfg->enable_networking && sup_dirs_networking(&c, cfg) != 0)
 		return -1;
+	if (config_role_wanted(cfg, ROLE_DNS)) {
+		char p[CFG_PATH_MAX + 32];
+		snprintf(p, sizeof(p), "%s/pdns", cfg->dynamic_directory);
+		if (sup_dirs_make(&c, "dynamic_directory", p, c.u.uid[ROLE_DNS],
+				  c.u.gid[ROLE_DNS]) != 0)
+			return -1;
+	}
 	return 0;
 }

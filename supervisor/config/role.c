@@ -37,8 +37,10 @@ int config_role_wanted(const struct pvc_config *cfg, int role)
 	case ROLE_FENCE:
 		return 1;
 	/* the primary's services, as the reference: only where their function is on */
-	case ROLE_API:
 	case ROLE_DNS:
+		/* the reference's DNS aggregator: coordinators with networking */
+		return cfg->is_coordinator && cfg->enable_networking;
+	case ROLE_API:
 	case ROLE_META:
 	case ROLE_CEPH:
 		return 0;

@@ -91,6 +91,15 @@ static void rebuild(struct zn_net *n)
 	report(n, NULL);
 }
 
+/* The same set to the DNS aggregator (coordinators with networking run it): a
+ * zone per network domain; a lost frame is re-sent on its MSG_SVC_HELLO. */
+static void send_dns(struct zk_ctx *z, const uint8_t *p, size_t len)
+{
+	if (z->cfg->is_coordinator && z->cfg->enable_networking &&
+	    worker_send(z->w, MSG_NET_NETWORKS, ROLE_DNS, p, len) != 0)
+		log_warn("networks: sending the networks to dns-aggregator");
+}
+
 void zk_networks_send_now(struct zk_ctx *z)
 {
 	struct zk_nets *nn = z->nets;
@@ -157,6 +166,7 @@ void zk_networks_send_now(struct zk_ctx *z)
 		strvb_free(&b);
 		return;
 	}
+	send_dns(z, p, len);
 	log_info("networks: sent %zu valid network(s) [%s%s] to net-router, %zu skipped", nvalid,
 		 list, lo + 12 >= sizeof(list) ? " ..." : "", nbad);
 	free(nn->last);

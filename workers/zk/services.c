@@ -58,6 +58,8 @@ void zk_svc_hello(struct zk_ctx *z, enum pvc_role role)
 			continue;
 		log_debug("%s started: primary %d", role_name(role), svc_state(z));
 		svc_tell(z, role, svc_state(z));
+		if (role == ROLE_DNS)
+			zk_networks_hello(z); /* it keeps a zone per client network */
 		return;
 	}
 	log_warnx("MSG_SVC_HELLO from %s, which is not a service", role_name(role));

@@ -1,0 +1,286 @@
+/*
+ * dns.c: the dns-aggregator worker (issue 17; the reference's DNSAggregatorInstance).
+ * On the primary coordinator it runs pdns_server (pdns.c) against the DNS database
+ * and keeps that database's zones in step with the managed client networks (db.c):
+ * one zone per network domain, filled by AXFR from the network's dnsmasq
+ * (axfr_net.c) every DNS_SYNC_MS and soon after the networks change.
+ *
+ * zk-election tells it whether this node is primary (MSG_SVC_PRIMARY, after
+ * MSG_SVC_HELLO) and what the client networks are (MSG_NET_NETWORKS, the frame
+ * net-router gets). pdns starts first on takeover (it serves the rows already in
+ * the database, so a switchover answers at once) and the database work follows.
+ * A database outage is logged once, retried with backoff and never stops pdns,
+ * which keeps answering what it can; the election never waits for any of this.
+ */
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns_int.h"
+#include "log.h"
+#include "netdef.h"
+#include "sandbox.h"
+#include "worker.h"
+
+#define DNS_SYNC_MS 10000     /* the reference's AXFR loop period */
+#define DNS_SOON_MS 50        /* after a change of the primary state or the networks */
+#define DNS_BACKOFF_MIN_MS 1000
+#define DNS_BACKOFF_MAX_MS 30000
+#define DNS_REAP_MS 500
+#define DNS_AXFR_TIMEOUT_MS 3000
+
+struct dns_ctx {
+	struct worker *w;
+	int primary;
+	struct dns_pdns pdns;
+	struct dns_db *db;
+	struct dns_net *nets;
+	size_t nnets;
+	int nets_known; /* a first MSG_NET_NETWORKS came: before it, an empty set would
+			 * prune every zone */
+	uint64_t sync_timer, reap_timer;
+	int backoff_ms;
+	int db_down;  /* an outage was logged */
+	char last_err[512];
+};
+
+static void dns_sync_cb(struct ev_loop *loop, void *arg);
+
+static void dns_status(struct dns_ctx *c)
+{
+	char a[64], b[64], d[64];
+	const char *kv[3] = {a, b, d};
+
+	snprintf(a, sizeof a, "primary=%d", c->primary);
+	snprintf(b, sizeof b, "pdns=%s", c->pdns.pid > 0 ? "running" : "stopped");
+	snprintf(d, sizeof d, "database=%s", c->db_down ? "unreachable" : "ok");
+	(void)worker_status(c->w, kv, 3);
+}
+
+static void dns_sync_at(struct dns_ctx *c, uint64_t ms)
+{
+	if (c->sync_timer)
+		ev_timer_cancel(c->w->loop, c->sync_timer);
+	c->sync_timer = ev_timer(c->w->loop, ms, dns_sync_cb, c);
+}
+
+/* pdns died while we are primary: start it again (the reap timer's period bounds
+ * the restart rate). */
+static void dns_reap_cb(struct ev_loop *loop, void *arg)
+{
+	struct dns_ctx *c = arg;
+
+	c->reap_timer = 0;
+	if (dns_pdns_reap(&c->pdns) && c->primary) {
+		(void)dns_pdns_start(&c->pdns, &c->w->cfg);
+		dns_status(c);
+	}
+	if (c->primary || c->pdns.pid > 0)
+		c->reap_timer = ev_timer(loop, DNS_REAP_MS, dns_reap_cb, c);
+}
+
+static void dns_db_failed(struct dns_ctx *c)
+{
+	const char *e = dns_db_error(c->db);
+
+	if (!c->db_down || strcmp(e, c->last_err) != 0)
+		log_warnx("DNS aggregator: %s; pdns keeps serving, retrying in %d ms", e,
+			  c->backoff_ms ? c->backoff_ms : DNS_BACKOFF_MIN_MS);
+	snprintf(c->last_err, sizeof c->last_err, "%s", e);
+	c->db_down = 1;
+	dns_db_reset(c->db);
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : DNS_BACKOFF_MIN_MS;
+	if (c->backoff_ms > DNS_BACKOFF_MAX_MS)
+		c->backoff_ms = DNS_BACKOFF_MAX_MS;
+	dns_status(c);
+	dns_sync_at(c, (uint64_t)c->backoff_ms);
+}
+
+/* One zone: create it if missing, then transfer and store its records. An AXFR
+ * failure (dnsmasq restarting) only skips this round: 0. A database error: -1. */
+static int dns_sync_net(struct dns_ctx *c, const struct dns_net *n)
+{
+	struct dns_zone z;
+	char err[256];
+	int changed;
+
+	if (dns_db_zone_ensure(c->db, n, c->w->cfg.upstream.domain) != 0)
+		return -1;
+	if (dns_axfr_fetch(n->server, n->domain, DNS_AXFR_TIMEOUT_MS, &z, err, sizeof err) != 0) {
+		log_debug("DNS aggregator: zone %s from %s: %s", n->domain, n->server, err);
+		return 0;
+	}
+	int rc = dns_db_zone_sync(c->db, n->domain, &z, &changed);
+	if (rc == 0 && changed)
+		log_info("DNS aggregator: zone %s updated (%zu records from %s, %zu skipped)",
+			 n->domain, z.n, n->server, z.skipped);
+	dns_axfr_zone_free(&z);
+	return rc;
+}
+
+static void dns_sync_cb(struct ev_loop *loop, void *arg)
+{
+	struct dns_ctx *c = arg;
+
+	c->sync_timer = 0;
+	if (!c->primary || !c->nets_known)
+		return; /* the arrival of the networks schedules the first sync */
+	if (dns_db_ready(c->db) != 0 || dns_db_zones_prune(c->db, c->nets, c->nnets) != 0) {
+		dns_db_failed(c);
+		return;
+	}
+	for (size_t i = 0; i < c->nnets; i++)
+		if (dns_sync_net(c, &c->nets[i]) != 0) {
+			dns_db_failed(c);
+			return;
+		}
+	if (c->db_down)
+		log_info("DNS aggregator: the DNS database is reachable again");
+	c->db_down = 0;
+	c->backoff_ms = 0;
+	dns_status(c);
+	if (c->primary)
+		dns_sync_at(c, DNS_SYNC_MS);
+}
+
+static void dns_primary(struct dns_ctx *c, struct ipc_msg *m)
+{
+	struct ipc_svc_primary p;
+
+	if (m->hdr.len != sizeof p)
+		return;
+	memcpy(&p, m->data, sizeof p);
+	int want = p.primary ? 1 : 0;
+	if (want == c->primary)
+		return;
+	c->primary = want;
+	log_info("DNS aggregator: %s (epoch %llu)", want ? "primary: starting" : "relinquishing: stopping",
+		 (unsigned long long)p.epoch);
+	if (want) {
+		(void)dns_pdns_start(&c->pdns, &c->w->cfg);
+		if (!c->reap_timer)
+			c->reap_timer = ev_timer(c->w->loop, DNS_REAP_MS, dns_reap_cb, c);
+		c->backoff_ms = 0;
+		dns_sync_at(c, 0);
+	} else {
+		if (c->sync_timer)
+			ev_timer_cancel(c->w->loop, c->sync_timer);
+		c->sync_timer = 0;
+		dns_pdns_stop(&c->pdns);
+		dns_db_reset(c->db);
+	}
+	dns_status(c);
+}
+
+/* The managed networks with a domain and a gateway for dnsmasq. */
+static void dns_networks(struct dns_ctx *c, struct ipc_msg *m)
+{
+	struct ipc_strv sv;
+	const char *err = NULL;
+	struct netdef *defs = NULL;
+	size_t n = 0, k = 0;
+
+	if (ipc_strv_decode(m->data, m->hdr.len, &sv, &err) != 0) {
+		log_warnx("DNS aggregator: ignoring malformed network list: %s", err ? err : "?");
+		return;
+	}
+	int rc = netdef_decode(&sv, &defs, &n, NULL, NULL);
+	ipc_strv_free(&sv);
+	if (rc != 0) {
+		log_warnx("DNS aggregator: ignoring a network list that is not a sequence of records");
+		return;
+	}
+	struct dns_net *nets = calloc(n + 1, sizeof *nets);
+	for (size_t i = 0; nets && i < n; i++) {
+		const struct netdef *d = &defs[i];
+		const struct netdef_addr *gw = d->gw4.set ? &d->gw4 : &d->gw6;
+		if (!d->managed || d->domain[0] == '\0' || !gw->set)
+			continue;
+		struct dns_net *x = &nets[k++];
+		x->vni = d->vni;
+		for (size_t j = 0; d->domain[j] && j + 1 < sizeof x->domain; j++)
+			x->domain[j] = (char)(d->domain[j] >= 'A' && d->domain[j] <= 'Z' ?
+					      d->domain[j] - 'A' + 'a' : d->domain[j]);
+		snprintf(x->server, sizeof x->server, "%s", gw->text);
+		x->server[strcspn(x->server, "/")] = '\0';
+		snprintf(x->ns, sizeof x->ns, "%s", d->ns);
+	}
+	netdef_free_all(defs, n);
+	if (nets == NULL) {
+		log_errx("DNS aggregator: out of memory for %zu networks", n);
+		return;
+	}
+	free(c->nets);
+	c->nets = nets;
+	c->nnets = k;
+	c->nets_known = 1;
+	log_info("DNS aggregator: %zu client network zone(s)", k);
+	if (c->primary)
+		dns_sync_at(c, DNS_SOON_MS);
+}
+
+static void dns_dispatch(struct worker *w, struct ipc_msg *m)
+{
+	struct dns_ctx *c = w->ctx;
+
+	if (m->hdr.sender == ROLE_ZK && m->hdr.type == MSG_SVC_PRIMARY)
+		dns_primary(c, m);
+	else if (m->hdr.sender == ROLE_ZK && m->hdr.type == MSG_NET_NETWORKS)
+		dns_networks(c, m);
+	else
+		log_warnx("DNS aggregator: %s from %s ignored", ipc_type_name(m->hdr.type),
+			  role_name(m->hdr.sender));
+}
+
+static void dns_shutdown(struct worker *w, uint32_t phase)
+{
+	struct dns_ctx *c = w->ctx;
+
+	c->primary = 0;
+	if (c->sync_timer)
+		ev_timer_cancel(w->loop, c->sync_timer);
+	c->sync_timer = 0;
+	dns_pdns_stop(&c->pdns);
+	worker_shutdown_done(w, phase);
+}
+
+int dns_aggregator_main(void)
+{
+	static struct worker w;
+	static struct dns_ctx c;
+	static const char *const ro[] = {"/etc", "/usr/share/pdns-backend-pgsql", "/proc", NULL};
+	static const char *const rx[] = {"/usr/sbin/pdns_server", "/usr/lib", "/lib", "/lib64", NULL};
+	static char sockdir[CFG_PATH_MAX + 16];
+	const char *rw[] = {sockdir, "/dev/null", NULL};
+	struct sandbox_spec spec;
+
+	worker_start(&w, ROLE_DNS, dns_dispatch, dns_shutdown, &c);
+	c.w = &w;
+	c.db = dns_db_new(&w.cfg);
+	/* the config copy is all that still holds the password: pdns.conf is written
+	 * from it at each takeover */
+	if (c.db == NULL || set_cloexec(w.sup.fd) != 0)
+		return PVC_WORKER_EXIT_PERMANENT;
+	dns_pdns_sockdir(&w.cfg, sockdir, sizeof sockdir);
+	memset(&spec, 0, sizeof spec);
+	spec.user = w.cfg.worker_user[0] ? w.cfg.worker_user : NULL;
+	/* CAP_NET_BIND_SERVICE, ambient: for pdns_server's port 53 only (pdns.c) */
+	spec.keep_caps = 1ULL << CAP_NET_BIND_SERVICE;
+	spec.ambient_caps = 1ULL << CAP_NET_BIND_SERVICE;
+	spec.allow_fork = 1;
+	spec.rw_paths = rw;
+	spec.ro_paths = ro;
+	spec.rx_paths = rx;
+	spec.seccomp_rules = dns_seccomp_rules;
+	if (sandbox_enter(&spec) != 0)
+		return PVC_WORKER_EXIT_PERMANENT;
+	worker_ready(&w);
+	dns_status(&c);
+	if (worker_send(&w, MSG_SVC_HELLO, ROLE_ZK, NULL, 0) != 0)
+		log_warnx("DNS aggregator: cannot say hello to zk-election");
+	int rc = worker_run(&w);
+	dns_pdns_stop(&c.pdns);
+	dns_db_free(c.db);
+	return rc;
+}
