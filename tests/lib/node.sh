@@ -15,6 +15,7 @@
 #     NODE_FENCE         fence_intervals [6]
 #     NODE_EXTRA_SYSTEM  YAML text inserted under pvc.system (indented 4 spaces)
 #     NODE_SUPERVISOR_EXTRA YAML text inserted under pvc.system.supervisor (indented 6)
+#     NODE_DNS_DB        the dns database's flow map body [host: localhost, port: 5432, ...]
 #     NODE_LOG_DIR       log_directory [$PVCT_WORK/NAME/log] (stdout.log stays in
 #                        $PVCT_WORK/NAME/log whatever this says)
 #     NODE_FENCE_OK      successful_fence action [migrate]
@@ -87,7 +88,7 @@ pvc:
         floating_ip: ${NODE_STORAGE_FLOAT:-10.202.0.254/24}
   coordinator:
     dns:
-      database: {host: localhost, port: 5432, name: pvcdns, user: pvcdns, pass: pvcdns}
+      database: {${NODE_DNS_DB:-host: localhost, port: 5432, name: pvcdns, user: pvcdns, pass: pvcdns}}
     metadata:
       database: {host: localhost, port: 5432, name: pvcprov, user: pvcprov, pass: pvcprov}
   system:

@@ -282,9 +282,10 @@ static int db_zone_differs(struct dns_db *d, const char *id, char **nv, size_t n
 	const char *p[] = {id};
 	PGresult *r;
 
-	if (db_exec(d, "reading the records", "SELECT name || E'\\t' || type || E'\\t' || ttl || "
-		    "E'\\t' || content AS l FROM records WHERE domain_id=$1 AND type NOT IN "
-		    "('SOA','NS') ORDER BY l COLLATE \"C\"", 1, p, &r) != 0)
+	/* byte order (COLLATE "C"), as strcmp sorted the new lines */
+	if (db_exec(d, "reading the records", "SELECT l FROM (SELECT name || E'\\t' || type || "
+		    "E'\\t' || ttl || E'\\t' || content AS l FROM records WHERE domain_id=$1 AND "
+		    "type NOT IN ('SOA','NS')) s ORDER BY l COLLATE \"C\"", 1, p, &r) != 0)
 		return -1;
 	int differs = (size_t)PQntuples(r) != nn;
 	for (size_t i = 0; !differs && i < nn; i++)

@@ -28,6 +28,7 @@
 #define DNS_BACKOFF_MIN_MS 1000
 #define DNS_BACKOFF_MAX_MS 30000
 #define DNS_REAP_MS 500
+#define DNS_PDNS_STABLE_MS 10000
 #define DNS_AXFR_TIMEOUT_MS 3000
 
 struct dns_ctx {
@@ -42,6 +43,7 @@ struct dns_ctx {
 	uint64_t sync_timer, reap_timer;
 	int backoff_ms;
 	int db_down;  /* an outage was logged */
+	int restart_ms, restart_due; /* pdns restart backoff */
 	char last_err[512];
 };
 
@@ -65,19 +67,34 @@ static void dns_sync_at(struct dns_ctx *c, uint64_t ms)
 	c->sync_timer = ev_timer(c->w->loop, ms, dns_sync_cb, c);
 }
 
-/* pdns died while we are primary: start it again (the reap timer's period bounds
- * the restart rate). */
+/* pdns died while we are primary: start it again, after a delay that doubles while
+ * it keeps dying young (it exits when the database is down at its start). */
 static void dns_reap_cb(struct ev_loop *loop, void *arg)
 {
 	struct dns_ctx *c = arg;
+	uint64_t next = DNS_REAP_MS;
+	long long ran = 0;
 
 	c->reap_timer = 0;
-	if (dns_pdns_reap(&c->pdns) && c->primary) {
-		(void)dns_pdns_start(&c->pdns, &c->w->cfg);
+	if (c->restart_due) {
+		c->restart_due = 0;
+		if (c->primary && c->pdns.pid <= 0) {
+			(void)dns_pdns_start(&c->pdns, &c->w->cfg);
+			dns_status(c);
+		}
+	} else if (dns_pdns_reap(&c->pdns, &ran) && c->primary) {
+		c->restart_ms = ran > DNS_PDNS_STABLE_MS ? DNS_REAP_MS : c->restart_ms * 2;
+		if (c->restart_ms < DNS_REAP_MS)
+			c->restart_ms = DNS_REAP_MS;
+		if (c->restart_ms > DNS_BACKOFF_MAX_MS)
+			c->restart_ms = DNS_BACKOFF_MAX_MS;
+		log_info("pdns: restarting PowerDNS in %d ms", c->restart_ms);
+		c->restart_due = 1;
+		next = (uint64_t)c->restart_ms;
 		dns_status(c);
 	}
 	if (c->primary || c->pdns.pid > 0)
-		c->reap_timer = ev_timer(loop, DNS_REAP_MS, dns_reap_cb, c);
+		c->reap_timer = ev_timer(loop, next, dns_reap_cb, c);
 }
 
 static void dns_db_failed(struct dns_ctx *c)
@@ -99,7 +116,7 @@ static void dns_db_failed(struct dns_ctx *c)
 
 /* One zone: create it if missing, then transfer and store its records. An AXFR
  * failure (dnsmasq restarting) only skips this round: 0. A database error: -1. */
-static int dns_sync_net(struct dns_ctx *c, const struct dns_net *n)
+static int dns_sync_net(struct dns_ctx *c, struct dns_net *n)
 {
 	struct dns_zone z;
 	char err[256];
@@ -108,9 +125,13 @@ static int dns_sync_net(struct dns_ctx *c, const struct dns_net *n)
 	if (dns_db_zone_ensure(c->db, n, c->w->cfg.upstream.domain) != 0)
 		return -1;
 	if (dns_axfr_fetch(n->server, n->domain, DNS_AXFR_TIMEOUT_MS, &z, err, sizeof err) != 0) {
-		log_debug("DNS aggregator: zone %s from %s: %s", n->domain, n->server, err);
+		if (strcmp(err, n->axfr_err) != 0) /* once per distinct error */
+			log_warnx("DNS aggregator: zone %s: transfer from %s: %s; retrying", n->domain,
+				  n->server, err);
+		snprintf(n->axfr_err, sizeof n->axfr_err, "%s", err);
 		return 0;
 	}
+	n->axfr_err[0] = '\0';
 	int rc = dns_db_zone_sync(c->db, n->domain, &z, &changed);
 	if (rc == 0 && changed)
 		log_info("DNS aggregator: zone %s updated (%zu records from %s, %zu skipped)",
@@ -158,6 +179,8 @@ static void dns_primary(struct dns_ctx *c, struct ipc_msg *m)
 	log_info("DNS aggregator: %s (epoch %llu)", want ? "primary: starting" : "relinquishing: stopping",
 		 (unsigned long long)p.epoch);
 	if (want) {
+		c->restart_due = 0;
+		c->restart_ms = 0;
 		(void)dns_pdns_start(&c->pdns, &c->w->cfg);
 		if (!c->reap_timer)
 			c->reap_timer = ev_timer(c->w->loop, DNS_REAP_MS, dns_reap_cb, c);

@@ -18,6 +18,7 @@ struct dns_net {
 	char domain[DNS_NAME_MAX]; /* lower-case, no trailing dot */
 	char server[64];           /* the gateway dnsmasq listens on (IPv4, else IPv6) */
 	char ns[256];              /* comma list of name servers, may be empty */
+	char axfr_err[320];        /* the last transfer error logged ("" after a success) */
 };
 
 /* db.c */
@@ -47,8 +48,8 @@ struct dns_pdns {
 int dns_pdns_start(struct dns_pdns *p, const struct pvc_config *cfg);
 /* SIGTERM, wait up to DNS_PDNS_STOP_MS, then SIGKILL. */
 void dns_pdns_stop(struct dns_pdns *p);
-/* Reap an exited pdns (SIGCHLD); 1 when it was ours and it is gone. */
-int dns_pdns_reap(struct dns_pdns *p);
+/* Reap an exited pdns; 1 when it is gone (*ran_ms: how long it ran). */
+int dns_pdns_reap(struct dns_pdns *p, long long *ran_ms);
 /* The pdns socket directory, <dynamic_directory>/pdns (created by the supervisor). */
 void dns_pdns_sockdir(const struct pvc_config *cfg, char *out, size_t cap);
 

@@ -1,0 +1,151 @@
+#!/bin/bash
+# The DNS aggregator (issue 17 item 2): on the primary coordinator, pdns_server
+# serves the client networks' zones from PostgreSQL, filled by AXFR from each
+# network's dnsmasq. Real ZooKeeper, PostgreSQL 15, pdns_server, dnsmasq; two
+# coordinators in network namespaces (hv1 primary first); a "VM" namespace takes
+# a DHCP lease with a host name from the primary's dnsmasq.
+#  - the worker runs confined (user, capabilities) on both coordinators
+#  - the zone and the VM's A record reach the database; dig at the cluster
+#    floating address gets the VM's address from pdns on the primary only
+#  - switchover: the old primary's pdns stops, the new one answers
+#  - PostgreSQL stopped: logged, no worker restart, a switchover still completes;
+#    PostgreSQL back: the aggregator reconnects
+set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+. "$PVCT_ROOT/tests/lib/netns.sh"
+. "$PVCT_ROOT/tests/lib/zk.sh"
+. "$PVCT_ROOT/tests/lib/node.sh"
+. "$PVCT_ROOT/tests/lib/pg.sh"
+require_root
+[[ -x $PVCT_BUILD/pvc-dns-aggregator ]] || skip_all "build/pvc-dns-aggregator missing (make all)"
+[[ -x /usr/sbin/pdns_server ]] || skip_all "pdns-server missing (tools/install-deps.sh --services)"
+[[ -x /usr/sbin/dnsmasq ]] || skip_all "dnsmasq missing"
+command -v dig >/dev/null || skip_all "dig missing"
+command -v busybox >/dev/null || skip_all "busybox missing (udhcpc)"
+
+VNI=1001
+GW=10.101.0.1
+DOM=net$VNI.test
+VM=pvct-vm
+VMMAC=52:54:00:10:01:21
+FLOAT=10.200.0.254
+
+netns_setup 2
+[[ -n ${S20_KEEP:-} ]] && on_exit "rm -rf $S20_KEEP; mkdir -p $S20_KEEP; cp -r $PVCT_WORK/hv1 $PVCT_WORK/hv2 $S20_KEEP/"
+ZK_ADDR=$NETNS_HOST_ADDR
+zk_start_standalone
+on_exit zk_stop_all
+pg_start "$NETNS_HOST_ADDR"
+pg_create_db pvcdns pvcdns dnspw >/dev/null
+NODE_ZK=$(zk_connect_string)
+zk() { zkcli -s "$NODE_ZK" "$@"; }
+zk init-cluster >/dev/null
+NODE_NETWORKING=true
+NODE_COORDINATORS="hv1 hv2"
+NODE_DNS_DB="host: $NETNS_HOST_ADDR, port: $PG_PORT, name: pvcdns, user: pvcdns, pass: dnspw"
+primary() { zk get /primary_node 2>/dev/null || true; }
+ns_of() { netns_name "${1#hv}"; }
+sql() { pg_psql -d pvcdns -c "$1"; }
+answer() { dig +short +time=1 +tries=1 @"$FLOAT" "$1" A 2>/dev/null | head -n1; }
+answers() { [[ $(answer "$1") == "$2" ]]; }
+pdns_pid() { pgrep -u pvct-dns -x pdns_server 2>/dev/null | while read -r p; do
+	[[ $(ip netns identify "$p" 2>/dev/null) == "$(ns_of "$1")" ]] && echo "$p"; done; }
+has_pdns() { [[ -n $(pdns_pid "$1") ]]; }
+no_pdns() { [[ -z $(pdns_pid "$1") ]]; }
+logged() { grep -qF -- "$2" "$(node_log "$1")"; }
+
+zk define-network $VNI --type managed --desc "dns net" --domain $DOM \
+	--net4 10.101.0.0/24 --gw4 $GW --dhcp4 True --start 10.101.0.100 --end 10.101.0.199 >/dev/null
+for i in 1 2; do node_config "hv$i" >/dev/null; done
+node_start hv1 "$(netns_name 1)"
+wait_for 20 eval '[[ $(primary) == hv1 ]]' || true
+node_start hv2 "$(netns_name 2)"
+for i in 1 2; do
+	node_wait_ready "hv$i" 20 || { fail "hv$i ready" "see $(node_log "hv$i")"; finish; }
+done
+if wait_for 20 eval '[[ $(primary) == hv1 ]]'; then pass "hv1 is primary"; else
+	fail "hv1 is primary" "/primary_node=$(primary)"; finish; fi
+
+# ---- the worker: confined, on both coordinators --------------------------------------
+for i in 1 2; do
+	check "hv$i runs dns-aggregator" wait_for 10 eval '[[ -n $(node_worker hv'$i' dns-aggregator) ]]'
+done
+W=$(node_worker hv1 dns-aggregator)
+st=/proc/$W/status
+check_eq "dns-aggregator user" "$(id -u pvct-dns)" "$(awk '/^Uid:/{print $2}' "$st")"
+check_eq "dns-aggregator capabilities: CAP_NET_BIND_SERVICE only" 0000000000000400 "$(awk '/^CapEff:/{print $2}' "$st")"
+check_eq "dns-aggregator seccomp filter" 2 "$(awk '/^Seccomp:/{print $2}' "$st")"
+check "hv1 (primary) runs pdns_server" wait_for 10 has_pdns hv1
+check "hv2 (secondary) runs no pdns_server" no_pdns hv2
+P=$(pdns_pid hv1)
+check "pdns_server has no password on its command line" eval '! tr "\0" " " </proc/'"$P"'/cmdline | grep -q dnspw'
+check_eq "pdns_server runs as pvct-dns" "$(id -u pvct-dns)" "$(awk '/^Uid:/{print $2}' /proc/"$P"/status)"
+check "zone $DOM in the database" wait_for 15 eval '[[ $(sql "SELECT count(*) FROM domains WHERE name='"'$DOM'"'") == 1 ]]'
+check "SOA of $DOM answered by pdns" wait_for 10 eval '[[ -n $(dig +short +time=1 +tries=1 @'$FLOAT' '$DOM' SOA) ]]'
+
+# ---- a VM with a host name takes a lease: its record is served ------------------------
+ip netns add "$VM"
+on_exit "ip netns del $VM 2>/dev/null || true"
+for i in 1 2; do
+	j=$((3 - i))
+	ip netns exec "$(netns_name $i)" bridge fdb append 00:00:00:00:00:00 dev vxlan$VNI dst 10.200.0.$j 2>/dev/null || true
+done
+check "vmbr$VNI on hv1" wait_for 10 eval 'ip -n '"$(ns_of hv1)"' link show vmbr'$VNI' >/dev/null 2>&1'
+ip link add pvct-vmh netns "$(netns_name 1)" type veth peer name eth0 netns "$VM"
+ip -n "$(netns_name 1)" link set pvct-vmh master vmbr$VNI up
+ip -n "$VM" link set eth0 address $VMMAC mtu 1450 up
+ip -n "$VM" link set lo up
+DHCP_OUT=$PVCT_WORK/dhcp.out
+dhcp() {
+	rm -f "$DHCP_OUT"
+	PVCT_DHCP_OUT=$DHCP_OUT ip netns exec "$VM" busybox udhcpc -i eth0 -n -q -t 6 -T 1 -x hostname:dnsvm \
+		-s "$PVCT_ROOT/tests/lib/udhcpc-script" >>"$PVCT_WORK/udhcpc.log" 2>&1 || true
+	[[ -s $DHCP_OUT ]]
+}
+if wait_for 20 dhcp; then pass "VM got a lease ($(cat "$DHCP_OUT"))"; else
+	fail "VM got a lease" "see $PVCT_WORK/udhcpc.log"; finish; fi
+IP=$(sed 's/\/.*//' "$DHCP_OUT")
+check "A record of dnsvm.$DOM in the database" wait_for 25 eval \
+	'[[ $(sql "SELECT content FROM records WHERE name='"'dnsvm.$DOM'"' AND type='"'A'"'") == '"$IP"' ]]'
+if wait_for 10 answers "dnsvm.$DOM" "$IP"; then pass "dig dnsvm.$DOM @$FLOAT: $IP (pdns on hv1)"; else
+	fail "dig dnsvm.$DOM @$FLOAT" "got '$(answer "dnsvm.$DOM")'"; fi
+check "serial bumped above 1" eval '(( $(sql "SELECT split_part(content, '"' '"', 3) FROM records WHERE type='"'SOA'"' AND name='"'$DOM'"'") > 1 ))'
+
+# ---- switchover: hv2 takes over, its pdns answers --------------------------------------
+t0=$(now_ms)
+zk set /primary_node hv2 >/dev/null
+if wait_for 30 answers "dnsvm.$DOM" "$IP" && wait_for 30 has_pdns hv2; then
+	pass "after the switchover dnsvm.$DOM is answered by hv2 ($(($(now_ms) - t0)) ms)"
+else
+	fail "after the switchover hv2 answers" "got '$(answer "dnsvm.$DOM")', pdns on hv2: $(pdns_pid hv2)"
+fi
+check "hv1's pdns_server stopped" wait_for 10 no_pdns hv1
+check "hv1 logged the relinquish" logged hv1 "DNS aggregator: relinquishing: stopping"
+sleep 2
+check_eq "record still served after the new primary's sync" "$IP" "$(answer "dnsvm.$DOM")"
+
+# ---- PostgreSQL outage: logged, no crash, the election carries on ---------------------
+W2=$(node_worker hv2 dns-aggregator)
+pg_stop
+check "hv2 logs the database outage" wait_for 25 logged hv2 "pdns keeps serving, retrying"
+zk set /primary_node hv1 >/dev/null
+if wait_for 30 eval '[[ $(zk get /nodes/hv1/routerstate 2>/dev/null) == primary ]]'; then
+	pass "switchover to hv1 completes with PostgreSQL down"; else
+	fail "switchover to hv1 completes with PostgreSQL down" "hv1 routerstate $(zk get /nodes/hv1/routerstate 2>/dev/null || true)"; fi
+check "hv1 runs pdns_server again" wait_for 10 has_pdns hv1
+check_eq "hv2's dns-aggregator was not restarted" "$W2" "$(node_worker hv2 dns-aggregator)"
+check_eq "hv1's dns-aggregator was not restarted" "$W" "$(node_worker hv1 dns-aggregator)"
+pg_start
+check "hv1 reconnects once PostgreSQL is back" wait_for 40 logged hv1 "the DNS database is reachable again"
+if wait_for 15 answers "dnsvm.$DOM" "$IP"; then pass "hv1 answers dnsvm.$DOM again"; else
+	fail "hv1 answers dnsvm.$DOM again" "got '$(answer "dnsvm.$DOM")'"; fi
+
+# ---- a deleted network's zone goes -----------------------------------------------------
+zk delete -r /networks/$VNI >/dev/null
+check "zone $DOM removed from the database" wait_for 20 eval '[[ $(sql "SELECT count(*) FROM domains WHERE name='"'$DOM'"'") == 0 ]]'
+for n in hv1 hv2; do
+	check "$n: no worker killed by seccomp" eval '! grep -q "SIGSYS\|seccomp filter" "$(node_log '$n')"'
+done
+for n in hv1 hv2; do node_stop "$n" 20 || true; done
+check "no pdns_server left" eval '[[ -z $(pgrep -u pvct-dns -x pdns_server) ]]'
+finish
