@@ -190,6 +190,12 @@ bench-migrate:
 	@$(MAKE) --no-print-directory all
 	@bash bench/migrate.sh $(MIGRATE_RUNS)
 
+# Takeover to the first DNS answer of the aggregator's pdns (bench/dns.sh).
+.PHONY: bench-dns
+bench-dns: all
+	@tools/install-deps.sh --services
+	@bash bench/dns.sh $(DNS_ROUNDS)
+
 # The primary's services against real servers started by the tests (tests/services/):
 # PostgreSQL 15, PowerDNS with its PostgreSQL backend, the metadata API, the API units.
 .PHONY: check-services check-ceph

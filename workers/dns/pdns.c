@@ -48,7 +48,8 @@ static void bare_addr(const struct cfg_addr *a, char *out, size_t cap)
 }
 
 /* pdns.conf: the listen addresses as the reference (the cluster and upstream
- * floating addresses), the database, and the traps above. */
+ * floating addresses), the database, and the traps above. server-id is the node
+ * name (`dig id.server CH TXT` says which coordinator answered). */
 static int pdns_write_conf(const struct pvc_config *cfg, const char *dir)
 {
 	char path[CFG_PATH_MAX + 32], tmp[CFG_PATH_MAX + 40], cl[64], up[64];
@@ -66,14 +67,14 @@ static int pdns_write_conf(const struct pvc_config *cfg, const char *dir)
 		return -1;
 	}
 	fprintf(f, "daemon=no\nguardian=no\ndisable-syslog=yes\nloglevel=4\n"
-		"log-dns-details=no\nversion-string=powerdns\n"
+		"log-dns-details=no\nversion-string=powerdns\nserver-id=%s\n"
 		"disable-axfr=no\nallow-axfr-ips=0.0.0.0/0,::/0\n"
 		"local-address=%s%s%s\nlocal-port=53\n"
 		"default-soa-content=dns.pvc.local. hostmaster.@ 0 10800 3600 604800 3600\n"
 		"zone-cache-refresh-interval=0\nsocket-dir=%s\n"
 		"launch=gpgsql\ngpgsql-host=%s\ngpgsql-port=%d\ngpgsql-dbname=%s\n"
 		"gpgsql-user=%s\ngpgsql-password=%s\ngpgsql-dnssec=no\n",
-		cl, cl[0] && up[0] ? "," : "", up, dir, cfg->dns_db.host, cfg->dns_db.port,
+		cfg->node_name, cl, cl[0] && up[0] ? "," : "", up, dir, cfg->dns_db.host, cfg->dns_db.port,
 		cfg->dns_db.name, cfg->dns_db.user, cfg->dns_db.pass);
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
 		log_warn("pdns: cannot write %s", path);
