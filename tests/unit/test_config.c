@@ -407,6 +407,23 @@ static void test_good_networking(void **state)
 	assert_int_equal(c.crashloop_window_s, 300);
 }
 
+/* the DNS aggregator runs where the reference's does: coordinators with networking */
+static void test_dns_role_wanted(void **state)
+{
+	struct pvc_config c;
+
+	(void)state;
+	load_ok("tests/configs/good-networking.yaml", "pvchv2", &c);
+	c.is_coordinator = 1;
+	c.enable_networking = 1;
+	assert_int_equal(config_role_wanted(&c, ROLE_DNS), 1);
+	c.enable_networking = 0;
+	assert_int_equal(config_role_wanted(&c, ROLE_DNS), 0);
+	c.enable_networking = 1;
+	c.is_coordinator = 0;
+	assert_int_equal(config_role_wanted(&c, ROLE_DNS), 0);
+}
+
 static void test_for_role(void **state)
 {
 	struct pvc_config c, r;
@@ -912,6 +929,7 @@ int main(void)
 		cmocka_unit_test(test_zk_auth_secret_file),
 		cmocka_unit_test(test_zk_auth_refused),
 		cmocka_unit_test(test_zk_auth_for_role),
+		cmocka_unit_test(test_dns_role_wanted),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], nbad = 0, cap = 0, i;
 	char dirpath[PATH_MAX + 64], **files = NULL;

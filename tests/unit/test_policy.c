@@ -86,6 +86,13 @@ static void test_routes_known(void **state)
 	assert_false(policy_allowed(MSG_VM_CONSOLE_OPEN, ROLE_CTL, ROLE_SUPERVISOR));
 	assert_false(policy_allowed(MSG_VM_CONSOLE_FD, ROLE_VM, ROLE_ZK));
 	assert_true(policy_allowed(MSG_VM_CONSOLE_FD, ROLE_SUPERVISOR, ROLE_VM));
+	/* the client networks: net-router and the DNS aggregator, from zk-election only */
+	assert_true(policy_allowed(MSG_NET_NETWORKS, ROLE_ZK, ROLE_NET));
+	assert_true(policy_allowed(MSG_NET_NETWORKS, ROLE_ZK, ROLE_DNS));
+	assert_false(policy_allowed(MSG_NET_NETWORKS, ROLE_ZK, ROLE_API));
+	assert_false(policy_allowed(MSG_NET_NETWORKS, ROLE_DNS, ROLE_NET));
+	assert_false(policy_allowed(MSG_NET_NETWORKS, ROLE_NET, ROLE_DNS));
+	assert_false(policy_allowed(MSG_ZK_WRITE, ROLE_DNS, ROLE_ZK));
 	assert_false(policy_allowed(MSG_ZK_WRITE, ROLE_CTL, ROLE_VM));
 	assert_true(policy_allowed(MSG_FENCE_REQ, ROLE_ZK, ROLE_FENCE));
 	assert_false(policy_allowed(MSG_FENCE_REQ, ROLE_CTL, ROLE_FENCE));
