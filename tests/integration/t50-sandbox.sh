@@ -48,18 +48,24 @@ status_field() { # PID FIELD -> value (tabs kept)
 
 # net-router: NET_ADMIN + NET_RAW; with networking also NET_BIND_SERVICE, and the three
 # ambient (inheritable) for the dnsmasq it executes (docs/privileges.md).
+# dns-aggregator (coordinators with networking): NET_BIND_SERVICE, ambient, for the
+# pdns_server it executes on the primary.
 expected_caps() {
-	if [[ $1 != net-router ]]; then echo 0000000000000000
+	if [[ $1 == dns-aggregator ]]; then echo 0000000000000400
+	elif [[ $1 != net-router ]]; then echo 0000000000000000
 	elif [[ $NODE_NETWORKING == true ]]; then echo 0000000000003400
 	else echo 0000000000003000; fi
 }
 expected_ambient() {
-	if [[ $1 == net-router && $NODE_NETWORKING == true ]]; then echo 0000000000003400
+	if [[ $1 == dns-aggregator ]]; then echo 0000000000000400
+	elif [[ $1 == net-router && $NODE_NETWORKING == true ]]; then echo 0000000000003400
 	else echo 0000000000000000; fi
 }
 
 # ---- 1. a running node --------------------------------------------------------------
 if [[ -n $NS ]]; then NODE_NETWORKING=true; else NODE_NETWORKING=false; fi
+# a coordinator with networking also runs the DNS aggregator
+[[ $NODE_NETWORKING == true ]] && ROLES+=(dns-aggregator)
 NODE_HYPERVISOR=true NODE_COORDINATORS="hv1" node_config hv1 >/dev/null
 # Started with cores allowed: the processes themselves must forbid them.
 (
@@ -125,7 +131,7 @@ done
 # (kill -0: only the uid matters, dumpable or not) or read /proc/PID/environ of another
 # role's worker. With a shared user the kill -0 succeeds.
 uids=$(for r in "${ROLE_USER[@]}"; do id -u "$r"; done | sort -u | wc -l)
-check_eq "the five roles run as five different uids" 5 "$uids"
+check_eq "the ${#ROLE_USER[@]} roles have ${#ROLE_USER[@]} different uids" "${#ROLE_USER[@]}" "$uids"
 reached=
 for r in "${ROLES[@]}"; do
 	pid=$(node_worker hv1 "$r")
