@@ -30,6 +30,8 @@
 #define DNS_REAP_MS 500
 #define DNS_PDNS_STABLE_MS 10000
 #define DNS_AXFR_TIMEOUT_MS 3000
+#define DNS_AXFR_RETRY_MS 1000 /* a transfer failed: right after a takeover, dnsmasq
+				 * is often still starting */
 
 struct dns_ctx {
 	struct worker *w;
@@ -44,6 +46,7 @@ struct dns_ctx {
 	int backoff_ms;
 	int db_down;  /* an outage was logged */
 	int restart_ms, restart_due; /* pdns restart backoff */
+	int axfr_failed; /* in this round: the next one comes sooner */
 	char last_err[512];
 };
 
@@ -129,6 +132,7 @@ static int dns_sync_net(struct dns_ctx *c, struct dns_net *n)
 			log_warnx("DNS aggregator: zone %s: transfer from %s: %s; retrying", n->domain,
 				  n->server, err);
 		snprintf(n->axfr_err, sizeof n->axfr_err, "%s", err);
+		c->axfr_failed = 1;
 		return 0;
 	}
 	n->axfr_err[0] = '\0';
@@ -147,6 +151,7 @@ static void dns_sync_cb(struct ev_loop *loop, void *arg)
 	c->sync_timer = 0;
 	if (!c->primary || !c->nets_known)
 		return; /* the arrival of the networks schedules the first sync */
+	c->axfr_failed = 0;
 	if (dns_db_ready(c->db) != 0 || dns_db_zones_prune(c->db, c->nets, c->nnets) != 0) {
 		dns_db_failed(c);
 		return;
@@ -162,7 +167,7 @@ static void dns_sync_cb(struct ev_loop *loop, void *arg)
 	c->backoff_ms = 0;
 	dns_status(c);
 	if (c->primary)
-		dns_sync_at(c, DNS_SYNC_MS);
+		dns_sync_at(c, c->axfr_failed ? DNS_AXFR_RETRY_MS : DNS_SYNC_MS);
 }
 
 static void dns_primary(struct dns_ctx *c, struct ipc_msg *m)
