@@ -46,6 +46,7 @@ const struct policy_route policy_routes[] = {
 	{MSG_NET_RELINQUISH, ZK, NET},
 	{MSG_NET_LEASE, ZK, NET},
 	{MSG_NET_NETWORKS, ZK, NET | DNS}, /* the DNS aggregator keeps a zone per network */
+	{MSG_DNS_LEASES, ZK, DNS}, /* a lease changed: the aggregator transfers the zones soon */
 	{MSG_NET_ACK, NET, ZK},
 	{MSG_NET_HELLO, NET, ZK},
 	/* DHCP lease events: net-router relays its lease helper, zk-election validates and writes */

@@ -24,6 +24,7 @@
 #include "worker.h"
 
 #define DNS_SYNC_MS 10000     /* the reference's AXFR loop period */
+#define DNS_LEASE_MS 200    /* after a lease: dnsmasq has it, a burst is one round */
 #define DNS_SOON_MS 50        /* after a change of the primary state or the networks */
 #define DNS_BACKOFF_MIN_MS 1000
 #define DNS_BACKOFF_MAX_MS 30000
@@ -47,6 +48,7 @@ struct dns_ctx {
 	int db_down;  /* an outage was logged */
 	int restart_ms, restart_due; /* pdns restart backoff */
 	int axfr_failed; /* in this round: the next one comes sooner */
+	int soon;        /* a round is due within DNS_LEASE_MS: leases do not postpone it */
 	char last_err[512];
 };
 
@@ -149,6 +151,7 @@ static void dns_sync_cb(struct ev_loop *loop, void *arg)
 	struct dns_ctx *c = arg;
 
 	c->sync_timer = 0;
+	c->soon = 0;
 	if (!c->primary || !c->nets_known)
 		return; /* the arrival of the networks schedules the first sync */
 	c->axfr_failed = 0;
@@ -248,6 +251,15 @@ static void dns_networks(struct dns_ctx *c, struct ipc_msg *m)
 		dns_sync_at(c, DNS_SOON_MS);
 }
 
+/* MSG_DNS_LEASES: a DHCP lease changed; its record reaches pdns in one round. */
+static void dns_leases(struct dns_ctx *c)
+{
+	if (!c->primary || !c->nets_known || c->soon || c->db_down)
+		return; /* a database outage keeps its backoff */
+	c->soon = 1;
+	dns_sync_at(c, DNS_LEASE_MS);
+}
+
 static void dns_dispatch(struct worker *w, struct ipc_msg *m)
 {
 	struct dns_ctx *c = w->ctx;
@@ -256,6 +268,8 @@ static void dns_dispatch(struct worker *w, struct ipc_msg *m)
 		dns_primary(c, m);
 	else if (m->hdr.sender == ROLE_ZK && m->hdr.type == MSG_NET_NETWORKS)
 		dns_networks(c, m);
+	else if (m->hdr.sender == ROLE_ZK && m->hdr.type == MSG_DNS_LEASES)
+		dns_leases(c);
 	else
 		log_warnx("DNS aggregator: %s from %s ignored", ipc_type_name(m->hdr.type),
 			  role_name(m->hdr.sender));

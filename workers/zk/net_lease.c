@@ -147,6 +147,11 @@ static void finish(struct lease_op *op, int rc)
 		log_warnx("lease %s %s %s on network %u failed: %s [event %s]",
 			  lease_action_name(r->action), r->mac, r->ip, r->vni, zk_session_err(rc), op->reqid);
 	reply(op->z, op->reqid, rc, NULL, 0);
+	/* the DNS aggregator (coordinators with networking) refreshes its zones now
+	 * rather than at its next 10 s round; losing this only delays the record */
+	if (rc == ZOK && op->z->cfg->is_coordinator && op->z->cfg->enable_networking &&
+	    worker_send(op->z->w, MSG_DNS_LEASES, ROLE_DNS, NULL, 0) != 0)
+		log_debug("lease: cannot tell dns-aggregator");
 	release(op);
 }
 
