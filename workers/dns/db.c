@@ -4,8 +4,8 @@
  * AXFRDaemonInstance do: one domain row per network domain (type NATIVE, account
  * 'internal') with an SOA and NS records, and the records transferred from the
  * network's dnsmasq. Every change of a zone is one transaction: PowerDNS never
- * sees a zone half updated. Every libpq call is bounded (connect_timeout,
- * statement_timeout), so an unreachable database costs seconds, never a hang.
+ * sees a zone half updated. Every libpq call is bounded (dns_db_new), so an
+ * unreachable database costs about two seconds per call, never a hang.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +55,16 @@ struct dns_db *dns_db_new(const struct pvc_config *cfg)
 	conninfo_add(d->conninfo, sizeof d->conninfo, "dbname", cfg->dns_db.name);
 	conninfo_add(d->conninfo, sizeof d->conninfo, "user", cfg->dns_db.user);
 	conninfo_add(d->conninfo, sizeof d->conninfo, "password", cfg->dns_db.pass);
-	/* bounded: a dead database server costs at most this per attempt */
-	conninfo_add(d->conninfo, sizeof d->conninfo, "connect_timeout", "3");
-	conninfo_add(d->conninfo, sizeof d->conninfo, "options", "-c statement_timeout=5000");
+	/* Every call bounded well under the supervisor's hang timeout (3.2 s): connect
+	 * (libpq's minimum, 2 s), a statement (1.5 s on the server), unacknowledged data
+	 * or a silent peer (tcp_user_timeout, keepalives: ~2 s) */
+	conninfo_add(d->conninfo, sizeof d->conninfo, "connect_timeout", "2");
+	conninfo_add(d->conninfo, sizeof d->conninfo, "tcp_user_timeout", "1500");
+	conninfo_add(d->conninfo, sizeof d->conninfo, "keepalives", "1");
+	conninfo_add(d->conninfo, sizeof d->conninfo, "keepalives_idle", "1");
+	conninfo_add(d->conninfo, sizeof d->conninfo, "keepalives_interval", "1");
+	conninfo_add(d->conninfo, sizeof d->conninfo, "keepalives_count", "1");
+	conninfo_add(d->conninfo, sizeof d->conninfo, "options", "-c statement_timeout=1500");
 	conninfo_add(d->conninfo, sizeof d->conninfo, "sslmode", "prefer");
 	return d;
 }

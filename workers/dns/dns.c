@@ -30,7 +30,7 @@
 #define DNS_BACKOFF_MAX_MS 30000
 #define DNS_REAP_MS 500
 #define DNS_PDNS_STABLE_MS 10000
-#define DNS_AXFR_TIMEOUT_MS 3000
+#define DNS_AXFR_TIMEOUT_MS 1500 /* one step of a round: under the hang timeout */
 #define DNS_AXFR_RETRY_MS 1000 /* a transfer failed: right after a takeover, dnsmasq
 				 * is often still starting */
 
@@ -49,6 +49,9 @@ struct dns_ctx {
 	int restart_ms, restart_due; /* pdns restart backoff */
 	int axfr_failed; /* in this round: the next one comes sooner */
 	int soon;        /* a round is due within DNS_LEASE_MS: leases do not postpone it */
+	size_t pos;      /* the round's step: 0 database, i = network i-1 */
+	int phase;       /* of that network: 0 zone row, 1 transfer, 2 store */
+	struct dns_zone pending; /* transferred, not yet stored */
 	char last_err[512];
 };
 
@@ -102,6 +105,14 @@ static void dns_reap_cb(struct ev_loop *loop, void *arg)
 		c->reap_timer = ev_timer(loop, next, dns_reap_cb, c);
 }
 
+/* Back to the start of a round (a failure, a new network list, relinquish). */
+static void dns_round_reset(struct dns_ctx *c)
+{
+	c->pos = 0;
+	c->phase = 0;
+	dns_axfr_zone_free(&c->pending);
+}
+
 static void dns_db_failed(struct dns_ctx *c)
 {
 	const char *e = dns_db_error(c->db);
@@ -112,6 +123,7 @@ static void dns_db_failed(struct dns_ctx *c)
 	snprintf(c->last_err, sizeof c->last_err, "%s", e);
 	c->db_down = 1;
 	dns_db_reset(c->db);
+	dns_round_reset(c);
 	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : DNS_BACKOFF_MIN_MS;
 	if (c->backoff_ms > DNS_BACKOFF_MAX_MS)
 		c->backoff_ms = DNS_BACKOFF_MAX_MS;
@@ -119,33 +131,63 @@ static void dns_db_failed(struct dns_ctx *c)
 	dns_sync_at(c, (uint64_t)c->backoff_ms);
 }
 
-/* One zone: create it if missing, then transfer and store its records. An AXFR
- * failure (dnsmasq restarting) only skips this round: 0. A database error: -1. */
-static int dns_sync_net(struct dns_ctx *c, struct dns_net *n)
+/* One step of a network: 0 create its zone if missing, 1 transfer it, 2 store it.
+ * An AXFR failure (dnsmasq restarting) only skips the network this round: 0. A
+ * database error: -1. */
+static int dns_step_net(struct dns_ctx *c, struct dns_net *n)
 {
-	struct dns_zone z;
 	char err[256];
 	int changed;
 
-	if (dns_db_zone_ensure(c->db, n, c->w->cfg.upstream.domain) != 0)
-		return -1;
-	if (dns_axfr_fetch(n->server, n->domain, DNS_AXFR_TIMEOUT_MS, &z, err, sizeof err) != 0) {
+	if (c->phase == 0) {
+		if (dns_db_zone_ensure(c->db, n, c->w->cfg.upstream.domain) != 0)
+			return -1;
+		c->phase = 1;
+		return 0;
+	}
+	if (c->phase == 1) {
+		if (dns_axfr_fetch(n->server, n->domain, DNS_AXFR_TIMEOUT_MS, &c->pending, err,
+				   sizeof err) == 0) {
+			n->axfr_err[0] = '\0';
+			c->phase = 2;
+			return 0;
+		}
 		if (strcmp(err, n->axfr_err) != 0) /* once per distinct error */
 			log_warnx("DNS aggregator: zone %s: transfer from %s: %s; retrying", n->domain,
 				  n->server, err);
 		snprintf(n->axfr_err, sizeof n->axfr_err, "%s", err);
 		c->axfr_failed = 1;
-		return 0;
+	} else {
+		int rc = dns_db_zone_sync(c->db, n->domain, &c->pending, &changed);
+		if (rc != 0)
+			return -1;
+		if (changed)
+			log_info("DNS aggregator: zone %s updated (%zu records from %s, %zu skipped)",
+				 n->domain, c->pending.n, n->server, c->pending.skipped);
 	}
-	n->axfr_err[0] = '\0';
-	int rc = dns_db_zone_sync(c->db, n->domain, &z, &changed);
-	if (rc == 0 && changed)
-		log_info("DNS aggregator: zone %s updated (%zu records from %s, %zu skipped)",
-			 n->domain, z.n, n->server, z.skipped);
-	dns_axfr_zone_free(&z);
-	return rc;
+	dns_axfr_zone_free(&c->pending);
+	c->phase = 0;
+	c->pos++;
+	return 0;
 }
 
+static void dns_round_done(struct dns_ctx *c)
+{
+	if (c->db_down)
+		log_info("DNS aggregator: the DNS database is reachable again");
+	c->db_down = 0;
+	c->backoff_ms = 0;
+	dns_round_reset(c);
+	dns_status(c);
+	dns_sync_at(c, c->axfr_failed ? DNS_AXFR_RETRY_MS : DNS_SYNC_MS);
+}
+
+/*
+ * A round is cut in steps, one timer callback each, so that the loop answers the
+ * supervisor's heartbeat (hang_timeout_ms, 3.2 s by default) between them: each
+ * step blocks at most one bounded libpq call or one transfer (dns_db_new, axfr_net.c).
+ * Step 0: connect, schema, prune; then three per network (dns_step_net).
+ */
 static void dns_sync_cb(struct ev_loop *loop, void *arg)
 {
 	struct dns_ctx *c = arg;
@@ -153,24 +195,22 @@ static void dns_sync_cb(struct ev_loop *loop, void *arg)
 	c->sync_timer = 0;
 	c->soon = 0;
 	if (!c->primary || !c->nets_known)
-		return; /* the arrival of the networks schedules the first sync */
-	c->axfr_failed = 0;
-	if (dns_db_ready(c->db) != 0 || dns_db_zones_prune(c->db, c->nets, c->nnets) != 0) {
-		dns_db_failed(c);
-		return;
-	}
-	for (size_t i = 0; i < c->nnets; i++)
-		if (dns_sync_net(c, &c->nets[i]) != 0) {
+		return; /* the arrival of the networks schedules the first round */
+	if (c->pos == 0) {
+		c->axfr_failed = 0;
+		if (dns_db_ready(c->db) != 0 || dns_db_zones_prune(c->db, c->nets, c->nnets) != 0) {
 			dns_db_failed(c);
 			return;
 		}
-	if (c->db_down)
-		log_info("DNS aggregator: the DNS database is reachable again");
-	c->db_down = 0;
-	c->backoff_ms = 0;
-	dns_status(c);
-	if (c->primary)
-		dns_sync_at(c, c->axfr_failed ? DNS_AXFR_RETRY_MS : DNS_SYNC_MS);
+		c->pos = 1;
+	} else if (c->pos - 1 >= c->nnets) {
+		dns_round_done(c);
+		return;
+	} else if (dns_step_net(c, &c->nets[c->pos - 1]) != 0) {
+		dns_db_failed(c);
+		return;
+	}
+	dns_sync_at(c, 0);
 }
 
 static void dns_primary(struct dns_ctx *c, struct ipc_msg *m)
@@ -198,6 +238,7 @@ static void dns_primary(struct dns_ctx *c, struct ipc_msg *m)
 		if (c->sync_timer)
 			ev_timer_cancel(c->w->loop, c->sync_timer);
 		c->sync_timer = 0;
+		dns_round_reset(c);
 		dns_pdns_stop(&c->pdns);
 		dns_db_reset(c->db);
 	}
@@ -246,6 +287,7 @@ static void dns_networks(struct dns_ctx *c, struct ipc_msg *m)
 	c->nets = nets;
 	c->nnets = k;
 	c->nets_known = 1;
+	dns_round_reset(c); /* indexes into the old list are void */
 	log_info("DNS aggregator: %zu client network zone(s)", k);
 	if (c->primary)
 		dns_sync_at(c, DNS_SOON_MS);

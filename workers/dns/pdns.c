@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,6 +102,10 @@ int dns_pdns_start(struct dns_pdns *p, const struct pvc_config *cfg)
 		return -1;
 	}
 	if (pid == 0) {
+		/* a worker killed (as hung, or crashed) takes its pdns along: the next one
+		 * must be able to bind port 53 again */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+			_exit(126);
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, 0);
