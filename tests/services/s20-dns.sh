@@ -11,6 +11,7 @@
 #  - switchover: the old primary's pdns stops, the new one answers
 #  - PostgreSQL stopped: logged, no worker restart, a switchover still completes;
 #    PostgreSQL back: the aggregator reconnects
+#  - PostgreSQL silent (packets dropped): the same, and no worker killed as hung
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$PVCT_ROOT/tests/lib/netns.sh"
@@ -142,6 +143,31 @@ pg_start
 check "hv1 reconnects once PostgreSQL is back" wait_for 40 logged hv1 "the DNS database is reachable again"
 if wait_for 15 answers "dnsvm.$DOM" "$IP"; then pass "hv1 answers dnsvm.$DOM again"; else
 	fail "hv1 answers dnsvm.$DOM again" "got '$(answer "dnsvm.$DOM")'"; fi
+
+# ---- PostgreSQL silent (its packets dropped): every call is bounded, the worker --------
+# ---- keeps answering the supervisor's heartbeat (never killed as hung) ---------------
+nretry() { grep -c "pdns keeps serving, retrying" "$(node_log "$1")" || true; }
+nback() { grep -c "the DNS database is reachable again" "$(node_log "$1")" || true; }
+r0=$(nretry hv1)
+nft add table inet pvct_s20
+on_exit "nft delete table inet pvct_s20 2>/dev/null || true"
+nft add chain inet pvct_s20 in '{ type filter hook input priority 0; }'
+nft add rule inet pvct_s20 in ip daddr "$NETNS_HOST_ADDR" tcp dport "$PG_PORT" drop
+sleep 1
+zk add-reservation $VNI 52:54:00:10:01:99 10.101.0.99 silentvm >/dev/null # a change: a round now
+check "hv1 logs the silent database" wait_for 20 eval '(( $(nretry hv1) > r0 ))'
+sleep 5
+check_eq "hv1's dns-aggregator survived the silent database" "$W" "$(node_worker hv1 dns-aggregator)"
+check "no worker was killed as hung" eval '! grep -q "(hung)" "$(node_log hv1)" "$(node_log hv2)"'
+b0=$(nback hv2)
+zk set /primary_node hv2 >/dev/null
+if wait_for 30 eval '[[ $(zk get /nodes/hv2/routerstate 2>/dev/null) == primary ]]'; then
+	pass "switchover to hv2 completes with PostgreSQL silent"; else
+	fail "switchover to hv2 completes with PostgreSQL silent" "hv2 routerstate $(zk get /nodes/hv2/routerstate 2>/dev/null || true)"; fi
+nft delete table inet pvct_s20
+check "hv2 reconnects once PostgreSQL answers again" wait_for 40 eval '(( $(nback hv2) > b0 ))'
+if wait_for 15 answers "dnsvm.$DOM" "$IP"; then pass "hv2 answers dnsvm.$DOM again"; else
+	fail "hv2 answers dnsvm.$DOM again" "got '$(answer "dnsvm.$DOM")'"; fi
 
 # ---- a deleted network's zone goes -----------------------------------------------------
 zk delete -r /networks/$VNI >/dev/null

@@ -117,16 +117,16 @@ static void dns_db_failed(struct dns_ctx *c)
 {
 	const char *e = dns_db_error(c->db);
 
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : DNS_BACKOFF_MIN_MS;
+	if (c->backoff_ms > DNS_BACKOFF_MAX_MS)
+		c->backoff_ms = DNS_BACKOFF_MAX_MS;
 	if (!c->db_down || strcmp(e, c->last_err) != 0)
 		log_warnx("DNS aggregator: %s; pdns keeps serving, retrying in %d ms", e,
-			  c->backoff_ms ? c->backoff_ms : DNS_BACKOFF_MIN_MS);
+			  c->backoff_ms);
 	snprintf(c->last_err, sizeof c->last_err, "%s", e);
 	c->db_down = 1;
 	dns_db_reset(c->db);
 	dns_round_reset(c);
-	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : DNS_BACKOFF_MIN_MS;
-	if (c->backoff_ms > DNS_BACKOFF_MAX_MS)
-		c->backoff_ms = DNS_BACKOFF_MAX_MS;
 	dns_status(c);
 	dns_sync_at(c, (uint64_t)c->backoff_ms);
 }
