@@ -87,7 +87,10 @@ static void dns_reap_cb(struct ev_loop *loop, void *arg)
 	if (c->restart_due) {
 		c->restart_due = 0;
 		if (c->primary && c->pdns.pid <= 0) {
-			(void)dns_pdns_start(&c->pdns, &c->w->cfg);
+			if (dns_pdns_start(&c->pdns, &c->w->cfg) != 0) {
+				c->restart_due = 1;
+				next = DNS_BACKOFF_MIN_MS;
+			}
 			dns_status(c);
 		}
 	} else if (dns_pdns_reap(&c->pdns, &ran) && c->primary) {
@@ -227,9 +230,9 @@ static void dns_primary(struct dns_ctx *c, struct ipc_msg *m)
 	log_info("DNS aggregator: %s (epoch %llu)", want ? "primary: starting" : "relinquishing: stopping",
 		 (unsigned long long)p.epoch);
 	if (want) {
-		c->restart_due = 0;
 		c->restart_ms = 0;
-		(void)dns_pdns_start(&c->pdns, &c->w->cfg);
+		/* a failed start (pdns.conf not written, fork) is retried by the reap timer */
+		c->restart_due = dns_pdns_start(&c->pdns, &c->w->cfg) != 0;
 		if (!c->reap_timer)
 			c->reap_timer = ev_timer(c->w->loop, DNS_REAP_MS, dns_reap_cb, c);
 		c->backoff_ms = 0;
