@@ -65,7 +65,10 @@ struct dns_db *dns_db_new(const struct pvc_config *cfg)
 	conninfo_add(d->conninfo, sizeof d->conninfo, "keepalives_interval", "1");
 	conninfo_add(d->conninfo, sizeof d->conninfo, "keepalives_count", "1");
 	conninfo_add(d->conninfo, sizeof d->conninfo, "options", "-c statement_timeout=1500");
+	/* TLS when the server offers it (Debian's default); no Kerberos probe: the
+	 * database uses a password */
 	conninfo_add(d->conninfo, sizeof d->conninfo, "sslmode", "prefer");
+	conninfo_add(d->conninfo, sizeof d->conninfo, "gssencmode", "disable");
 	return d;
 }
 

@@ -30,6 +30,7 @@ static const struct sandbox_sys dns_syscalls[] = {
 	SANDBOX_SYS(stat),
 	SANDBOX_SYS(lstat),
 	SANDBOX_SYS(readlink),
+	SANDBOX_SYS(readlinkat), /* OpenSSL (libpq to a PostgreSQL with ssl = on) */
 	SANDBOX_SYS(getdents64),
 	SANDBOX_SYS(pread64),
 	SANDBOX_SYS(statfs),
