@@ -121,6 +121,13 @@ struct pvc_config {
 	/* pvc.system.flush */
 	int flush_vm_timeout;  /* .vm_timeout s, default 600 */
 	int flush_in_flight;   /* .in_flight, default 1 */
+	/* pvc.system.api (api-units: the API units and the Patroni leader follow the
+	 * primary; only read on coordinators with enable_api) */
+	char api_systemctl[CFG_PATH_MAX];  /* .systemctl, default /usr/bin/systemctl */
+	char api_patronictl[CFG_PATH_MAX]; /* .patronictl, default /usr/bin/patronictl */
+	int api_systemctl_set;             /* .systemctl given: run it even when PID 1 is
+					    * not systemd (a wrapper; the tests' stub) */
+	int api_command_timeout_ms;        /* .command_timeout_ms, default 120000 */
 	/* pvc.system.supervisor */
 	/* One system user per worker role, so that no worker can signal, ptrace or read
 	 * /proc/PID/environ of another. */

@@ -139,6 +139,10 @@ void config_dump(const struct pvc_config *cfg, FILE *f)
 		cfg->libvirt_xml_policy[0] ? cfg->libvirt_xml_policy : "permissive");
 	fprintf(f, "pvc.system.flush.vm_timeout = %d\n", cfg->flush_vm_timeout);
 	fprintf(f, "pvc.system.flush.in_flight = %d\n", cfg->flush_in_flight);
+	fprintf(f, "pvc.system.api.systemctl = %s%s\n", cfg->api_systemctl,
+		cfg->api_systemctl_set ? "" : " (default: only when PID 1 is systemd)");
+	fprintf(f, "pvc.system.api.patronictl = %s\n", cfg->api_patronictl);
+	fprintf(f, "pvc.system.api.command_timeout_ms = %d\n", cfg->api_command_timeout_ms);
 	if (cfg->worker_user[0])
 		fprintf(f, "pvc.system.supervisor.user = %s\n", cfg->worker_user);
 	for (int r = 1; r < CFG_ROLE_SLOTS; r++)

@@ -38,6 +38,7 @@ int config_role_wanted(const struct pvc_config *cfg, int role)
 		return 1;
 	/* the primary's services, as the reference: only where their function is on */
 	case ROLE_API:
+		return cfg->is_coordinator && cfg->enable_api;
 	case ROLE_DNS:
 	case ROLE_META:
 	case ROLE_CEPH:
