@@ -2,7 +2,7 @@
 #
 #   make            build/pvcnoded (supervisor), one program per worker role
 #                   (build/pvc-zk-election, pvc-vm-manager, pvc-net-router, pvc-flush,
-#                   pvc-fence), build/pvcctl, build/pvc-dhcp-lease
+#                   pvc-fence, pvc-api-units), build/pvcctl, build/pvc-dhcp-lease
 #   make check      install missing Debian packages, unit + integration tests
 #   make check-qemu real libvirtd + QEMU nodes: lifecycle, live migration (tests/qemu/)
 #   make demo       local 3-node cluster with its own ZooKeeper (Ctrl-C or make demo-stop)
@@ -36,14 +36,16 @@ LIBS_vm := $(LIBVIRT_LIBS) $(SANDBOX_LIBS)
 LIBS_net := -lnftables $(SANDBOX_LIBS)
 LIBS_flush := $(SANDBOX_LIBS)
 LIBS_fence := $(SANDBOX_LIBS)
+LIBS_api := $(SANDBOX_LIBS)
 ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lm
 
-ROLES := zk vm net flush fence
+ROLES := zk vm net flush fence api
 PROG_zk := pvc-zk-election
 PROG_vm := pvc-vm-manager
 PROG_net := pvc-net-router
 PROG_flush := pvc-flush
 PROG_fence := pvc-fence
+PROG_api := pvc-api-units
 
 srcs_in = $(sort $(wildcard $(1)/*.c))
 objs_of = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -238,9 +240,11 @@ install: all
 	if [ ! -e $(DESTDIR)/etc/pvc/pvcnoded.yaml ]; then install -m 0600 docs/pvcnoded.sample.yaml $(DESTDIR)/etc/pvc/pvcnoded.yaml; fi
 	install -d $(DESTDIR)/usr/lib/sysusers.d
 	install -m 0644 units/pvcnoded.sysusers $(DESTDIR)/usr/lib/sysusers.d/pvcnoded.conf
+	install -d $(DESTDIR)/usr/share/polkit-1/rules.d
+	install -m 0644 units/pvcnoded-api.polkit.rules $(DESTDIR)/usr/share/polkit-1/rules.d/50-pvcnoded-api.rules
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group pvc >/dev/null || groupadd --system pvc; \
-		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence; do \
+		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api; do \
 			getent passwd $$u >/dev/null || useradd --system --user-group --no-create-home \
 				--home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 			id -nG $$u | tr ' ' '\n' | grep -qx pvc || usermod -a -G pvc $$u; \
