@@ -9,6 +9,7 @@
 #     NODE_COORDINATORS  "hv1 hv2 hv3" [hv1 hv2 hv3]
 #     NODE_NETWORKING    true|false [false]
 #     NODE_HYPERVISOR    true|false [false]
+#     NODE_API           enable_api true|false [false] (api-units on coordinators)
 #     NODE_LIBVIRT_URI   [test:///default]
 #     NODE_SESSION_MS    [4000]
 #     NODE_KEEPALIVE     keepalive_interval s [1]
@@ -65,7 +66,7 @@ pvc:
     enable_hypervisor: ${NODE_HYPERVISOR:-false}
     enable_networking: ${NODE_NETWORKING:-false}
     enable_storage: false
-    enable_api: false
+    enable_api: ${NODE_API:-false}
   cluster:
     coordinators: [$coords]
     zookeeper:

@@ -210,9 +210,10 @@ static void api_instruct(struct api_ctx *a, const struct ipc_svc_primary *m)
 	log_info("api-units: %s", m->primary ? "this node is now primary: taking over the API"
 					     : "this node is no longer primary: stopping the API");
 	if (act == API_ACT_CANCEL) {
-		log_warnx("api-units: %s abandoned (killed): the primary state changed",
-			  api_plan_step_name(a->step));
 		api_run_abort(&a->cmd);
+		api_util_oneline(a->cmd.out);
+		log_warnx("api-units: %s abandoned (killed): the primary state changed%s%.400s",
+			  api_plan_step_name(a->step), a->cmd.out[0] ? ": " : "", a->cmd.out);
 		(void)api_plan_done(&a->plan, API_RES_OK); /* stale: ignored */
 	}
 	if (a->delay_timer) {
@@ -274,7 +275,7 @@ static const char *api_units_dir(char *buf, size_t size, const char *path)
 
 /* Landlock: read+execute what systemctl and patronictl (Python) are made of, read
  * /etc (the Patroni configuration, name resolution), /proc and the cgroup tree
- * (systemctl), /run/systemd, /usr/share; nothing writable. */
+ * (systemctl), /run/systemd, /usr/share; nothing writable but /dev/null. */
 int api_units_main(void)
 {
 	static struct worker w;
@@ -284,7 +285,9 @@ int api_units_main(void)
 				   "/lib64", "/usr/lib64", "/usr/libexec", "/usr/local",
 				   NULL, NULL, NULL};
 	static const char *const ro[] = {"/etc", "/proc", "/sys/fs/cgroup", "/run/systemd",
-					 "/usr/share", "/dev/null", "/dev/urandom", NULL};
+					 "/usr/share", "/dev/urandom", NULL};
+	/* shells and Python open /dev/null for writing (2>/dev/null, subprocess) */
+	static const char *const rw[] = {"/dev/null", NULL};
 	struct sandbox_spec spec;
 	size_t n = 10;
 
@@ -303,6 +306,7 @@ int api_units_main(void)
 	spec.user = w.cfg.worker_user[0] ? w.cfg.worker_user : NULL;
 	spec.allow_fork = 1;
 	spec.ro_paths = ro;
+	spec.rw_paths = rw;
 	spec.rx_paths = rx;
 	spec.seccomp_rules = api_seccomp_rules;
 	if (sandbox_enter(&spec) != 0)
