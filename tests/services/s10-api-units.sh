@@ -179,6 +179,41 @@ check_eq "hv2 shutdown (primary): both units stopped before exit" "$(RELINQUISH)
 	"$(records hv2 | tail -n +$((h2 + 1)))"
 node_stop hv1 20 || true
 
+# ---- the real systemctl and a Python ZooKeeper client under the confinement -----------
+# patronictl is Python with kazoo (threads, TCP to ZooKeeper): this stand-in does
+# what it does before the switchover itself (connect, read the cluster's keys).
+# The real systemctl, without systemd here, must fail with its own message, not
+# be killed by the seccomp filter.
+cat >"$PVCT_WORK/stubs/hv1/patronictl-py" <<EOF
+#!/usr/bin/python3
+import subprocess, sys, threading
+from kazoo.client import KazooClient
+zk = KazooClient(hosts="$ZK_HOSTS")
+zk.start(timeout=10)
+n = len(zk.get_children("/"))
+zk.stop()
+out = subprocess.run(["/bin/true"], stdout=subprocess.DEVNULL).returncode
+print("STUBPY threads=%d children=%d subprocess=%d argv=%s" % (threading.active_count(), n, out, " ".join(sys.argv[1:])))
+EOF
+chmod 0755 "$PVCT_WORK/stubs/hv1/patronictl-py"
+NODE_EXTRA_SYSTEM="    api:
+      systemctl: /usr/bin/systemctl
+      patronictl: $PVCT_WORK/stubs/hv1/patronictl-py
+      command_timeout_ms: 20000" node_config hv1 >/dev/null
+if [[ -d /run/systemd/system || ! -x /usr/bin/systemctl ]] || ! "$PVCT_PY" -c 'import kazoo' 2>/dev/null; then
+	pass "real-command case not testable here (systemd is PID 1, or no systemctl or kazoo)"
+else
+	zkcli delete -r /primary_node >/dev/null 2>&1 || true
+	node_start hv1
+	check "hv1 primary (real systemctl, Python patronictl)" wait_for 15 is_rs hv1 primary
+	check "Python/kazoo stand-in of patronictl ran to its end under the filter" \
+		wait_for 20 grep -q "switched the Patroni leader to this node (exit 0 after [0-9]* ms): STUBPY threads=[0-9]* children=[1-9][0-9]* subprocess=0 argv=-c /etc/patroni/config.yml" "$(node_log hv1)"
+	check "the real systemctl failed with its own message (no systemd), not SIGSYS" \
+		wait_for 10 grep -q "systemctl start pvcapid-worker.service FAILED: exit 1 after [0-9]* ms: .*systemd" "$(node_log hv1)"
+	check "nothing killed by the seccomp filter" bash -c "! grep -q 'seccomp filter (SIGSYS)' '$(node_log hv1)'"
+	node_stop hv1 20 || true
+fi
+
 # ---- no systemd, no explicit systemctl: one clear error per takeover -------------------
 set_mode hv1 patronictl ""
 NODE_EXTRA_SYSTEM="    api:
