@@ -108,6 +108,16 @@ else
 	fail "api-units worker of hv1 running" "no process named api-units"
 fi
 
+# ---- the worker killed on the primary: restarted, it learns the state and re-runs ----
+# the (idempotent) takeover: the units stay started, Patroni stays here
+h1=$(nrec hv1)
+if [[ -n $wpid ]]; then
+	kill -KILL "$wpid"
+	check "api-units restarted after kill -9" wait_for 10 bash -c "p=\$(pgrep -x api-units -P $(node_pid hv1)); [[ -n \$p && \$p != $wpid ]]"
+	check "the restarted worker re-ran the takeover" wait_for 10 has_rec hv1 "$h1" "systemctl start pvcapid-worker.service"
+	check_eq "re-run in the same order" "$(TAKEOVER hv1)" "$(records hv1 | tail -n +$((h1 + 1)))"
+fi
+
 # ---- hv2 joins as secondary: runs nothing -------------------------------------------
 node_start hv2
 check "hv2: api-units worker running" wait_for 15 node_has_worker hv2 api-units

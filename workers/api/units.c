@@ -198,17 +198,16 @@ static void api_instruct(struct api_ctx *a, const struct ipc_svc_primary *m)
 {
 	enum api_action act;
 
-	if (m->epoch < a->epoch) {
-		log_warnx("api-units: stale MSG_SVC_PRIMARY (epoch %llu < %llu) ignored",
-			  (unsigned long long)m->epoch, (unsigned long long)a->epoch);
-		return;
-	}
+	/* frames arrive in order over one channel; the epoch is not compared, as a
+	 * restarted zk-election counts from zero again */
 	a->epoch = m->epoch;
 	act = api_plan_instruct(&a->plan, m->primary != 0);
 	if (act == API_ACT_NONE)
 		return;
-	log_info("api-units: %s", m->primary ? "this node is now primary: taking over the API"
-					     : "this node is no longer primary: stopping the API");
+	log_info("api-units: %s (epoch %llu)",
+		 m->primary ? "this node is now primary: taking over the API"
+			    : "this node is no longer primary: stopping the API",
+		 (unsigned long long)a->epoch);
 	if (act == API_ACT_CANCEL) {
 		api_run_abort(&a->cmd);
 		api_util_oneline(a->cmd.out);
