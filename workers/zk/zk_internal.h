@@ -235,6 +235,8 @@ int zk_lock_held(const struct zk_ctx *z);         /* own contender is the lowest
 int zk_lock_owner_present(const struct zk_ctx *z, const char *node);
 int zk_lock_all_known(const struct zk_ctx *z);
 void zk_lock_children_event(struct zk_ctx *z);
+/* a watch event on the contender `name` (a child of /primary_node) */
+void zk_lock_contender_event(struct zk_ctx *z, int type, const char *name);
 
 /* interop.c: reference (Python) nodes in the same cluster */
 void zk_interop_connected(struct zk_ctx *z);
