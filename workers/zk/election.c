@@ -92,6 +92,10 @@ static void on_watch(struct zk_ctx *z, int type, const char *path)
 		}
 		return;
 	}
+	if (strncmp(path, ZK_LOCK_PATH "/", sizeof(ZK_LOCK_PATH)) == 0) {
+		zk_lock_contender_event(z, type, path + sizeof(ZK_LOCK_PATH));
+		return;
+	}
 	if (is_own_key(z, path, "routerstate")) {
 		zk_elect_rs_event(z);
 		return;

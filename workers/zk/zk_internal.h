@@ -147,8 +147,8 @@ struct zk_ctx {
 	int net_have;          /* last ack: 1 resources up, 0 down, -1 unknown */
 	uint64_t epoch;
 	uint64_t net_sent_ms;
-	/* services.c: what each of the primary's services was last told (-1: it has not
-	 * said MSG_SVC_HELLO since it started), indexed by enum pvc_role */
+	/* services.c: what each of the primary's services was last told (0, 1; 2 nothing
+	 * yet; -1 it does not run on this node), indexed by enum pvc_role */
 	int svc_told[ROLE_COUNT];
 	uint64_t svc_epoch;
 	uint64_t takeover_delay_timer;
@@ -235,6 +235,8 @@ int zk_lock_held(const struct zk_ctx *z);         /* own contender is the lowest
 int zk_lock_owner_present(const struct zk_ctx *z, const char *node);
 int zk_lock_all_known(const struct zk_ctx *z);
 void zk_lock_children_event(struct zk_ctx *z);
+/* a watch event on the contender `name` (a child of /primary_node) */
+void zk_lock_contender_event(struct zk_ctx *z, int type, const char *name);
 
 /* interop.c: reference (Python) nodes in the same cluster */
 void zk_interop_connected(struct zk_ctx *z);

@@ -1,0 +1,29 @@
+/*
+ * config_role.c: which worker roles run on this node. In lib/ because two parties
+ * must agree on it: the supervisor starts exactly these, and zk-election tells
+ * exactly these services the primary state (also after its own restart, when no
+ * service has said hello to the new incarnation yet).
+ */
+#include "config.h"
+#include "pvc.h"
+
+int config_role_wanted(const struct pvc_config *cfg, int role)
+{
+	switch (role) {
+	case ROLE_ZK:
+	case ROLE_VM:
+	case ROLE_NET:
+	case ROLE_FLUSH:
+	case ROLE_FENCE:
+		return 1;
+	/* the primary's services, as the reference: only where their function is on */
+	case ROLE_API:
+		return cfg->is_coordinator && cfg->enable_api;
+	case ROLE_DNS:
+	case ROLE_META:
+	case ROLE_CEPH:
+		return 0;
+	default:
+		return 0;
+	}
+}
