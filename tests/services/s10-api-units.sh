@@ -24,6 +24,33 @@ set -euo pipefail
 require_root
 [[ -x $PVCT_BUILD/pvcnoded && -x $PVCT_BUILD/pvc-api-units ]] || skip_all "build first (make)"
 
+# ---- the polkit rule (evaluated with node.js and a stand-in of polkit's objects) ----
+if command -v node >/dev/null; then
+	verdicts=$(node - "$PVCT_ROOT/units/pvcnoded-api.polkit.rules" <<'JS'
+const fs = require("fs");
+let rule = null;
+const polkit = { Result: { YES: "yes" }, addRule: (f) => { rule = f; } };
+new Function("polkit", fs.readFileSync(process.argv[2], "utf8"))(polkit);
+const ask = (id, user, unit, verb) => String(rule(
+	{ id, lookup: (k) => ({ unit, verb })[k] }, { user }) || "no");
+const m = "org.freedesktop.systemd1.manage-units";
+console.log([
+	ask(m, "pvc-api", "pvcapid.service", "start"),
+	ask(m, "pvc-api", "pvcapid-worker.service", "stop"),
+	ask(m, "pvc-api", "pvcapid.service", "restart"),
+	ask(m, "pvc-api", "ssh.service", "stop"),
+	ask(m, "pvc-api", "pvcapid.service", "reload"),
+	ask(m, "pvc-dns", "pvcapid.service", "start"),
+	ask("org.freedesktop.systemd1.manage-unit-files", "pvc-api", "pvcapid.service", "start"),
+].join(" "));
+JS
+	)
+	check_eq "polkit rule: pvc-api may start/stop/restart exactly the two API units" \
+		"yes yes yes no no no no" "$verdicts"
+else
+	pass "polkit rule not evaluated (no node.js)"
+fi
+
 zk_start_standalone
 export ZK_HOSTS
 NODE_ZK=$ZK_HOSTS
