@@ -36,14 +36,16 @@ LIBS_vm := $(LIBVIRT_LIBS) $(SANDBOX_LIBS)
 LIBS_net := -lnftables $(SANDBOX_LIBS)
 LIBS_flush := $(SANDBOX_LIBS)
 LIBS_fence := $(SANDBOX_LIBS)
+LIBS_ceph := -lrados -lrbd -lpthread $(SANDBOX_LIBS)
 ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lm
 
-ROLES := zk vm net flush fence
+ROLES := zk vm net flush fence ceph
 PROG_zk := pvc-zk-election
 PROG_vm := pvc-vm-manager
 PROG_net := pvc-net-router
 PROG_flush := pvc-flush
 PROG_fence := pvc-fence
+PROG_ceph := pvc-ceph
 
 srcs_in = $(sort $(wildcard $(1)/*.c))
 objs_of = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -240,7 +242,7 @@ install: all
 	install -m 0644 units/pvcnoded.sysusers $(DESTDIR)/usr/lib/sysusers.d/pvcnoded.conf
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group pvc >/dev/null || groupadd --system pvc; \
-		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence; do \
+		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-ceph; do \
 			getent passwd $$u >/dev/null || useradd --system --user-group --no-create-home \
 				--home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 			id -nG $$u | tr ' ' '\n' | grep -qx pvc || usermod -a -G pvc $$u; \

@@ -40,8 +40,10 @@ int config_role_wanted(const struct pvc_config *cfg, int role)
 	case ROLE_API:
 	case ROLE_DNS:
 	case ROLE_META:
-	case ROLE_CEPH:
 		return 0;
+	/* every storage node, as the reference's storage part of the keepalive */
+	case ROLE_CEPH:
+		return cfg->enable_storage;
 	default:
 		return 0;
 	}
