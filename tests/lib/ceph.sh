@@ -140,14 +140,14 @@ ceph_stop() {
 	[[ -n $CEPH_DIR ]] || return 0
 	local pids p
 	pids=$(ceph_daemon_pids)
-	for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
 	for _ in $(seq 1 100); do
 		local alive=0
-		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1 || true; done
 		((alive)) || break
 		sleep 0.1
 	done
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
 	rm -f "$CEPH_DIR"/run/*.pid
 	return 0
 }
