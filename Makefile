@@ -37,7 +37,7 @@ LIBS_net := -lnftables $(SANDBOX_LIBS)
 LIBS_flush := $(SANDBOX_LIBS)
 LIBS_fence := $(SANDBOX_LIBS)
 LIBS_ceph := -lrados -lrbd -lpthread $(SANDBOX_LIBS)
-ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lm
+ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lrados -lrbd -lpthread -lm
 
 ROLES := zk vm net flush fence ceph
 PROG_zk := pvc-zk-election
@@ -204,6 +204,13 @@ check-ceph:
 	@tools/install-deps.sh --ceph
 	@$(MAKE) --no-print-directory all
 	@tests/run-all.sh ceph
+
+# One statistics cycle of the ceph worker vs the reference's CLI calls, on a
+# single-host Ceph 16 started by the script; prints figures, not a test.
+.PHONY: bench-ceph
+bench-ceph: all $(BUILD)/bench/ceph_cycle
+	@tools/install-deps.sh --ceph
+	@PVCT_BUILD=$(CURDIR)/$(BUILD) bash bench/ceph_cycle.sh
 
 # Memory (PSS) and idle CPU of one node's processes; prints figures, not a test.
 bench-footprint: deps all
