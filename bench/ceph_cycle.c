@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	struct ceph_rados r;
 	uint64_t *t;
 	size_t bytes = 0;
-	int runs;
+	int runs, nvalues = 0;
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: %s CONF KEYRING RUNS POOL [OSD...]\n", argv[0]);
@@ -67,15 +67,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		t[i] = ceph_client_mono_ms() - t0;
-		if (i == 0)
+		if (i == 0) {
+			nvalues = j->nkv;
 			for (int k = 0; k < j->nkv; k++)
 				bytes += strlen(j->kv[k].value);
+		}
 		ceph_job_free(j);
 	}
 	qsort(t, (size_t)runs, sizeof(*t), cmp_u64);
-	printf("ceph worker statistics cycle (%d runs, %zu bytes in %d+%d values): min %llu ms, "
+	printf("ceph worker statistics cycle (%d runs, %d values, %zu bytes): min %llu ms, "
 	       "median %llu ms, p90 %llu ms, max %llu ms\n",
-	       runs, bytes, 2, argc - 4, (unsigned long long)t[0],
+	       runs, nvalues, bytes, (unsigned long long)t[0],
 	       (unsigned long long)t[runs / 2], (unsigned long long)t[runs * 9 / 10],
 	       (unsigned long long)t[runs - 1]);
 	ceph_client_disconnect(&r);
