@@ -45,12 +45,12 @@ int main(int argc, char **argv)
 		return 1;
 	{
 		char err[512];
-		uint64_t t0 = ceph_client_mono_ms();
+		uint64_t t0 = mono_ms();
 		if (ceph_client_connect(&r, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-		printf("connect: %llu ms\n", (unsigned long long)(ceph_client_mono_ms() - t0));
+		printf("connect: %llu ms\n", (unsigned long long)(mono_ms() - t0));
 	}
 	for (int i = 0; i < runs; i++) {
 		struct ceph_job *j = calloc(1, sizeof(*j));
@@ -61,18 +61,18 @@ int main(int argc, char **argv)
 		snprintf(j->pools[j->npools++], sizeof(j->pools[0]), "%s", argv[4]);
 		for (int k = 5; k < argc && j->nosds < CEPH_OSDS_MAX; k++)
 			j->osds[j->nosds++] = atoi(argv[k]);
-		uint64_t t0 = ceph_client_mono_ms();
+		uint64_t t0 = mono_ms();
 		if (ceph_statjob_run(&r, j) != 0) {
 			fprintf(stderr, "cycle %d failed: %s\n", i, j->err);
 			return 1;
 		}
-		t[i] = ceph_client_mono_ms() - t0;
+		t[i] = mono_ms() - t0;
 		if (i == 0) {
 			nvalues = j->nkv;
 			for (int k = 0; k < j->nkv; k++)
 				bytes += strlen(j->kv[k].value);
 		}
-		ceph_job_free(j);
+		ceph_rados_job_free(j);
 	}
 	qsort(t, (size_t)runs, sizeof(*t), cmp_u64);
 	printf("ceph worker statistics cycle (%d runs, %d values, %zu bytes): min %llu ms, "

@@ -101,9 +101,10 @@ check storage-log wait_for 10 grep -q "Ceph cluster status: HEALTH" "$(node_dir 
 
 # Timing of one cycle (the worker logs it at debug; the benchmark measures it).
 # Ceph stopped: values stay (never emptied), one stale line, node keeps running.
-before=$(zkcli get /ceph/pools/vms/stats)
 ceph_stop
 check stale-logged wait_for 30 grep -q "ceph: statistics stale" "$(node_dir hv1)/log/stdout.log"
+# from the first stale cycle on, nothing is written: not emptied, not changed
+before=$(zkcli get /ceph/pools/vms/stats)
 sleep 3
 check_eq pool-stats-kept "$before" "$(zkcli get /ceph/pools/vms/stats)"
 check ceph-status-not-empty has_key /ceph 'health:'

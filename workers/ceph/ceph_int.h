@@ -102,14 +102,13 @@ void ceph_rados_submit(struct ceph_rados *r, struct ceph_job *j);
 /* The finished jobs (a list), emptied. */
 struct ceph_job *ceph_rados_take_done(struct ceph_rados *r);
 void ceph_rados_stop(struct ceph_rados *r);
-void ceph_job_free(struct ceph_job *j);
+void ceph_rados_job_free(struct ceph_job *j);
 
 /* statjob.c, lockjob.c (rados thread): 0 done, -1 failed (j->err says why) */
 int ceph_statjob_run(struct ceph_rados *r, struct ceph_job *j);
 int ceph_lockjob_run(struct ceph_rados *r, struct ceph_job *j);
 
 /* client.c (rados thread) */
-uint64_t ceph_client_mono_ms(void);
 int ceph_client_connect(struct ceph_rados *r, char *err, size_t errsz);
 void ceph_client_disconnect(struct ceph_rados *r);
 int ceph_client_command(struct ceph_rados *r, int mgr, const char *cmd, char **out,

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <rados/librados.h>
 
@@ -15,14 +14,6 @@
 
 #define CEPH_TIMEOUT_S "4" /* mount, monitor/manager command, OSD op */
 #define CEPH_OUT_MAX (1 << 20)
-
-uint64_t ceph_client_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void ceph_client_disconnect(struct ceph_rados *r)
 {

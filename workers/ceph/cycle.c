@@ -114,14 +114,14 @@ static void stale(struct ceph_ctx *c, const char *why)
 static void maybe_submit(struct ceph_ctx *c)
 {
 	struct ceph_job *j = c->next;
-	uint64_t now = ceph_client_mono_ms();
+	uint64_t now = mono_ms();
 
 	if (c->reads > 0 || j == NULL)
 		return;
 	c->next = NULL;
 	if (j->err[0]) {
 		stale(c, j->err);
-		ceph_job_free(j);
+		ceph_rados_job_free(j);
 		c->cycling = 0;
 		return;
 	}
@@ -209,7 +209,7 @@ static void stats_done(struct ceph_ctx *c, struct ceph_job *j)
 		c->prev_id[i] = j->osds[i];
 		c->prev[i] = j->totals[i];
 	}
-	c->prev_ms = ceph_client_mono_ms();
+	c->prev_ms = mono_ms();
 	log_debug("ceph: statistics gathered in %" PRIu64 " ms (%d values)", j->took_ms, j->nkv);
 	if (c->w->cfg.log_keepalives && c->w->cfg.log_keepalive_storage_details)
 		log_info("Ceph cluster status: %s  Total OSDs: %d  Node OSDs: %d  "
@@ -239,7 +239,7 @@ void ceph_cycle_job_done(struct ceph_ctx *c, struct ceph_job *j)
 			log_warnx("ceph: flushing RBD locks (%s) failed: %s", j->id, j->err);
 		(void)worker_send_strv(c->w, MSG_CEPH_RESULT, ROLE_ZK, v, 3);
 	}
-	ceph_job_free(j);
+	ceph_rados_job_free(j);
 }
 
 /* MSG_CEPH_CMD [id, "flush_locks", pool/volume...] from zk-election */

@@ -40,14 +40,14 @@ static void *thread_main(void *arg)
 			free(j);
 			return NULL;
 		}
-		t0 = ceph_client_mono_ms();
+		t0 = mono_ms();
 		if (ceph_client_connect(r, j->err, sizeof(j->err)) != 0)
 			j->ok = 0;
 		else if (j->kind == CEPH_JOB_STATS)
 			j->ok = ceph_statjob_run(r, j) == 0;
 		else
 			j->ok = ceph_lockjob_run(r, j) == 0;
-		j->took_ms = ceph_client_mono_ms() - t0;
+		j->took_ms = mono_ms() - t0;
 		/* a timeout may leave the client half-dead: start afresh next time */
 		if (!j->ok && j->kind == CEPH_JOB_STATS)
 			ceph_client_disconnect(r);
@@ -123,7 +123,7 @@ void ceph_rados_stop(struct ceph_rados *r)
 	r->started = 0;
 }
 
-void ceph_job_free(struct ceph_job *j)
+void ceph_rados_job_free(struct ceph_job *j)
 {
 	if (j == NULL)
 		return;
