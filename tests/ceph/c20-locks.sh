@@ -31,7 +31,9 @@ export ZK_HOSTS=$NODE_ZK
 zkcli init-cluster >/dev/null
 
 pvct_users
-install -m 0400 -o pvct-ceph -g root "$CEPH_KEYRING" "$CEPH_DIR/pvc.keyring"
+# hv1's keyring as it must be (pvc-ceph only); hv2's readable by all: hv2 warns
+install -m 0400 -o pvct-ceph -g root "$CEPH_KEYRING" "$CEPH_DIR/pvc-hv1.keyring"
+install -m 0444 -o pvct-ceph -g root "$CEPH_KEYRING" "$CEPH_DIR/pvc-hv2.keyring"
 FAKE=$PVCT_WORK/fakebin
 mkdir -p "$FAKE" "$PVCT_WORK/pylib"
 install -m 0755 "$PVCT_ROOT/tests/lib/fake-ipmitool" "$FAKE/ipmitool"
@@ -51,7 +53,7 @@ X
 	NODE_HYPERVISOR=true NODE_STORAGE=true NODE_KEEPALIVE=1 NODE_FENCE=3 NODE_SUICIDE=0 \
 		NODE_SUPERVISOR_EXTRA="      hang_timeout_ms: 60000" NODE_EXTRA_SYSTEM="    ceph:
       conf: $CEPH_CONF
-      keyring: $CEPH_DIR/pvc.keyring" \
+      keyring: $CEPH_DIR/pvc-$n.keyring" \
 		NODE_LIBVIRT_URI="test://$PVCT_WORK/$n.xml" node_config "$n" >/dev/null
 	node_start "$n"
 done
@@ -59,6 +61,14 @@ for n in hv1 hv2; do
 	if ! node_wait_ready $n 30; then fail "$n starts" "see $(node_log $n)"; finish; fi
 	zkcli set "/nodes/$n/domainstate" ready >/dev/null
 done
+
+check "hv2 warns that its keyring is readable by all" wait_for 15 \
+	grep -q "ceph: keyring $CEPH_DIR/pvc-hv2.keyring is readable by others than its owner (mode 0444)" "$(node_log hv2)"
+ceph_up_hv1() { grep -q "ceph: writing the cluster statistics\|started ceph" "$(node_log hv1)"; }
+wait_for 15 ceph_up_hv1 || true
+if grep -q "ceph: keyring .* is readable by others" "$(node_log hv1)"; then
+	fail "hv1's pvc-ceph-only keyring draws no warning" "it did"
+else pass "hv1's pvc-ceph-only keyring draws no warning"; fi
 
 get() { zkcli get "$1" 2>/dev/null || true; }
 zk_is() { [[ $(get "$1") == "$2" ]]; }

@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,24 @@ static int enter_sandbox(struct ceph_ctx *c)
 	return sandbox_enter(&spec);
 }
 
+/* The keyring is the cluster's admin key: only this worker's user may read it. */
+static void keyring_check(const struct pvc_config *cfg)
+{
+	struct stat st;
+
+	if (cfg->ceph_keyring[0] == '\0')
+		return; /* the one ceph.conf names: librados reports what it cannot read */
+	if (stat(cfg->ceph_keyring, &st) != 0) {
+		log_warn("ceph: keyring %s", cfg->ceph_keyring);
+		return;
+	}
+	if (st.st_mode & 0077)
+		log_warnx("ceph: keyring %s is readable by others than its owner (mode %04o): "
+			  "make it readable by %s only (chmod 0400)", cfg->ceph_keyring,
+			  (unsigned)(st.st_mode & 07777),
+			  cfg->worker_user[0] ? cfg->worker_user : "the ceph worker's user");
+}
+
 int ceph_main(void)
 {
 	static struct worker w;
@@ -119,6 +138,7 @@ int ceph_main(void)
 	c.w = &w;
 	if (enter_sandbox(&c) != 0)
 		return PVC_WORKER_EXIT_PERMANENT;
+	keyring_check(&w.cfg);
 	/* the thread starts confined: it inherits the filter and the Landlock domain */
 	if (ceph_rados_init(&c.r, &w.cfg) != 0)
 		return PVC_EXIT_FATAL;
