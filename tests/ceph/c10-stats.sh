@@ -21,7 +21,8 @@ echo "ceph up in $(($(now_ms) - t0)) ms"
 ceph_pool_image vms disk0 || fail ceph-pool "pool vms / image disk0"
 zk_start_standalone
 export ZK_HOSTS
-NODE_ZK=$ZK_HOSTS
+NODE_ZK=$ZK_HOSTS # read by node_config (tests/lib/node.sh)
+export NODE_ZK
 
 # The keyring the worker uses: owned by its user, mode 0400 (docs/ceph.md).
 pvct_users

@@ -79,7 +79,7 @@ killed_writer() {
 		--io-total 1G "vms/$1" >/dev/null 2>&1 || true)
 	ceph_rbd lock ls --format json "vms/$1" | grep -q '"auto '
 }
-pvc_py() { PYTHONPATH=$PVCT_WORK/pylib "$PVCT_PY" - "$@"; }
+pvc_py() { PYTHONPATH=$PVCT_WORK/pylib "$PVCT_PY" -; }
 
 vmxml() { # NAME UUID FILE
 	printf "<domain type='test'><name>%s</name><uuid>%s</uuid><memory>262144</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>\n" \

@@ -19,7 +19,6 @@
 CEPH_DIR=
 CEPH_CONF=
 CEPH_KEYRING=
-CEPH_PIDS=()
 
 ceph_cli() { ceph --conf "$CEPH_CONF" --connect-timeout 10 "$@"; }
 ceph_rbd() { rbd --conf "$CEPH_CONF" "$@"; }
@@ -143,7 +142,7 @@ ceph_stop() {
 	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
 	for _ in $(seq 1 100); do
 		local alive=0
-		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1 || true; done
+		for p in $pids; do if kill -0 "$p" 2>/dev/null; then alive=1; fi; done
 		((alive)) || break
 		sleep 0.1
 	done
