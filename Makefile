@@ -37,15 +37,17 @@ LIBS_net := -lnftables $(SANDBOX_LIBS)
 LIBS_flush := $(SANDBOX_LIBS)
 LIBS_fence := $(SANDBOX_LIBS)
 LIBS_api := $(SANDBOX_LIBS)
-ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lm
+LIBS_ceph := -lrados -lrbd -lpthread $(SANDBOX_LIBS)
+ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lrados -lrbd -lpthread -lm
 
-ROLES := zk vm net flush fence api
+ROLES := zk vm net flush fence api ceph
 PROG_zk := pvc-zk-election
 PROG_vm := pvc-vm-manager
 PROG_net := pvc-net-router
 PROG_flush := pvc-flush
 PROG_fence := pvc-fence
 PROG_api := pvc-api-units
+PROG_ceph := pvc-ceph
 
 srcs_in = $(sort $(wildcard $(1)/*.c))
 objs_of = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -205,6 +207,13 @@ check-ceph:
 	@$(MAKE) --no-print-directory all
 	@tests/run-all.sh ceph
 
+# One statistics cycle of the ceph worker vs the reference's CLI calls, on a
+# single-host Ceph 16 started by the script; prints figures, not a test.
+.PHONY: bench-ceph
+bench-ceph: all $(BUILD)/bench/ceph_cycle
+	@tools/install-deps.sh --ceph
+	@PVCT_BUILD=$(CURDIR)/$(BUILD) bash bench/ceph_cycle.sh
+
 # Memory (PSS) and idle CPU of one node's processes; prints figures, not a test.
 bench-footprint: deps all
 	@bash bench/footprint.sh
@@ -244,7 +253,7 @@ install: all
 	install -m 0644 units/pvcnoded-api.polkit.rules $(DESTDIR)/usr/share/polkit-1/rules.d/50-pvcnoded-api.rules
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group pvc >/dev/null || groupadd --system pvc; \
-		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api; do \
+		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api pvc-ceph; do \
 			getent passwd $$u >/dev/null || useradd --system --user-group --no-create-home \
 				--home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 			id -nG $$u | tr ' ' '\n' | grep -qx pvc || usermod -a -G pvc $$u; \

@@ -118,6 +118,10 @@ struct pvc_config {
 	/* .xml_policy "permissive" (default: any domain XML, as the reference) or "strict":
 	 * refuse XML that reaches the host (docs/vm-manager.md); this holds "strict" or "" */
 	char libvirt_xml_policy[16];
+	/* pvc.system.ceph (supervisor/config/ceph.c): the ceph worker's librados client */
+	char ceph_conf[CFG_PATH_MAX];    /* .conf, default /etc/ceph/ceph.conf */
+	char ceph_keyring[CFG_PATH_MAX]; /* .keyring, default "": the one ceph.conf names */
+	char ceph_client[64];            /* .client (cephx name without "client."), "admin" */
 	/* pvc.system.flush */
 	int flush_vm_timeout;  /* .vm_timeout s, default 600 */
 	int flush_in_flight;   /* .in_flight, default 1 */

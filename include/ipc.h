@@ -153,7 +153,11 @@ struct ipc_shutdown {
 	X(MSG_CTL_REPLY, IPC_P_STRV, 0)                                              \
 	/* vm-manager <-> supervisor: a console log libvirt created root-only */     \
 	X(MSG_VM_CONSOLE_OPEN, IPC_P_STRV, 0) /* [vm name] */                        \
-	X(MSG_VM_CONSOLE_FD, IPC_P_STRV, 0)   /* [vm name, errno]; the fd if errno 0 */
+	X(MSG_VM_CONSOLE_FD, IPC_P_STRV, 0)   /* [vm name, errno]; the fd if errno 0 */ \
+	/* zk-election <-> ceph: break the RBD locks of volumes (flush_locks, fence \
+	 * recovery) */                                                              \
+	X(MSG_CEPH_CMD, IPC_P_STRV, 0)    /* [id, "flush_locks", pool/volume...] */  \
+	X(MSG_CEPH_RESULT, IPC_P_STRV, 0) /* [id, success|failure, detail] */
 
 struct pvc_config; /* include/config.h; sizeof needed only in ipc/frame.c */
 

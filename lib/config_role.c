@@ -21,8 +21,10 @@ int config_role_wanted(const struct pvc_config *cfg, int role)
 		return cfg->is_coordinator && cfg->enable_api;
 	case ROLE_DNS:
 	case ROLE_META:
-	case ROLE_CEPH:
 		return 0;
+	/* every storage node, as the reference's storage part of the keepalive */
+	case ROLE_CEPH:
+		return cfg->enable_storage;
 	default:
 		return 0;
 	}

@@ -68,16 +68,19 @@ const struct policy_route policy_routes[] = {
 	{MSG_FLUSH_HELLO, FLUSH, ZK},
 	{MSG_FLUSH_DOMAINSTATE, ZK, FLUSH},
 	/* ZooKeeper requests; zk-election applies the path table below */
-	{MSG_ZK_GET, VM | FLUSH | CTL, ZK},
-	{MSG_ZK_CHILDREN, VM | FLUSH | CTL, ZK},
-	{MSG_ZK_WRITE, VM | FLUSH | CTL, ZK},
-	{MSG_ZK_REPLY, ZK, VM | FLUSH | CTL},
+	{MSG_ZK_GET, VM | FLUSH | CEPH | CTL, ZK},
+	{MSG_ZK_CHILDREN, VM | FLUSH | CEPH | CTL, ZK},
+	{MSG_ZK_WRITE, VM | FLUSH | CEPH | CTL, ZK},
+	{MSG_ZK_REPLY, ZK, VM | FLUSH | CEPH | CTL},
 	/* pvcctl */
 	{MSG_CTL_STATUS, CTL, SUP},
 	{MSG_CTL_REPLY, SUP, CTL},
 	/* console logs: the supervisor opens them read-only for vm-manager (console.c) */
 	{MSG_VM_CONSOLE_OPEN, VM, SUP},
 	{MSG_VM_CONSOLE_FD, SUP, VM},
+	/* RBD locks: zk-election asks, the ceph worker (the only keyring holder) breaks */
+	{MSG_CEPH_CMD, ZK, CEPH},
+	{MSG_CEPH_RESULT, CEPH, ZK},
 };
 const size_t policy_nroutes = sizeof(policy_routes) / sizeof(policy_routes[0]);
 
@@ -124,6 +127,9 @@ const struct policy_zk_rule policy_zk_rules[] = {
 	{"/nodes", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
 	{"/domains", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
 	{"/networks", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
+	/* ceph: which OSDs are this node's (/ceph/osds/<id>/node), which pools PVC knows */
+	{"/ceph/osds", POLICY_ZK_READ | POLICY_ZK_TREE, CEPH, 0, POLICY_ZV_NONE},
+	{"/ceph/pools", POLICY_ZK_READ, CEPH, 0, POLICY_ZV_NONE},
 
 	{"/primary_node", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CTL, 0, POLICY_ZV_PRIMARY},
 	{"/domains/<uuid>/state", POLICY_ZK_WRITE, VM | FLUSH, 0, POLICY_ZV_VMSTATE},
@@ -136,6 +142,11 @@ const struct policy_zk_rule policy_zk_rules[] = {
 	{"/domains/<uuid>/node_selector", POLICY_ZK_WRITE, FLUSH, 0, POLICY_ZV_SELECTOR},
 	{"/nodes/<node>/domainstate", POLICY_ZK_WRITE, FLUSH | CTL, FLUSH, POLICY_ZV_DOMAINSTATE},
 	{"/nodes/<node>/runningdomains", POLICY_ZK_WRITE, FLUSH, FLUSH, POLICY_ZV_UUID_LIST},
+	/* ceph: the statistics the reference's keepalive writes, and nothing else */
+	{"/ceph", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CEPH, 0, POLICY_ZV_TEXT},
+	{"/ceph/radosdf", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CEPH, 0, POLICY_ZV_TEXT},
+	{"/ceph/pools/<name>/stats", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CEPH, 0, POLICY_ZV_TEXT},
+	{"/ceph/osds/<name>/stats", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CEPH, 0, POLICY_ZV_TEXT},
 };
 const size_t policy_nzk_rules = sizeof(policy_zk_rules) / sizeof(policy_zk_rules[0]);
 
@@ -164,6 +175,17 @@ static int component_match(const char *p, size_t pn, const char *s, size_t n, ch
 		if (!valid_node_name(c) && strcmp(c, "none") != 0)
 			return 0;
 		memcpy(node, c, n + 1);
+		return 1;
+	}
+	if (pn == 6 && strncmp(p, "<name>", 6) == 0) {
+		/* a Ceph pool name or OSD id: [A-Za-z0-9_.-], not starting with a dot */
+		if (n == 0 || n > 63 || s[0] == '.')
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
+			      s[i] == '-'))
+				return 0;
 		return 1;
 	}
 	if (pn > 0 && p[pn - 1] == '*')

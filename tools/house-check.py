@@ -20,7 +20,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_DIRS = ["include", "lib", "ipc", "supervisor", "workers", "tools"]
 MAX_FILE, MAX_MEDIAN, MAX_FUNC = 800, 300, 80
-ROLES = ["zk", "vm", "net", "flush", "fence", "api"]
+ROLES = ["zk", "vm", "net", "flush", "fence", "api", "ceph"]
 # Shared libraries each program may need (besides libc and the dynamic loader).
 SANDBOX = {"libseccomp", "libcap"}
 PROGRAM_LIBS = {
@@ -31,6 +31,7 @@ PROGRAM_LIBS = {
     "pvc-flush": SANDBOX,
     "pvc-fence": SANDBOX,
     "pvc-api-units": SANDBOX,
+    "pvc-ceph": {"librados", "librbd"} | SANDBOX,
     "pvc-dhcp-lease": set(),
 }
 

@@ -130,6 +130,9 @@ void config_dump(const struct pvc_config *cfg, FILE *f)
 	dump_system(cfg, f);
 	dump_configuration(cfg, f);
 	/* the sections pvcnoded adds */
+	fprintf(f, "pvc.system.ceph.conf = %s\n", cfg->ceph_conf);
+	fprintf(f, "pvc.system.ceph.keyring = %s\n", cfg->ceph_keyring);
+	fprintf(f, "pvc.system.ceph.client = %s\n", cfg->ceph_client);
 	fprintf(f, "pvc.system.libvirt.uri = %s\n", cfg->libvirt_uri);
 	fprintf(f, "pvc.system.libvirt.migration_uri = %s\n", cfg->migration_uri);
 	fprintf(f, "pvc.system.libvirt.migration_dest_uri = %s\n", cfg->migration_dest_uri);

@@ -10,6 +10,8 @@
 #     NODE_NETWORKING    true|false [false]
 #     NODE_HYPERVISOR    true|false [false]
 #     NODE_API           enable_api true|false [false] (api-units on coordinators)
+#     NODE_STORAGE       enable_storage true|false [false] (starts the ceph worker)
+#     NODE_LOG_KEEPALIVES log_keepalives and log_keepalive_storage_details [false]
 #     NODE_LIBVIRT_URI   [test:///default]
 #     NODE_SESSION_MS    [4000]
 #     NODE_KEEPALIVE     keepalive_interval s [1]
@@ -65,7 +67,7 @@ pvc:
   functions:
     enable_hypervisor: ${NODE_HYPERVISOR:-false}
     enable_networking: ${NODE_NETWORKING:-false}
-    enable_storage: false
+    enable_storage: ${NODE_STORAGE:-false}
     enable_api: ${NODE_API:-false}
   cluster:
     coordinators: [$coords]
@@ -124,9 +126,9 @@ ${NODE_EXTRA_SYSTEM:-}
         stdout_logging: true
         log_colours: false
         log_dates: true
-        log_keepalives: false
+        log_keepalives: ${NODE_LOG_KEEPALIVES:-false}
         log_keepalive_cluster_details: false
-        log_keepalive_storage_details: false
+        log_keepalive_storage_details: ${NODE_LOG_KEEPALIVES:-false}
         console_log_lines: 100
       networking:
         bridge_device: ${NODE_DEV:-ens4}

@@ -256,7 +256,8 @@ static void test_sample_documents_added_keys(void **state)
 		"      heartbeat_interval_ms:", "      hang_timeout_ms:",
 		"      restart_backoff_max_ms:", "      healthy_reset_s:", "      crashloop_max:",
 		"      crashloop_window_s:", "      allow_no_landlock:", "    api:\n",
-		"      # systemctl:", "      # patronictl:", "      command_timeout_ms:", NULL
+		"      # systemctl:", "      # patronictl:", "      command_timeout_ms:", "    ceph:\n",
+		"      conf:", "      keyring:", "      client:", NULL
 	};
 	char path[PATH_MAX + 64];
 	char *text;
@@ -354,6 +355,10 @@ static void test_good_minimal(void **state)
 	assert_int_equal(c.console_log_lines, 0);
 	assert_int_equal(c.upstream.network.set, 0);
 	assert_int_equal(c.if_cluster.address.set, 0);
+	/* pvc.system.ceph absent: the ceph CLI's defaults */
+	assert_string_equal(c.ceph_conf, "/etc/ceph/ceph.conf");
+	assert_string_equal(c.ceph_keyring, "");
+	assert_string_equal(c.ceph_client, "admin");
 
 	load_ok("tests/configs/good-minimal.yaml", "standalone", &c);
 	assert_string_equal(c.ipmi_host, "standalone-lom");

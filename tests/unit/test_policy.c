@@ -110,6 +110,9 @@ static void pattern_sample(const char *pattern, char *out, size_t size)
 		} else if (strncmp(p, "<node>", 6) == 0) {
 			o += (size_t)snprintf(out + o, size - o, "hv1");
 			p += 6;
+		} else if (strncmp(p, "<name>", 6) == 0) {
+			o += (size_t)snprintf(out + o, size - o, "vms");
+			p += 6;
 		} else if (strncmp(p, "<any>", 5) == 0) {
 			o += (size_t)snprintf(out + o, size - o, "not:a-node");
 			p += 5;
@@ -178,7 +181,7 @@ static void test_zk_rules_well_formed(void **state)
 			size_t len = strncmp(lt, "<any>", 5) == 0 ? 5 : 6;
 			assert_true(lt[-1] == '/');
 			assert_true(len == 5 || strncmp(lt, "<uuid>", 6) == 0 ||
-				    strncmp(lt, "<node>", 6) == 0);
+				    strncmp(lt, "<node>", 6) == 0 || strncmp(lt, "<name>", 6) == 0);
 			assert_true(lt[len] == '/' || lt[len] == '\0');
 		}
 		/* a '*' only ends a component */
@@ -280,6 +283,20 @@ static void test_zk_known(void **state)
 	assert_non_null(policy_zk_lookup(POLICY_ZK_WRITE, ROLE_CTL, NULL, "/nodes/hv1/domainstate"));
 	assert_null(policy_zk_lookup(POLICY_ZK_WRITE, ROLE_FLUSH, "hv1", "/nodes/hv2/runningdomains"));
 	assert_null(policy_zk_lookup(POLICY_ZK_READ, ROLE_COUNT, NULL, "/nodes"));
+	/* ceph: its statistics only, names checked */
+	assert_true(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph", "HEALTH_OK", &v));
+	assert_true(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/pools/vms/stats", "{}",
+					   &v));
+	assert_true(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/osds/0/stats", "{}", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/osds/0/node", "hv1", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/osds/../stats", "x", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/pools/.x/stats", "x", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "delete", "/ceph/radosdf", "", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/domains", "x", &v));
+	assert_false(zk_values_policy_write(ROLE_VM, "hv1", "set", "/ceph", "x", &v));
+	assert_non_null(policy_zk_lookup(POLICY_ZK_READ, ROLE_CEPH, NULL, "/ceph/osds/3/node"));
+	assert_null(policy_zk_lookup(POLICY_ZK_READ, ROLE_CEPH, NULL, "/nodes/hv1/ipmipassword"));
+	assert_null(policy_zk_lookup(POLICY_ZK_READ, ROLE_CEPH, NULL, "/cmd/ceph"));
 }
 
 int main(void)

@@ -65,6 +65,7 @@ int net_router_main(void);
 int flush_main(void);
 int fence_main(void);
 int api_units_main(void);
+int ceph_main(void);
 
 /* workers/common/sandbox.c */
 struct sandbox_spec {

@@ -177,6 +177,9 @@ struct zk_ctx {
 	/* ---- fencing (fence.c, issue #8): state private to that file ---- */
 	struct zk_fence *fence;
 
+	/* ---- the command pipes and RBD locks (ceph_cmd.c, issue 19): private ---- */
+	struct zk_cephcmd *cephcmd;
+
 	/* ---- client networks (networks.c, issue #9): private to that file ---- */
 	struct zk_nets *nets;
 
@@ -302,6 +305,20 @@ const struct netdef *zk_networks_find(struct zk_ctx *z, uint32_t vni); /* valid 
 
 /* net_lease.c: DHCP lease events (MSG_NET_LEASE_EVENT) */
 void zk_net_lease_event(struct zk_ctx *z, struct ipc_msg *msg);
+
+/* ceph_cmd.c: /cmd/domains (flush_locks) and /cmd/ceph (osd_add, osd_remove) under
+ * kazoo write locks, and RBD lock breaking through the ceph worker (issue 19) */
+int zk_ceph_cmd_init(struct zk_ctx *z);
+void zk_ceph_cmd_connected(struct zk_ctx *z, int new_session);
+int zk_ceph_cmd_watch(struct zk_ctx *z, const char *path);  /* 1: one of the pipes */
+void zk_ceph_cmd_result(struct zk_ctx *z, struct ipc_msg *msg); /* MSG_CEPH_RESULT */
+/* Break the RBD locks of the volumes of comma-separated rbdlists ("pool/vol,...")
+ * through the ceph worker; cb(z, arg, ok, detail) once, within 30 s. Returns 0 (cb
+ * will run), 1 (nothing to break, no cb), -1 (cannot: no ceph worker on this node,
+ * too many volumes or requests; no cb). */
+int zk_ceph_cmd_flush(struct zk_ctx *z, const char *rbdlists,
+		      void (*cb)(struct zk_ctx *z, uint64_t arg, int ok, const char *detail),
+		      uint64_t arg);
 
 /* fence.c: dead-node detection, fencing through the fence worker, recovery,
  * and the self-fencing clock sent to vm-manager (issue #8) */
