@@ -21,6 +21,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 INCLUDES := -Iinclude -Ilib -Iipc -Iworkers/common
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(INCLUDES) -I/usr/include/zookeeper \
+	-I/usr/include/postgresql \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
 	-DPVC_LIBEXECDIR='"$(LIBEXECDIR)"'
 LIBVIRT_CFLAGS := $(shell pkg-config --cflags libvirt 2>/dev/null)
@@ -36,14 +37,17 @@ LIBS_vm := $(LIBVIRT_LIBS) $(SANDBOX_LIBS)
 LIBS_net := -lnftables $(SANDBOX_LIBS)
 LIBS_flush := $(SANDBOX_LIBS)
 LIBS_fence := $(SANDBOX_LIBS)
-ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lm
+# the metadata API: HTTP server and PostgreSQL client (README, "Dependencies")
+LIBS_meta := -lmicrohttpd -lpq $(SANDBOX_LIBS)
+ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lmicrohttpd -lpq -lm
 
-ROLES := zk vm net flush fence
+ROLES := zk vm net flush fence meta
 PROG_zk := pvc-zk-election
 PROG_vm := pvc-vm-manager
 PROG_net := pvc-net-router
 PROG_flush := pvc-flush
 PROG_fence := pvc-fence
+PROG_meta := pvc-metadata
 
 srcs_in = $(sort $(wildcard $(1)/*.c))
 objs_of = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -240,7 +244,7 @@ install: all
 	install -m 0644 units/pvcnoded.sysusers $(DESTDIR)/usr/lib/sysusers.d/pvcnoded.conf
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group pvc >/dev/null || groupadd --system pvc; \
-		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence; do \
+		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-meta; do \
 			getent passwd $$u >/dev/null || useradd --system --user-group --no-create-home \
 				--home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 			id -nG $$u | tr ' ' '\n' | grep -qx pvc || usermod -a -G pvc $$u; \

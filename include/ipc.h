@@ -153,7 +153,10 @@ struct ipc_shutdown {
 	X(MSG_CTL_REPLY, IPC_P_STRV, 0)                                              \
 	/* vm-manager <-> supervisor: a console log libvirt created root-only */     \
 	X(MSG_VM_CONSOLE_OPEN, IPC_P_STRV, 0) /* [vm name] */                        \
-	X(MSG_VM_CONSOLE_FD, IPC_P_STRV, 0)   /* [vm name, errno]; the fd if errno 0 */
+	X(MSG_VM_CONSOLE_FD, IPC_P_STRV, 0)   /* [vm name, errno]; the fd if errno 0 */ \
+	/* metadata <-> supervisor: the listening socket on 169.254.169.254:80 */    \
+	X(MSG_META_LISTEN_OPEN, IPC_P_EMPTY, 0)                                      \
+	X(MSG_META_LISTEN_FD, IPC_P_STRV, 0) /* [errno]; the socket if errno 0 */
 
 struct pvc_config; /* include/config.h; sizeof needed only in ipc/frame.c */
 

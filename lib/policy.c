@@ -68,23 +68,26 @@ const struct policy_route policy_routes[] = {
 	{MSG_FLUSH_HELLO, FLUSH, ZK},
 	{MSG_FLUSH_DOMAINSTATE, ZK, FLUSH},
 	/* ZooKeeper requests; zk-election applies the path table below */
-	{MSG_ZK_GET, VM | FLUSH | CTL, ZK},
-	{MSG_ZK_CHILDREN, VM | FLUSH | CTL, ZK},
+	{MSG_ZK_GET, VM | FLUSH | META | CTL, ZK},
+	{MSG_ZK_CHILDREN, VM | FLUSH | META | CTL, ZK},
 	{MSG_ZK_WRITE, VM | FLUSH | CTL, ZK},
-	{MSG_ZK_REPLY, ZK, VM | FLUSH | CTL},
+	{MSG_ZK_REPLY, ZK, VM | FLUSH | META | CTL},
 	/* pvcctl */
 	{MSG_CTL_STATUS, CTL, SUP},
 	{MSG_CTL_REPLY, SUP, CTL},
 	/* console logs: the supervisor opens them read-only for vm-manager (console.c) */
 	{MSG_VM_CONSOLE_OPEN, VM, SUP},
 	{MSG_VM_CONSOLE_FD, SUP, VM},
+	/* the metadata API's port 80: the supervisor binds it, the worker has no capability */
+	{MSG_META_LISTEN_OPEN, META, SUP},
+	{MSG_META_LISTEN_FD, SUP, META},
 };
 const size_t policy_nroutes = sizeof(policy_routes) / sizeof(policy_routes[0]);
 
 const uint32_t policy_sup_types[] = {
 	MSG_CONFIG, MSG_READY, MSG_PING, MSG_PONG, MSG_SHUTDOWN, MSG_SHUTDOWN_DONE,
 	MSG_STATUS, MSG_LOG, MSG_ZK_SESSION, MSG_CTL_STATUS, MSG_CTL_REPLY,
-	MSG_VM_CONSOLE_OPEN, MSG_VM_CONSOLE_FD,
+	MSG_VM_CONSOLE_OPEN, MSG_VM_CONSOLE_FD, MSG_META_LISTEN_OPEN, MSG_META_LISTEN_FD,
 };
 const size_t policy_nsup_types = sizeof(policy_sup_types) / sizeof(policy_sup_types[0]);
 
@@ -124,6 +127,16 @@ const struct policy_zk_rule policy_zk_rules[] = {
 	{"/nodes", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
 	{"/domains", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
 	{"/networks", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
+
+	/* metadata: client IP -> DHCP lease (MAC) -> VM (name, profile, MACs in its XML),
+	 * read-only and nothing else (not the networks' keys, not the VMs' state) */
+	{"/networks", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/networks/<any>/dhcp4_leases", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/networks/<any>/dhcp4_leases/<any>/ipaddr", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>/profile", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>/xml", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
 
 	{"/primary_node", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CTL, 0, POLICY_ZV_PRIMARY},
 	{"/domains/<uuid>/state", POLICY_ZK_WRITE, VM | FLUSH, 0, POLICY_ZV_VMSTATE},

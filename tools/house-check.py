@@ -20,7 +20,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_DIRS = ["include", "lib", "ipc", "supervisor", "workers", "tools"]
 MAX_FILE, MAX_MEDIAN, MAX_FUNC = 800, 300, 80
-ROLES = ["zk", "vm", "net", "flush", "fence"]
+ROLES = ["zk", "vm", "net", "flush", "fence", "meta"]
 # Shared libraries each program may need (besides libc and the dynamic loader).
 SANDBOX = {"libseccomp", "libcap"}
 PROGRAM_LIBS = {
@@ -30,6 +30,7 @@ PROGRAM_LIBS = {
     "pvc-net-router": {"libnftables"} | SANDBOX,
     "pvc-flush": SANDBOX,
     "pvc-fence": SANDBOX,
+    "pvc-metadata": {"libmicrohttpd", "libpq"} | SANDBOX,
     "pvc-dhcp-lease": set(),
 }
 

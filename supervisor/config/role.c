@@ -37,9 +37,13 @@ int config_role_wanted(const struct pvc_config *cfg, int role)
 	case ROLE_FENCE:
 		return 1;
 	/* the primary's services, as the reference: only where their function is on */
+	/* the metadata API: on coordinators with networking, as the reference (its
+	 * address 169.254.169.254 is one of the primary's, added by net-router); it
+	 * serves only while zk-election says primary */
+	case ROLE_META:
+		return cfg->is_coordinator && cfg->enable_networking;
 	case ROLE_API:
 	case ROLE_DNS:
-	case ROLE_META:
 	case ROLE_CEPH:
 		return 0;
 	default:

@@ -64,6 +64,7 @@ int vm_manager_main(void);
 int net_router_main(void);
 int flush_main(void);
 int fence_main(void);
+int metadata_main(void);
 
 /* workers/common/sandbox.c */
 struct sandbox_spec {
