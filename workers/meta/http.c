@@ -146,7 +146,8 @@ static enum MHD_Result userdata(struct meta_http *h, struct MHD_Connection *con,
 	struct meta_prof *p;
 	enum MHD_Result ret;
 
-	if (vm->profile[0] == '\0') {
+	/* the reference writes "None" for a VM defined without a profile */
+	if (vm->profile[0] == '\0' || strcmp(vm->profile, "None") == 0) {
 		pthread_mutex_unlock(&c->mu);
 		return text(h, con, 200, "");
 	}
