@@ -211,6 +211,14 @@ check-ceph:
 bench-footprint: deps all
 	@bash bench/footprint.sh
 
+# The metadata API: takeover -> first answer, 50 concurrent clients (tests/lib/metadata.sh's
+# cluster with real ZooKeeper and PostgreSQL); prints figures, not a test.
+.PHONY: bench-metadata
+bench-metadata:
+	@tools/install-deps.sh --services
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/metadata
+	@bash bench/metadata.sh
+
 .PHONY: check-model
 check-model:
 	@bash tools/model/check.sh
