@@ -122,7 +122,8 @@ struct meta_scan *meta_scan_new(struct ipc_zkreq_client *zk, meta_scan_done_fn d
 /* Start a scan; -1 if one runs already or the first request cannot be sent. */
 int meta_scan_start(struct meta_scan *s);
 int meta_scan_running(const struct meta_scan *s);
-/* Drop a running scan (its replies are ignored; done is not called). */
+/* Drop a running scan (its requests cancelled, late replies ignored; done is not
+ * called). */
 void meta_scan_abort(struct meta_scan *s);
 /* Pure: build the IP map from leases (mac, ip) and VMs; exported for the unit test. */
 struct meta_lease {

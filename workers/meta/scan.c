@@ -110,6 +110,9 @@ void meta_scan_abort(struct meta_scan *s)
 		return;
 	s->running = 0;
 	s->gen++; /* replies still on their way are ignored */
+	/* and no request of it stays pending (resent for ever while ZooKeeper is away):
+	 * the scan is this client's only user */
+	ipc_zkreq_cancel_all(s->zk);
 	scan_free_lists(s);
 }
 
