@@ -44,6 +44,14 @@ check_eq "profile" "200 prof1" "$(get /2009-04-04/meta-data/profile)"
 check_eq "meta-data index" '200 instance-id\nname\nprofile' "$(get /latest/meta-data/)"
 check_eq "user-data from PostgreSQL" '200 #cloud-config\nhostname: vm-one' "$(get /latest/user-data)"
 check_eq "root" '200 {"message": "PVC Provisioner Metadata API version 1"}' "$(get /)"
+# 150 more VMs (450 reads per scan, over the scan's 128 in flight): the scan still completes
+items=()
+for ((i = 0; i < 150; i++)); do
+	u=$(printf '0a1b2c3d-0000-4000-8000-%012x' $((0x100 + i)))
+	items+=("/domains/$u=other$i" "/domains/$u/profile=prof1"
+		"/domains/$u/xml=<domain><devices><interface type='bridge'><mac address='52:54:00:99:00:$(printf %02x $i)'/></interface></devices></domain>")
+done
+zk multi-set "${items[@]}" >/dev/null
 zk set "/domains/$UUID/profile" bare >/dev/null
 bare() { [[ $(get /latest/meta-data/profile) == "200 bare" ]]; }
 check "a profile change is seen within the scan period" wait_for 8 bare

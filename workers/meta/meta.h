@@ -123,7 +123,7 @@ struct meta_scan *meta_scan_new(struct ipc_zkreq_client *zk, meta_scan_done_fn d
 int meta_scan_start(struct meta_scan *s);
 int meta_scan_running(const struct meta_scan *s);
 /* Drop a running scan (its requests cancelled, late replies ignored; done is not
- * called). */
+ * called) and the MACs kept from earlier scans. */
 void meta_scan_abort(struct meta_scan *s);
 /* Pure: build the IP map from leases (mac, ip) and VMs; exported for the unit test. */
 struct meta_lease {

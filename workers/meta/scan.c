@@ -21,17 +21,43 @@
 
 enum kind { K_NETS = 1, K_LEASES, K_IP, K_DOMS, K_DNAME, K_DPROF, K_DXML };
 
+/* At most this many requests in flight (zk-election answers busy beyond 256 per role);
+ * the rest wait in a queue. */
+#define SCAN_INFLIGHT 128
+/* A VM's XML (kilobytes each) is read when the VM is new to the scan, and for every VM
+ * only on every SCAN_XML_EVERY-th scan (a minute at META_SCAN_PERIOD_MS); in between
+ * the MACs of the previous scan are kept. The MACs of a VM seldom change; its name,
+ * profile and the leases are read on every scan. */
+#define SCAN_XML_EVERY 12
+
+struct qent {
+	struct qent *next;
+	uint32_t type, idx;
+	enum kind k;
+	char path[];
+};
+
+struct prev_vm {
+	char uuid[META_UUID_MAX];
+	char macs[META_VM_MACS][META_MAC_MAX];
+	int nmacs;
+};
+
 struct meta_scan {
 	struct ipc_zkreq_client *zk;
 	meta_scan_done_fn done;
 	void *arg;
 	int running, failed;
 	uint32_t gen;
+	uint64_t nscans;
 	unsigned outstanding;
+	struct qent *qhead, **qtail;
 	struct meta_lease *leases;
 	size_t nleases;
 	struct meta_vminfo *vms;
 	size_t nvms;
+	struct prev_vm *prev; /* the last successful scan's MACs, sorted by uuid */
+	size_t nprev;
 };
 
 static void reply_cb(void *arg, struct ipc_zkreq *r, int rc, struct ipc_strv *rep);
@@ -45,6 +71,7 @@ struct meta_scan *meta_scan_new(struct ipc_zkreq_client *zk, meta_scan_done_fn d
 	s->zk = zk;
 	s->done = done;
 	s->arg = arg;
+	s->qtail = &s->qhead;
 	return s;
 }
 
@@ -53,13 +80,22 @@ int meta_scan_running(const struct meta_scan *s)
 	return s->running;
 }
 
-static void issue(struct meta_scan *s, uint32_t type, enum kind k, uint32_t idx, const char *path)
+static void queue_free(struct meta_scan *s)
+{
+	while (s->qhead) {
+		struct qent *q = s->qhead;
+		s->qhead = q->next;
+		free(q);
+	}
+	s->qtail = &s->qhead;
+}
+
+static void send_req(struct meta_scan *s, uint32_t type, enum kind k, uint32_t idx,
+		     const char *path)
 {
 	const char *args[1] = {path};
 	struct ipc_zkreq *r;
 
-	if (s->failed)
-		return;
 	r = ipc_zkreq_issue(s->zk, type, args, 1, reply_cb, s);
 	if (r == NULL) {
 		log_warnx("metadata: ZooKeeper request for %s not sent: %s", path, strerror(errno));
@@ -71,8 +107,49 @@ static void issue(struct meta_scan *s, uint32_t type, enum kind k, uint32_t idx,
 	s->outstanding++;
 }
 
+static void issue(struct meta_scan *s, uint32_t type, enum kind k, uint32_t idx, const char *path)
+{
+	size_t len = strlen(path) + 1;
+	struct qent *q;
+
+	if (s->failed)
+		return;
+	if (s->outstanding < SCAN_INFLIGHT && s->qhead == NULL) {
+		send_req(s, type, k, idx, path);
+		return;
+	}
+	q = malloc(sizeof(*q) + len);
+	if (q == NULL) {
+		log_warnx("metadata: ZooKeeper scan: out of memory");
+		s->failed = 1;
+		return;
+	}
+	q->next = NULL;
+	q->type = type;
+	q->k = k;
+	q->idx = idx;
+	memcpy(q->path, path, len);
+	*s->qtail = q;
+	s->qtail = &q->next;
+}
+
+static void queue_drain(struct meta_scan *s)
+{
+	while (s->qhead && s->outstanding < SCAN_INFLIGHT && !s->failed) {
+		struct qent *q = s->qhead;
+		s->qhead = q->next;
+		if (s->qhead == NULL)
+			s->qtail = &s->qhead;
+		send_req(s, q->type, q->k, q->idx, q->path);
+		free(q);
+	}
+	if (s->failed)
+		queue_free(s);
+}
+
 static void scan_free_lists(struct meta_scan *s)
 {
+	queue_free(s);
 	free(s->leases);
 	free(s->vms);
 	s->leases = NULL;
@@ -91,6 +168,7 @@ int meta_scan_start(struct meta_scan *s)
 		return -1;
 	}
 	s->gen++;
+	s->nscans++;
 	s->running = 1;
 	s->failed = 0;
 	s->outstanding = 0;
@@ -106,6 +184,10 @@ int meta_scan_start(struct meta_scan *s)
 
 void meta_scan_abort(struct meta_scan *s)
 {
+	/* the next scan (a new term, or after a failure) reads every XML again */
+	free(s->prev);
+	s->prev = NULL;
+	s->nprev = 0;
 	if (!s->running)
 		return;
 	s->running = 0;
@@ -114,6 +196,45 @@ void meta_scan_abort(struct meta_scan *s)
 	 * the scan is this client's only user */
 	ipc_zkreq_cancel_all(s->zk);
 	scan_free_lists(s);
+}
+
+static int prev_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct prev_vm *)a)->uuid, ((const struct prev_vm *)b)->uuid);
+}
+
+/* The MACs of the previous scan for v, unless this scan reads every XML: 1 if taken. */
+static int prev_macs(struct meta_scan *s, struct meta_vminfo *v)
+{
+	struct prev_vm key, *p;
+
+	if (s->nscans % SCAN_XML_EVERY == 1 || s->nprev == 0)
+		return 0;
+	memcpy(key.uuid, v->uuid, sizeof(key.uuid));
+	p = bsearch(&key, s->prev, s->nprev, sizeof(key), prev_cmp);
+	if (p == NULL)
+		return 0;
+	memcpy(v->macs, p->macs, sizeof(v->macs));
+	v->nmacs = p->nmacs;
+	return 1;
+}
+
+/* Keep this scan's MACs for the next ones. */
+static void prev_save(struct meta_scan *s)
+{
+	struct prev_vm *p = calloc(s->nvms ? s->nvms : 1, sizeof(*p));
+
+	if (p == NULL)
+		return; /* the next scan reads every XML */
+	for (size_t i = 0; i < s->nvms; i++) {
+		memcpy(p[i].uuid, s->vms[i].uuid, sizeof(p[i].uuid));
+		memcpy(p[i].macs, s->vms[i].macs, sizeof(p[i].macs));
+		p[i].nmacs = s->vms[i].nmacs;
+	}
+	qsort(p, s->nvms, sizeof(*p), prev_cmp);
+	free(s->prev);
+	s->prev = p;
+	s->nprev = s->nvms;
 }
 
 /* Children: [reqid, rc, child...] */
@@ -149,6 +270,10 @@ static void on_children(struct meta_scan *s, enum kind k, const struct ipc_zkreq
 			issue(s, MSG_ZK_GET, K_DNAME, (uint32_t)s->nvms, path);
 			snprintf(path, sizeof(path), "/domains/%s/profile", c);
 			issue(s, MSG_ZK_GET, K_DPROF, (uint32_t)s->nvms, path);
+			if (prev_macs(s, v)) {
+				s->nvms++;
+				continue;
+			}
 			snprintf(path, sizeof(path), "/domains/%s/xml", c);
 			issue(s, MSG_ZK_GET, K_DXML, (uint32_t)s->nvms++, path);
 		}
@@ -183,6 +308,7 @@ static void scan_finish(struct meta_scan *s)
 	int failed = s->failed;
 
 	if (!failed) {
+		prev_save(s);
 		out = calloc(s->nleases ? s->nleases : 1, sizeof(*out));
 		if (out == NULL)
 			failed = 1;
@@ -212,7 +338,8 @@ static void reply_cb(void *arg, struct ipc_zkreq *r, int rc, struct ipc_strv *re
 			  r->n ? r->v[0] : "?", rc);
 		s->failed = 1;
 	}
-	if (s->outstanding == 0)
+	queue_drain(s);
+	if (s->outstanding == 0 && s->qhead == NULL)
 		scan_finish(s);
 }
 
