@@ -29,6 +29,9 @@ if ((EUID != 0)); then
 	exit 0
 fi
 [[ -x $PVCT_BUILD/pvc-metadata ]] || { echo "build/pvc-metadata missing (make first)"; exit 1; }
+for need in /usr/lib/postgresql/15/bin/initdb /usr/sbin/dnsmasq "$(command -v curl || echo curl)" "$(command -v busybox || echo busybox)"; do
+	[[ -x $need ]] || { echo "metadata bench: $need missing (tools/install-deps.sh --services): skipped"; exit 0; }
+done
 [[ -x $PVCT_BUILD/bench/metadata ]] || make -s -C "$PVCT_ROOT" "$PVCT_BUILD/bench/metadata"
 
 meta_cluster_setup >"$PVCT_WORK/setup.log"
