@@ -256,11 +256,15 @@ static void db_step(struct meta_db *d)
 static int db_connect(struct meta_db *d)
 {
 	char port[16];
-	/* no password file, no service file, no environment: only our configuration */
+	/* no password file, no service file, no environment: only our configuration (the
+	 * reference's psycopg2 call: host, port, dbname, user, password); no GSSAPI
+	 * probe (Kerberos files are outside the worker's Landlock paths, and PVC's
+	 * provisioner database uses a password); TLS as the server offers (sslmode prefer) */
 	const char *keys[] = {"host", "port", "dbname", "user", "password", "passfile",
-			      "application_name", "client_encoding", "connect_timeout", NULL};
+			      "application_name", "client_encoding", "connect_timeout",
+			      "gssencmode", NULL};
 	const char *vals[] = {d->cfg->host, port, d->cfg->name, d->cfg->user, d->cfg->pass,
-			      "/dev/null", "pvc-metadata", "UTF8", "2", NULL};
+			      "/dev/null", "pvc-metadata", "UTF8", "2", "disable", NULL};
 
 	snprintf(port, sizeof(port), "%d", d->cfg->port);
 	d->conn = PQconnectStartParams(keys, vals, 0);
