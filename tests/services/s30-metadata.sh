@@ -7,7 +7,7 @@
 #  - an unknown client gets 404, bad requests clear errors (405, 413, 431/414),
 #    a slowloris connection is cut while others are served
 #  - PostgreSQL stopped: user-data 503 with a log line, meta-data still served;
-#    PostgreSQL back: user-data again
+#    PostgreSQL back (now with TLS on): user-data again, over TLS
 #  - PostgreSQL hanging: 503 after the 2 s deadline, then recovery
 #  - kill -9 of the primary's metadata worker: restarted (socket passed again), answering
 #  - planned switchover: the new primary answers, the old one listens no more
@@ -102,9 +102,16 @@ check_eq "PostgreSQL stopped: user-data 503" "503 metadata database unavailable:
 check "... logged with the database" wait_for 5 grep -q "metadata: database pvcprov@$NETNS_HOST_ADDR:$PG_PORT/pvcprov: .*failed" "$(node_log "$P")"
 check_eq "PostgreSQL stopped: meta-data still served" "200 vm-one" "$(get /latest/meta-data/name)"
 check "the metadata worker did not restart" bash -c "[[ '$(node_worker "$P" metadata)' == $MPID ]]"
+# back with TLS on (Debian's default): the reconnect negotiates it inside the sandbox
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=pvct-pg -keyout "$PG_DATA/server.key" \
+	-out "$PG_DATA/server.crt" >/dev/null 2>&1
+chown postgres: "$PG_DATA/server.key" "$PG_DATA/server.crt"
+chmod 0600 "$PG_DATA/server.key"
+echo "ssl = on" >>"$PG_DATA/postgresql.auto.conf"
 pg_start
 ud_ok() { [[ $(get /latest/user-data) == '200 #cloud-config\nhostname: vm-one' ]]; }
 check "PostgreSQL back: user-data again (reconnect with backoff)" wait_for 10 ud_ok
+check_eq "... over TLS (pg_stat_ssl)" t "$(pg_psql -d postgres -c "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'pvc-metadata'" | head -n1)"
 
 # a database that hangs (every PostgreSQL process stopped): the 2 s deadline answers 503
 pg_pids() { local m; m=$(head -n1 "$PG_DATA/postmaster.pid"); echo "$m" $(pgrep -P "$m"); }

@@ -21,6 +21,8 @@ static const struct sandbox_sys meta_syscalls[] = {
 	SANDBOX_SYS(faccessat),
 	SANDBOX_SYS(faccessat2),
 	SANDBOX_SYS(getdents64),
+	SANDBOX_SYS(readlink),  /* OpenSSL resolving its configuration's path (TLS to */
+	SANDBOX_SYS(readlinkat), /* PostgreSQL, s30 with ssl = on) */
 	SANDBOX_SYS_END,
 };
 
