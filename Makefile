@@ -21,6 +21,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 INCLUDES := -Iinclude -Ilib -Iipc -Iworkers/common
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(INCLUDES) -I/usr/include/zookeeper \
+	-I/usr/include/postgresql \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
 	-DPVC_LIBEXECDIR='"$(LIBEXECDIR)"'
 LIBVIRT_CFLAGS := $(shell pkg-config --cflags libvirt 2>/dev/null)
@@ -38,9 +39,11 @@ LIBS_flush := $(SANDBOX_LIBS)
 LIBS_fence := $(SANDBOX_LIBS)
 LIBS_api := $(SANDBOX_LIBS)
 LIBS_ceph := -lrados -lrbd -lpthread $(SANDBOX_LIBS)
-ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lrados -lrbd -lpthread -lm
+# the metadata API: HTTP server and PostgreSQL client (README, "Dependencies")
+LIBS_meta := -lmicrohttpd -lpq $(SANDBOX_LIBS)
+ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lrados -lrbd -lpthread -lmicrohttpd -lpq -lm
 
-ROLES := zk vm net flush fence api ceph
+ROLES := zk vm net flush fence api ceph meta
 PROG_zk := pvc-zk-election
 PROG_vm := pvc-vm-manager
 PROG_net := pvc-net-router
@@ -48,6 +51,7 @@ PROG_flush := pvc-flush
 PROG_fence := pvc-fence
 PROG_api := pvc-api-units
 PROG_ceph := pvc-ceph
+PROG_meta := pvc-metadata
 
 srcs_in = $(sort $(wildcard $(1)/*.c))
 objs_of = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -218,6 +222,14 @@ bench-ceph: all $(BUILD)/bench/ceph_cycle
 bench-footprint: deps all
 	@bash bench/footprint.sh
 
+# The metadata API: takeover -> first answer, 50 concurrent clients (tests/lib/metadata.sh's
+# cluster with real ZooKeeper and PostgreSQL); prints figures, not a test.
+.PHONY: bench-metadata
+bench-metadata:
+	@tools/install-deps.sh --services
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/metadata
+	@bash bench/metadata.sh
+
 .PHONY: check-model
 check-model:
 	@bash tools/model/check.sh
@@ -253,7 +265,7 @@ install: all
 	install -m 0644 units/pvcnoded-api.polkit.rules $(DESTDIR)/usr/share/polkit-1/rules.d/50-pvcnoded-api.rules
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group pvc >/dev/null || groupadd --system pvc; \
-		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api pvc-ceph; do \
+		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api pvc-ceph pvc-meta; do \
 			getent passwd $$u >/dev/null || useradd --system --user-group --no-create-home \
 				--home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 			id -nG $$u | tr ' ' '\n' | grep -qx pvc || usermod -a -G pvc $$u; \

@@ -157,7 +157,10 @@ struct ipc_shutdown {
 	/* zk-election <-> ceph: break the RBD locks of volumes (flush_locks, fence \
 	 * recovery) */                                                              \
 	X(MSG_CEPH_CMD, IPC_P_STRV, 0)    /* [id, "flush_locks", pool/volume...] */  \
-	X(MSG_CEPH_RESULT, IPC_P_STRV, 0) /* [id, success|failure, detail] */
+	X(MSG_CEPH_RESULT, IPC_P_STRV, 0) /* [id, success|failure, detail] */ \
+	/* metadata <-> supervisor: the listening socket on 169.254.169.254:80 */    \
+	X(MSG_META_LISTEN_OPEN, IPC_P_EMPTY, 0)                                      \
+	X(MSG_META_LISTEN_FD, IPC_P_STRV, 0) /* [errno]; the socket if errno 0 */
 
 struct pvc_config; /* include/config.h; sizeof needed only in ipc/frame.c */
 

@@ -19,8 +19,12 @@ int config_role_wanted(const struct pvc_config *cfg, int role)
 	/* the primary's services, as the reference: only where their function is on */
 	case ROLE_API:
 		return cfg->is_coordinator && cfg->enable_api;
-	case ROLE_DNS:
+	/* the metadata API: on coordinators with networking, as the reference (its
+	 * address 169.254.169.254 is one of the primary's, added by net-router); it
+	 * serves only while zk-election says primary */
 	case ROLE_META:
+		return cfg->is_coordinator && cfg->enable_networking;
+	case ROLE_DNS:
 		return 0;
 	/* every storage node, as the reference's storage part of the keepalive */
 	case ROLE_CEPH:

@@ -68,10 +68,10 @@ const struct policy_route policy_routes[] = {
 	{MSG_FLUSH_HELLO, FLUSH, ZK},
 	{MSG_FLUSH_DOMAINSTATE, ZK, FLUSH},
 	/* ZooKeeper requests; zk-election applies the path table below */
-	{MSG_ZK_GET, VM | FLUSH | CEPH | CTL, ZK},
-	{MSG_ZK_CHILDREN, VM | FLUSH | CEPH | CTL, ZK},
+	{MSG_ZK_GET, VM | FLUSH | CEPH | META | CTL, ZK},
+	{MSG_ZK_CHILDREN, VM | FLUSH | CEPH | META | CTL, ZK},
 	{MSG_ZK_WRITE, VM | FLUSH | CEPH | CTL, ZK},
-	{MSG_ZK_REPLY, ZK, VM | FLUSH | CEPH | CTL},
+	{MSG_ZK_REPLY, ZK, VM | FLUSH | CEPH | META | CTL},
 	/* pvcctl */
 	{MSG_CTL_STATUS, CTL, SUP},
 	{MSG_CTL_REPLY, SUP, CTL},
@@ -81,13 +81,16 @@ const struct policy_route policy_routes[] = {
 	/* RBD locks: zk-election asks, the ceph worker (the only keyring holder) breaks */
 	{MSG_CEPH_CMD, ZK, CEPH},
 	{MSG_CEPH_RESULT, CEPH, ZK},
+	/* the metadata API's port 80: the supervisor binds it, the worker has no capability */
+	{MSG_META_LISTEN_OPEN, META, SUP},
+	{MSG_META_LISTEN_FD, SUP, META},
 };
 const size_t policy_nroutes = sizeof(policy_routes) / sizeof(policy_routes[0]);
 
 const uint32_t policy_sup_types[] = {
 	MSG_CONFIG, MSG_READY, MSG_PING, MSG_PONG, MSG_SHUTDOWN, MSG_SHUTDOWN_DONE,
 	MSG_STATUS, MSG_LOG, MSG_ZK_SESSION, MSG_CTL_STATUS, MSG_CTL_REPLY,
-	MSG_VM_CONSOLE_OPEN, MSG_VM_CONSOLE_FD,
+	MSG_VM_CONSOLE_OPEN, MSG_VM_CONSOLE_FD, MSG_META_LISTEN_OPEN, MSG_META_LISTEN_FD,
 };
 const size_t policy_nsup_types = sizeof(policy_sup_types) / sizeof(policy_sup_types[0]);
 
@@ -130,6 +133,16 @@ const struct policy_zk_rule policy_zk_rules[] = {
 	/* ceph: which OSDs are this node's (/ceph/osds/<id>/node), which pools PVC knows */
 	{"/ceph/osds", POLICY_ZK_READ | POLICY_ZK_TREE, CEPH, 0, POLICY_ZV_NONE},
 	{"/ceph/pools", POLICY_ZK_READ, CEPH, 0, POLICY_ZV_NONE},
+
+	/* metadata: client IP -> DHCP lease (MAC) -> VM (name, profile, MACs in its XML),
+	 * read-only and nothing else (not the networks' keys, not the VMs' state) */
+	{"/networks", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/networks/<any>/dhcp4_leases", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/networks/<any>/dhcp4_leases/<any>/ipaddr", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>/profile", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>/xml", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
 
 	{"/primary_node", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CTL, 0, POLICY_ZV_PRIMARY},
 	{"/domains/<uuid>/state", POLICY_ZK_WRITE, VM | FLUSH, 0, POLICY_ZV_VMSTATE},

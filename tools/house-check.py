@@ -20,7 +20,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_DIRS = ["include", "lib", "ipc", "supervisor", "workers", "tools"]
 MAX_FILE, MAX_MEDIAN, MAX_FUNC = 800, 300, 80
-ROLES = ["zk", "vm", "net", "flush", "fence", "api", "ceph"]
+ROLES = ["zk", "vm", "net", "flush", "fence", "api", "ceph", "meta"]
 # Shared libraries each program may need (besides libc and the dynamic loader).
 SANDBOX = {"libseccomp", "libcap"}
 PROGRAM_LIBS = {
@@ -32,6 +32,7 @@ PROGRAM_LIBS = {
     "pvc-fence": SANDBOX,
     "pvc-api-units": SANDBOX,
     "pvc-ceph": {"librados", "librbd"} | SANDBOX,
+    "pvc-metadata": {"libmicrohttpd", "libpq"} | SANDBOX,
     "pvc-dhcp-lease": set(),
 }
 

@@ -23,6 +23,7 @@
 #     NODE_FENCE_OK      successful_fence action [migrate]
 #     NODE_FENCE_FAIL    failed_fence action [None]
 #     NODE_SUICIDE       suicide_intervals [0]
+#     NODE_META_DB_HOST / NODE_META_DB_PORT  the metadata database [localhost, 5432]
 #     NODE_CLUSTER_NET / NODE_CLUSTER_FLOAT / NODE_UPSTREAM_NET / NODE_UPSTREAM_FLOAT /
 #     NODE_UPSTREAM_GW / NODE_STORAGE_NET / NODE_STORAGE_FLOAT / NODE_DEV
 #                        networking values [10.200.0.0/24, 10.200.0.254/24,
@@ -92,7 +93,7 @@ pvc:
     dns:
       database: {host: localhost, port: 5432, name: pvcdns, user: pvcdns, pass: pvcdns}
     metadata:
-      database: {host: localhost, port: 5432, name: pvcprov, user: pvcprov, pass: pvcprov}
+      database: {host: ${NODE_META_DB_HOST:-localhost}, port: ${NODE_META_DB_PORT:-5432}, name: pvcprov, user: pvcprov, pass: pvcprov}
   system:
     intervals:
       keepalive_interval: ${NODE_KEEPALIVE:-1}

@@ -816,6 +816,34 @@ static void test_api_commands(void **state)
 }
 
 /* The secret reaches zk-election only (config_for_role, supervisor/config/role.c). */
+/* The metadata API runs where the reference ran it: coordinators with networking. */
+static void test_role_wanted_metadata(void **state)
+{
+	static struct pvc_config c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(config_role_wanted(&c, ROLE_META), 0);
+	c.is_coordinator = 1;
+	assert_int_equal(config_role_wanted(&c, ROLE_META), 0);
+	c.enable_networking = 1;
+	assert_int_equal(config_role_wanted(&c, ROLE_META), 1);
+	c.is_coordinator = 0;
+	assert_int_equal(config_role_wanted(&c, ROLE_META), 0);
+	/* and it alone gets the metadata database's password */
+	c.is_coordinator = 1;
+	strcpy(c.metadata_db.pass, "mdpass");
+	strcpy(c.dns_db.pass, "dnspass");
+	{
+		static struct pvc_config o;
+		config_for_role(&c, ROLE_META, &o);
+		assert_string_equal(o.metadata_db.pass, "mdpass");
+		assert_string_equal(o.dns_db.pass, "");
+		config_for_role(&c, ROLE_ZK, &o);
+		assert_string_equal(o.metadata_db.pass, "");
+	}
+}
+
 static void test_zk_auth_for_role(void **state)
 {
 	char sp[PATH_MAX], err[2048] = "";
@@ -1003,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_zk_auth_refused),
 		cmocka_unit_test(test_zk_auth_for_role),
 		cmocka_unit_test(test_api_commands),
+		cmocka_unit_test(test_role_wanted_metadata),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], nbad = 0, cap = 0, i;
 	char dirpath[PATH_MAX + 64], **files = NULL;

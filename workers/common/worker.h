@@ -66,6 +66,7 @@ int flush_main(void);
 int fence_main(void);
 int api_units_main(void);
 int ceph_main(void);
+int metadata_main(void);
 
 /* workers/common/sandbox.c */
 struct sandbox_spec {
