@@ -2,7 +2,7 @@
 #
 #   make            build/pvcnoded (supervisor), one program per worker role
 #                   (build/pvc-zk-election, pvc-vm-manager, pvc-net-router, pvc-flush,
-#                   pvc-fence, pvc-dns-aggregator), build/pvcctl, build/pvc-dhcp-lease
+#                   pvc-fence, pvc-api-units, pvc-dns-aggregator), build/pvcctl, build/pvc-dhcp-lease
 #   make check      install missing Debian packages, unit + integration tests
 #   make check-qemu real libvirtd + QEMU nodes: lifecycle, live migration (tests/qemu/)
 #   make demo       local 3-node cluster with its own ZooKeeper (Ctrl-C or make demo-stop)
@@ -20,7 +20,8 @@ LIBEXECDIR ?= $(PREFIX)/lib/pvc
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 INCLUDES := -Iinclude -Ilib -Iipc -Iworkers/common
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(INCLUDES) -I/usr/include/zookeeper -I/usr/include/postgresql \
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(INCLUDES) -I/usr/include/zookeeper \
+	-I/usr/include/postgresql \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
 	-DPVC_LIBEXECDIR='"$(LIBEXECDIR)"'
 LIBVIRT_CFLAGS := $(shell pkg-config --cflags libvirt 2>/dev/null)
@@ -36,15 +37,23 @@ LIBS_vm := $(LIBVIRT_LIBS) $(SANDBOX_LIBS)
 LIBS_net := -lnftables $(SANDBOX_LIBS)
 LIBS_flush := $(SANDBOX_LIBS)
 LIBS_fence := $(SANDBOX_LIBS)
+LIBS_api := $(SANDBOX_LIBS)
+LIBS_ceph := -lrados -lrbd -lpthread $(SANDBOX_LIBS)
+# the metadata API: HTTP server and PostgreSQL client (README, "Dependencies")
+LIBS_meta := -lmicrohttpd -lpq $(SANDBOX_LIBS)
+# the DNS aggregator: PostgreSQL client (it also runs pdns_server)
 LIBS_dns := -lpq $(SANDBOX_LIBS)
-ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lpq -lm
+ALL_LIBS := -lzookeeper_st $(LIBVIRT_LIBS) -lyaml -lcap -lseccomp -lnftables -lrados -lrbd -lpthread -lmicrohttpd -lpq -lm
 
-ROLES := zk vm net flush fence dns
+ROLES := zk vm net flush fence api ceph meta dns
 PROG_zk := pvc-zk-election
 PROG_vm := pvc-vm-manager
 PROG_net := pvc-net-router
 PROG_flush := pvc-flush
 PROG_fence := pvc-fence
+PROG_api := pvc-api-units
+PROG_ceph := pvc-ceph
+PROG_meta := pvc-metadata
 PROG_dns := pvc-dns-aggregator
 
 srcs_in = $(sort $(wildcard $(1)/*.c))
@@ -211,9 +220,24 @@ check-ceph:
 	@$(MAKE) --no-print-directory all
 	@tests/run-all.sh ceph
 
+# One statistics cycle of the ceph worker vs the reference's CLI calls, on a
+# single-host Ceph 16 started by the script; prints figures, not a test.
+.PHONY: bench-ceph
+bench-ceph: all $(BUILD)/bench/ceph_cycle
+	@tools/install-deps.sh --ceph
+	@PVCT_BUILD=$(CURDIR)/$(BUILD) bash bench/ceph_cycle.sh
+
 # Memory (PSS) and idle CPU of one node's processes; prints figures, not a test.
 bench-footprint: deps all
 	@bash bench/footprint.sh
+
+# The metadata API: takeover -> first answer, 50 concurrent clients (tests/lib/metadata.sh's
+# cluster with real ZooKeeper and PostgreSQL); prints figures, not a test.
+.PHONY: bench-metadata
+bench-metadata:
+	@tools/install-deps.sh --services
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/metadata
+	@bash bench/metadata.sh
 
 .PHONY: check-model
 check-model:
@@ -246,9 +270,11 @@ install: all
 	if [ ! -e $(DESTDIR)/etc/pvc/pvcnoded.yaml ]; then install -m 0600 docs/pvcnoded.sample.yaml $(DESTDIR)/etc/pvc/pvcnoded.yaml; fi
 	install -d $(DESTDIR)/usr/lib/sysusers.d
 	install -m 0644 units/pvcnoded.sysusers $(DESTDIR)/usr/lib/sysusers.d/pvcnoded.conf
+	install -d $(DESTDIR)/usr/share/polkit-1/rules.d
+	install -m 0644 units/pvcnoded-api.polkit.rules $(DESTDIR)/usr/share/polkit-1/rules.d/50-pvcnoded-api.rules
 	if [ -z "$(DESTDIR)" ]; then \
 		getent group pvc >/dev/null || groupadd --system pvc; \
-		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-dns; do \
+		for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api pvc-ceph pvc-meta pvc-dns; do \
 			getent passwd $$u >/dev/null || useradd --system --user-group --no-create-home \
 				--home-dir /nonexistent --shell /usr/sbin/nologin $$u; \
 			id -nG $$u | tr ' ' '\n' | grep -qx pvc || usermod -a -G pvc $$u; \

@@ -118,9 +118,20 @@ struct pvc_config {
 	/* .xml_policy "permissive" (default: any domain XML, as the reference) or "strict":
 	 * refuse XML that reaches the host (docs/vm-manager.md); this holds "strict" or "" */
 	char libvirt_xml_policy[16];
+	/* pvc.system.ceph (supervisor/config/ceph.c): the ceph worker's librados client */
+	char ceph_conf[CFG_PATH_MAX];    /* .conf, default /etc/ceph/ceph.conf */
+	char ceph_keyring[CFG_PATH_MAX]; /* .keyring, default "": the one ceph.conf names */
+	char ceph_client[64];            /* .client (cephx name without "client."), "admin" */
 	/* pvc.system.flush */
 	int flush_vm_timeout;  /* .vm_timeout s, default 600 */
 	int flush_in_flight;   /* .in_flight, default 1 */
+	/* pvc.system.api (api-units: the API units and the Patroni leader follow the
+	 * primary; only read on coordinators with enable_api) */
+	char api_systemctl[CFG_PATH_MAX];  /* .systemctl, default /usr/bin/systemctl */
+	char api_patronictl[CFG_PATH_MAX]; /* .patronictl, default /usr/bin/patronictl */
+	int api_systemctl_set;             /* .systemctl given: run it even when PID 1 is
+					    * not systemd (a wrapper; the tests' stub) */
+	int api_command_timeout_ms;        /* .command_timeout_ms, default 120000 */
 	/* pvc.system.supervisor */
 	/* One system user per worker role, so that no worker can signal, ptrace or read
 	 * /proc/PID/environ of another. */

@@ -154,6 +154,13 @@ struct ipc_shutdown {
 	/* vm-manager <-> supervisor: a console log libvirt created root-only */     \
 	X(MSG_VM_CONSOLE_OPEN, IPC_P_STRV, 0) /* [vm name] */                        \
 	X(MSG_VM_CONSOLE_FD, IPC_P_STRV, 0)   /* [vm name, errno]; the fd if errno 0 */ \
+	/* zk-election <-> ceph: break the RBD locks of volumes (flush_locks, fence \
+	 * recovery) */                                                              \
+	X(MSG_CEPH_CMD, IPC_P_STRV, 0)    /* [id, "flush_locks", pool/volume...] */  \
+	X(MSG_CEPH_RESULT, IPC_P_STRV, 0) /* [id, success|failure, detail] */ \
+	/* metadata <-> supervisor: the listening socket on 169.254.169.254:80 */    \
+	X(MSG_META_LISTEN_OPEN, IPC_P_EMPTY, 0)                                      \
+	X(MSG_META_LISTEN_FD, IPC_P_STRV, 0) /* [errno]; the socket if errno 0 */ \
 	/* zk-election -> dns-aggregator: a DHCP lease was written (zones to refresh) */ \
 	X(MSG_DNS_LEASES, IPC_P_EMPTY, 0)
 

@@ -60,7 +60,8 @@ enum policy_zk_value {
 
 struct policy_zk_rule {
 	/* absolute path; a component "<uuid>" matches a canonical UUID, "<node>" a node
-	 * name (including `none`, as zk-election's validator), "<any>" any component;
+	 * name (including `none`, as zk-election's validator), "<any>" any component,
+	 * "<name>" a Ceph pool name or OSD id ([A-Za-z0-9_.-]{1,63}, no leading dot);
 	 * a component ending in '*' any component that starts with the rest ("ipmi*").
 	 * With POLICY_ZK_TREE the path and everything below it. */
 	const char *pattern;

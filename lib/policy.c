@@ -69,23 +69,29 @@ const struct policy_route policy_routes[] = {
 	{MSG_FLUSH_HELLO, FLUSH, ZK},
 	{MSG_FLUSH_DOMAINSTATE, ZK, FLUSH},
 	/* ZooKeeper requests; zk-election applies the path table below */
-	{MSG_ZK_GET, VM | FLUSH | CTL, ZK},
-	{MSG_ZK_CHILDREN, VM | FLUSH | CTL, ZK},
-	{MSG_ZK_WRITE, VM | FLUSH | CTL, ZK},
-	{MSG_ZK_REPLY, ZK, VM | FLUSH | CTL},
+	{MSG_ZK_GET, VM | FLUSH | CEPH | META | CTL, ZK},
+	{MSG_ZK_CHILDREN, VM | FLUSH | CEPH | META | CTL, ZK},
+	{MSG_ZK_WRITE, VM | FLUSH | CEPH | CTL, ZK},
+	{MSG_ZK_REPLY, ZK, VM | FLUSH | CEPH | META | CTL},
 	/* pvcctl */
 	{MSG_CTL_STATUS, CTL, SUP},
 	{MSG_CTL_REPLY, SUP, CTL},
 	/* console logs: the supervisor opens them read-only for vm-manager (console.c) */
 	{MSG_VM_CONSOLE_OPEN, VM, SUP},
 	{MSG_VM_CONSOLE_FD, SUP, VM},
+	/* RBD locks: zk-election asks, the ceph worker (the only keyring holder) breaks */
+	{MSG_CEPH_CMD, ZK, CEPH},
+	{MSG_CEPH_RESULT, CEPH, ZK},
+	/* the metadata API's port 80: the supervisor binds it, the worker has no capability */
+	{MSG_META_LISTEN_OPEN, META, SUP},
+	{MSG_META_LISTEN_FD, SUP, META},
 };
 const size_t policy_nroutes = sizeof(policy_routes) / sizeof(policy_routes[0]);
 
 const uint32_t policy_sup_types[] = {
 	MSG_CONFIG, MSG_READY, MSG_PING, MSG_PONG, MSG_SHUTDOWN, MSG_SHUTDOWN_DONE,
 	MSG_STATUS, MSG_LOG, MSG_ZK_SESSION, MSG_CTL_STATUS, MSG_CTL_REPLY,
-	MSG_VM_CONSOLE_OPEN, MSG_VM_CONSOLE_FD,
+	MSG_VM_CONSOLE_OPEN, MSG_VM_CONSOLE_FD, MSG_META_LISTEN_OPEN, MSG_META_LISTEN_FD,
 };
 const size_t policy_nsup_types = sizeof(policy_sup_types) / sizeof(policy_sup_types[0]);
 
@@ -125,6 +131,19 @@ const struct policy_zk_rule policy_zk_rules[] = {
 	{"/nodes", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
 	{"/domains", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
 	{"/networks", POLICY_ZK_READ | POLICY_ZK_TREE, VM | FLUSH | CTL, 0, POLICY_ZV_NONE},
+	/* ceph: which OSDs are this node's (/ceph/osds/<id>/node), which pools PVC knows */
+	{"/ceph/osds", POLICY_ZK_READ | POLICY_ZK_TREE, CEPH, 0, POLICY_ZV_NONE},
+	{"/ceph/pools", POLICY_ZK_READ, CEPH, 0, POLICY_ZV_NONE},
+
+	/* metadata: client IP -> DHCP lease (MAC) -> VM (name, profile, MACs in its XML),
+	 * read-only and nothing else (not the networks' keys, not the VMs' state) */
+	{"/networks", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/networks/<any>/dhcp4_leases", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/networks/<any>/dhcp4_leases/<any>/ipaddr", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>/profile", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
+	{"/domains/<uuid>/xml", POLICY_ZK_READ, META, 0, POLICY_ZV_NONE},
 
 	{"/primary_node", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CTL, 0, POLICY_ZV_PRIMARY},
 	{"/domains/<uuid>/state", POLICY_ZK_WRITE, VM | FLUSH, 0, POLICY_ZV_VMSTATE},
@@ -137,6 +156,11 @@ const struct policy_zk_rule policy_zk_rules[] = {
 	{"/domains/<uuid>/node_selector", POLICY_ZK_WRITE, FLUSH, 0, POLICY_ZV_SELECTOR},
 	{"/nodes/<node>/domainstate", POLICY_ZK_WRITE, FLUSH | CTL, FLUSH, POLICY_ZV_DOMAINSTATE},
 	{"/nodes/<node>/runningdomains", POLICY_ZK_WRITE, FLUSH, FLUSH, POLICY_ZV_UUID_LIST},
+	/* ceph: the statistics the reference's keepalive writes, and nothing else */
+	{"/ceph", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CEPH, 0, POLICY_ZV_TEXT},
+	{"/ceph/radosdf", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CEPH, 0, POLICY_ZV_TEXT},
+	{"/ceph/pools/<name>/stats", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CEPH, 0, POLICY_ZV_TEXT},
+	{"/ceph/osds/<name>/stats", POLICY_ZK_WRITE | POLICY_ZK_NODELETE, CEPH, 0, POLICY_ZV_TEXT},
 };
 const size_t policy_nzk_rules = sizeof(policy_zk_rules) / sizeof(policy_zk_rules[0]);
 
@@ -165,6 +189,17 @@ static int component_match(const char *p, size_t pn, const char *s, size_t n, ch
 		if (!valid_node_name(c) && strcmp(c, "none") != 0)
 			return 0;
 		memcpy(node, c, n + 1);
+		return 1;
+	}
+	if (pn == 6 && strncmp(p, "<name>", 6) == 0) {
+		/* a Ceph pool name or OSD id: [A-Za-z0-9_.-], not starting with a dot */
+		if (n == 0 || n > 63 || s[0] == '.')
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
+			      s[i] == '-'))
+				return 0;
 		return 1;
 	}
 	if (pn > 0 && p[pn - 1] == '*')

@@ -122,6 +122,9 @@ static void dispatch(struct supervisor *sv, struct child *k, struct ipc_msg *msg
 	case MSG_VM_CONSOLE_OPEN:
 		sup_console_open(sv, k, msg);
 		break;
+	case MSG_META_LISTEN_OPEN:
+		sup_meta_listen_open(sv, k);
+		break;
 	case MSG_SHUTDOWN_DONE:
 		k->shutdown_done = 1;
 		if (sv->stopping)

@@ -109,6 +109,12 @@ void sup_console_open(struct supervisor *sv, struct child *k, const struct ipc_m
  * file with several names). */
 int sup_console_open_log(const char *dir, const char *name, size_t namelen, int *fd);
 
+/* metasock.c: MSG_META_LISTEN_OPEN from the metadata worker, answered with
+ * MSG_META_LISTEN_FD and a listening TCP socket on 169.254.169.254:80 (IP_FREEBIND) */
+void sup_meta_listen_open(struct supervisor *sv, struct child *k);
+/* The socket itself: 0 and *fd (listening, non-blocking), or an errno. */
+int sup_meta_listen_socket(const char *addr, int port, int *fd);
+
 /* route.c: frames from a worker (the event callback of its channel) */
 void sup_route_event(struct ev_loop *loop, int fd, short revents, void *arg);
 void sup_route_log_line(struct child *k, const struct ipc_msg *msg);

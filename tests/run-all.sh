@@ -78,7 +78,7 @@ kill_leftovers() {
 import os, re, signal, sys, time
 
 root, me = sys.argv[1], int(sys.argv[2])
-DAEMONS = {"pvcnoded", "zk-election", "vm-manager", "net-router", "flush", "fence",
+DAEMONS = {"pvcnoded", "zk-election", "vm-manager", "net-router", "flush", "fence", "api-units", "ceph", "metadata",
            "dns-aggregator"}
 WORKDIR = re.compile(r"(/tmp/pvct\.[A-Za-z0-9]+)")
 

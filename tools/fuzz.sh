@@ -45,7 +45,7 @@ LIBVIRT_CFLAGS=($(pkg-config --cflags libvirt 2>/dev/null || true))
 # shellcheck disable=SC2207
 LIBVIRT_LIBS=($(pkg-config --libs libvirt 2>/dev/null || echo -lvirt))
 CFLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE $(make -s --no-print-directory print-TEST_INCLUDES) -I/usr/include/zookeeper -I/usr/include/postgresql "${LIBVIRT_CFLAGS[@]}" "${SAN[@]}")
-LIBS=(-lzookeeper_st "${LIBVIRT_LIBS[@]}" -lyaml -lcap -lseccomp -lnftables -lpq -lm)
+LIBS=(-lzookeeper_st "${LIBVIRT_LIBS[@]}" -lyaml -lcap -lseccomp -lnftables -lrados -lrbd -lpthread -lmicrohttpd -lpq -lm)
 
 shopt -s nullglob
 targets=()

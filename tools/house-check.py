@@ -20,7 +20,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_DIRS = ["include", "lib", "ipc", "supervisor", "workers", "tools"]
 MAX_FILE, MAX_MEDIAN, MAX_FUNC = 800, 300, 80
-ROLES = ["zk", "vm", "net", "flush", "fence", "dns"]
+ROLES = ["zk", "vm", "net", "flush", "fence", "api", "ceph", "meta", "dns"]
 # Shared libraries each program may need (besides libc and the dynamic loader).
 SANDBOX = {"libseccomp", "libcap"}
 PROGRAM_LIBS = {
@@ -30,6 +30,9 @@ PROGRAM_LIBS = {
     "pvc-net-router": {"libnftables"} | SANDBOX,
     "pvc-flush": SANDBOX,
     "pvc-fence": SANDBOX,
+    "pvc-api-units": SANDBOX,
+    "pvc-ceph": {"librados", "librbd"} | SANDBOX,
+    "pvc-metadata": {"libmicrohttpd", "libpq"} | SANDBOX,
     "pvc-dns-aggregator": {"libpq"} | SANDBOX,
     "pvc-dhcp-lease": set(),
 }

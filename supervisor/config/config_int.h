@@ -160,6 +160,10 @@ int config_cluster_load(struct ld *l, yaml_node_t *pvc, struct pvc_config *cfg);
 int config_coordinator_load(struct ld *l, yaml_node_t *pvc, struct pvc_config *cfg);
 /* system.c: pvc.system */
 int config_system_load(struct ld *l, yaml_node_t *pvc, struct pvc_config *cfg);
+/* api.c: pvc.system.api (the commands of api-units) */
+int config_api_load(struct ld *l, yaml_node_t *sys, const char *spath, struct pvc_config *cfg);
+/* ceph.c: pvc.system.ceph (conf, keyring, client of the ceph worker) */
+int config_ceph_load(struct ld *l, yaml_node_t *sys, const char *spath, struct pvc_config *cfg);
 /* configuration.c: pvc.system.configuration (directories, logging, networking) */
 int config_configuration_load(struct ld *l, yaml_node_t *sys, const char *spath,
 			      struct pvc_config *cfg);

@@ -130,6 +130,9 @@ void config_dump(const struct pvc_config *cfg, FILE *f)
 	dump_system(cfg, f);
 	dump_configuration(cfg, f);
 	/* the sections pvcnoded adds */
+	fprintf(f, "pvc.system.ceph.conf = %s\n", cfg->ceph_conf);
+	fprintf(f, "pvc.system.ceph.keyring = %s\n", cfg->ceph_keyring);
+	fprintf(f, "pvc.system.ceph.client = %s\n", cfg->ceph_client);
 	fprintf(f, "pvc.system.libvirt.uri = %s\n", cfg->libvirt_uri);
 	fprintf(f, "pvc.system.libvirt.migration_uri = %s\n", cfg->migration_uri);
 	fprintf(f, "pvc.system.libvirt.migration_dest_uri = %s\n", cfg->migration_dest_uri);
@@ -139,6 +142,10 @@ void config_dump(const struct pvc_config *cfg, FILE *f)
 		cfg->libvirt_xml_policy[0] ? cfg->libvirt_xml_policy : "permissive");
 	fprintf(f, "pvc.system.flush.vm_timeout = %d\n", cfg->flush_vm_timeout);
 	fprintf(f, "pvc.system.flush.in_flight = %d\n", cfg->flush_in_flight);
+	fprintf(f, "pvc.system.api.systemctl = %s%s\n", cfg->api_systemctl,
+		cfg->api_systemctl_set ? "" : " (default: only when PID 1 is systemd)");
+	fprintf(f, "pvc.system.api.patronictl = %s\n", cfg->api_patronictl);
+	fprintf(f, "pvc.system.api.command_timeout_ms = %d\n", cfg->api_command_timeout_ms);
 	if (cfg->worker_user[0])
 		fprintf(f, "pvc.system.supervisor.user = %s\n", cfg->worker_user);
 	for (int r = 1; r < CFG_ROLE_SLOTS; r++)

@@ -3,7 +3,7 @@
  * what only another role needs. The IPMI password, the ZooKeeper connect string and
  * its digest secret go to zk-election only, each database password to the one role that
  * connects with it (dns-aggregator, metadata). A worker finds its own system user in
- * worker_user (the roles switch to that name). And which roles run at all.
+ * worker_user (the roles switch to that name).
  */
 #include <string.h>
 
@@ -25,26 +25,4 @@ void config_for_role(const struct pvc_config *cfg, int role, struct pvc_config *
 		explicit_bzero(out->dns_db.pass, sizeof out->dns_db.pass);
 	if (role != ROLE_META)
 		explicit_bzero(out->metadata_db.pass, sizeof out->metadata_db.pass);
-}
-
-int config_role_wanted(const struct pvc_config *cfg, int role)
-{
-	switch (role) {
-	case ROLE_ZK:
-	case ROLE_VM:
-	case ROLE_NET:
-	case ROLE_FLUSH:
-	case ROLE_FENCE:
-		return 1;
-	/* the primary's services, as the reference: only where their function is on */
-	case ROLE_DNS:
-		/* the reference's DNS aggregator: coordinators with networking */
-		return cfg->is_coordinator && cfg->enable_networking;
-	case ROLE_API:
-	case ROLE_META:
-	case ROLE_CEPH:
-		return 0;
-	default:
-		return 0;
-	}
 }

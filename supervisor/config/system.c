@@ -27,7 +27,8 @@
 #define DEF_CRASHLOOP_WINDOW_S 60
 
 static const char *const K_SYSTEM[] = { "intervals", "fencing", "migration", "configuration",
-					"libvirt", "flush", "supervisor", NULL };
+					"libvirt", "flush", "supervisor", "api", "ceph",
+					NULL };
 static const char *const K_INTERVALS[] = { "keepalive_interval", "fence_intervals",
 					   "suicide_intervals", NULL };
 static const char *const K_FENCING[] = { "actions", "ipmi", NULL };
@@ -411,5 +412,7 @@ int config_system_load(struct ld *l, yaml_node_t *pvc, struct pvc_config *cfg)
 	TRY(load_libvirt(l, sys, spath, cfg));
 	TRY(load_flush(l, sys, spath, cfg));
 	TRY(load_supervisor(l, sys, spath, cfg));
+	TRY(config_api_load(l, sys, spath, cfg));
+	TRY(config_ceph_load(l, sys, spath, cfg));
 	return 0;
 }

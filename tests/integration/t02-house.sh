@@ -19,7 +19,7 @@ while IFS= read -r line; do
 done < <(/usr/bin/python3 "$PVCT_ROOT/tools/house-check.py" "$PVCT_BUILD" 2>&1 || true)
 # The sandboxed workers start from their own programs: nothing but the supervisor
 # may run them, and an argument or a missing channel is refused.
-for prog in pvc-zk-election pvc-vm-manager pvc-net-router pvc-flush pvc-fence pvc-dns-aggregator; do
+for prog in pvc-zk-election pvc-vm-manager pvc-net-router pvc-flush pvc-fence pvc-api-units pvc-ceph pvc-metadata pvc-dns-aggregator; do
 	if out=$("$PVCT_BUILD/$prog" 3<&- 2>&1); then
 		fail "$prog refuses to run outside pvcnoded" "exit 0: $out"
 	elif [[ $out == *"started by its supervisor only"* ]]; then

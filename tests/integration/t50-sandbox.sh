@@ -64,7 +64,9 @@ expected_ambient() {
 
 # ---- 1. a running node --------------------------------------------------------------
 if [[ -n $NS ]]; then NODE_NETWORKING=true; else NODE_NETWORKING=false; fi
-# a coordinator with networking also runs the DNS aggregator
+# a coordinator with networking also runs the metadata API (docs/metadata.md)
+[[ $NODE_NETWORKING == true ]] && ROLES+=(metadata)
+# and the DNS aggregator (docs/dns-aggregator.md)
 [[ $NODE_NETWORKING == true ]] && ROLES+=(dns-aggregator)
 NODE_HYPERVISOR=true NODE_COORDINATORS="hv1" node_config hv1 >/dev/null
 # Started with cores allowed: the processes themselves must forbid them.
@@ -130,8 +132,8 @@ done
 # One uid per role (issue 16): five different uids, and no role's user may signal
 # (kill -0: only the uid matters, dumpable or not) or read /proc/PID/environ of another
 # role's worker. With a shared user the kill -0 succeeds.
-uids=$(for r in "${ROLE_USER[@]}"; do id -u "$r"; done | sort -u | wc -l)
-check_eq "the ${#ROLE_USER[@]} roles have ${#ROLE_USER[@]} different uids" "${#ROLE_USER[@]}" "$uids"
+uids=$(for r in "${ROLES[@]}"; do id -u "${ROLE_USER[$r]}"; done | sort -u | wc -l)
+check_eq "the ${#ROLES[@]} roles run as ${#ROLES[@]} different uids" "${#ROLES[@]}" "$uids"
 reached=
 for r in "${ROLES[@]}"; do
 	pid=$(node_worker hv1 "$r")
@@ -239,6 +241,11 @@ forbidden_case flush tcp 1
 forbidden_case fence tcp     # UDP only (lanplus): a TCP socket kills it
 forbidden_case fence netlink
 forbidden_case fence readdir # /var is outside its Landlock paths
+if [[ $NODE_NETWORKING == true ]]; then
+	forbidden_case metadata exec      # no execve
+	forbidden_case metadata netlink   # TCP/UDP client sockets only
+	forbidden_case metadata readable  # /etc/passwd: outside its Landlock paths
+fi
 
 # ---- 3. the installed programs have no trigger ----------------------------------------
 # The trigger lives in the worker programs (workers/common), not in pvcnoded itself.

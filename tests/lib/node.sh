@@ -9,6 +9,9 @@
 #     NODE_COORDINATORS  "hv1 hv2 hv3" [hv1 hv2 hv3]
 #     NODE_NETWORKING    true|false [false]
 #     NODE_HYPERVISOR    true|false [false]
+#     NODE_API           enable_api true|false [false] (api-units on coordinators)
+#     NODE_STORAGE       enable_storage true|false [false] (starts the ceph worker)
+#     NODE_LOG_KEEPALIVES log_keepalives and log_keepalive_storage_details [false]
 #     NODE_LIBVIRT_URI   [test:///default]
 #     NODE_SESSION_MS    [4000]
 #     NODE_KEEPALIVE     keepalive_interval s [1]
@@ -21,6 +24,7 @@
 #     NODE_FENCE_OK      successful_fence action [migrate]
 #     NODE_FENCE_FAIL    failed_fence action [None]
 #     NODE_SUICIDE       suicide_intervals [0]
+#     NODE_META_DB_HOST / NODE_META_DB_PORT  the metadata database [localhost, 5432]
 #     NODE_CLUSTER_NET / NODE_CLUSTER_FLOAT / NODE_UPSTREAM_NET / NODE_UPSTREAM_FLOAT /
 #     NODE_UPSTREAM_GW / NODE_STORAGE_NET / NODE_STORAGE_FLOAT / NODE_DEV
 #                        networking values [10.200.0.0/24, 10.200.0.254/24,
@@ -65,8 +69,8 @@ pvc:
   functions:
     enable_hypervisor: ${NODE_HYPERVISOR:-false}
     enable_networking: ${NODE_NETWORKING:-false}
-    enable_storage: false
-    enable_api: false
+    enable_storage: ${NODE_STORAGE:-false}
+    enable_api: ${NODE_API:-false}
   cluster:
     coordinators: [$coords]
     zookeeper:
@@ -90,7 +94,7 @@ pvc:
     dns:
       database: {${NODE_DNS_DB:-host: localhost, port: 5432, name: pvcdns, user: pvcdns, pass: pvcdns}}
     metadata:
-      database: {host: localhost, port: 5432, name: pvcprov, user: pvcprov, pass: pvcprov}
+      database: {host: ${NODE_META_DB_HOST:-localhost}, port: ${NODE_META_DB_PORT:-5432}, name: pvcprov, user: pvcprov, pass: pvcprov}
   system:
     intervals:
       keepalive_interval: ${NODE_KEEPALIVE:-1}
@@ -124,9 +128,9 @@ ${NODE_EXTRA_SYSTEM:-}
         stdout_logging: true
         log_colours: false
         log_dates: true
-        log_keepalives: false
+        log_keepalives: ${NODE_LOG_KEEPALIVES:-false}
         log_keepalive_cluster_details: false
-        log_keepalive_storage_details: false
+        log_keepalive_storage_details: ${NODE_LOG_KEEPALIVES:-false}
         console_log_lines: 100
       networking:
         bridge_device: ${NODE_DEV:-ens4}

@@ -139,9 +139,10 @@ check_contents() {
 	dpkg-deb -c "$DEB1" | awk '{print $1, $2, $6}' | sed 's| \./| /|' >"$list"
 	for p in /usr/sbin/pvcnoded /usr/bin/pvcctl /usr/lib/pvc/pvc-zk-election \
 		/usr/lib/pvc/pvc-vm-manager /usr/lib/pvc/pvc-net-router /usr/lib/pvc/pvc-flush \
-		/usr/lib/pvc/pvc-fence /usr/lib/pvc/pvc-dns-aggregator /usr/lib/pvc/pvc-dhcp-lease /lib/systemd/system/pvc.target \
+		/usr/lib/pvc/pvc-fence /usr/lib/pvc/pvc-api-units /usr/lib/pvc/pvc-ceph /usr/lib/pvc/pvc-metadata /usr/lib/pvc/pvc-dns-aggregator /usr/lib/pvc/pvc-dhcp-lease /lib/systemd/system/pvc.target \
 		/lib/systemd/system/pvcnoded.service /lib/systemd/system/pvc-flush.service \
-		/usr/lib/sysusers.d/pvcnoded.conf /usr/share/man/man8/pvcnoded.8.gz \
+		/usr/lib/sysusers.d/pvcnoded.conf /usr/share/polkit-1/rules.d/50-pvcnoded-api.rules \
+		/usr/share/man/man8/pvcnoded.8.gz \
 		/usr/share/man/man8/pvcctl.8.gz /etc/pvc/pvcnoded.yaml; do
 		grep -q " $p\$" "$list" || missing+=" $p"
 	done
@@ -261,7 +262,7 @@ dpkg_forgot() {
 check_users() {
 	local u line uid gid shell why="" uids=""
 	inch getent group pvc >/dev/null || why+=" no group pvc;"
-	for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-dns; do
+	for u in pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api pvc-ceph pvc-meta pvc-dns; do
 		line=$(inch getent passwd "$u") || { why+=" no user $u;"; continue; }
 		IFS=: read -r _ _ uid gid _ _ shell <<<"$line"
 		((uid >= 100 && uid < 1000)) || why+=" $u uid $uid not a system uid;"
@@ -273,7 +274,7 @@ check_users() {
 	done
 	if [[ -z $why ]]; then ok users; else bad users "$why"; fi
 	check libvirt-group "pvc-vm is not in the existing group libvirt" in_grp pvc-vm libvirt
-	inch getent passwd pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-dns >"$work/users.before"
+	inch getent passwd pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api pvc-ceph pvc-meta pvc-dns >"$work/users.before"
 }
 
 check_files() {
@@ -284,7 +285,7 @@ check_files() {
 	mode_is /var/log/pvc/dnsmasq "pvc-net:pvc-net 750" || why+=" /var/log/pvc/dnsmasq;"
 	for p in /usr/sbin/pvcnoded /usr/bin/pvcctl /usr/lib/pvc/pvc-zk-election \
 		/usr/lib/pvc/pvc-vm-manager /usr/lib/pvc/pvc-net-router /usr/lib/pvc/pvc-flush \
-		/usr/lib/pvc/pvc-fence /usr/lib/pvc/pvc-dns-aggregator /usr/lib/pvc/pvc-dhcp-lease; do
+		/usr/lib/pvc/pvc-fence /usr/lib/pvc/pvc-api-units /usr/lib/pvc/pvc-ceph /usr/lib/pvc/pvc-metadata /usr/lib/pvc/pvc-dns-aggregator /usr/lib/pvc/pvc-dhcp-lease; do
 		mode_is "$p" "root:root 755" || why+=" $p;"
 	done
 	if [[ -z $why ]]; then ok modes; else bad modes "wrong owner or mode:$why"; fi
@@ -345,7 +346,7 @@ check_upgrade() {
 		status_is "install ok installed $V2"
 	check upgrade-config-kept "the edited configuration was replaced or its mode changed" \
 		config_kept
-	inch getent passwd pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-dns >"$work/users.after"
+	inch getent passwd pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api pvc-ceph pvc-meta pvc-dns >"$work/users.after"
 	check upgrade-users-kept "the users changed across the upgrade" \
 		cmp -s "$work/users.before" "$work/users.after"
 	local out
@@ -378,7 +379,7 @@ check_purge() {
 	if [[ -z $left ]]; then ok purge-clean; else bad purge-clean "left behind:$left"; fi
 	# Debian policy: system users are not removed on purge (files may still be theirs).
 	check purge-keeps-users "purge removed the role users (policy says keep them)" \
-		inch getent passwd pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-dns
+		inch getent passwd pvc-zk pvc-vm pvc-net pvc-flush pvc-fence pvc-api pvc-ceph pvc-meta pvc-dns
 }
 
 # ---- migration from pvc-daemon-node ------------------------------------------------

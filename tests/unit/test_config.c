@@ -237,6 +237,10 @@ static void test_sample_values(void **state)
 	assert_int_equal(c.healthy_reset_s, 60);
 	assert_int_equal(c.crashloop_max, 10);
 	assert_int_equal(c.crashloop_window_s, 60);
+	assert_string_equal(c.api_systemctl, "/usr/bin/systemctl");
+	assert_string_equal(c.api_patronictl, "/usr/bin/patronictl");
+	assert_int_equal(c.api_systemctl_set, 0);
+	assert_int_equal(c.api_command_timeout_ms, 120000);
 	assert_non_null(strstr(c.config_path, "docs/pvcnoded.sample.yaml"));
 }
 
@@ -251,7 +255,9 @@ static void test_sample_documents_added_keys(void **state)
 		"      group:", "      allow_shared_user:",
 		"      heartbeat_interval_ms:", "      hang_timeout_ms:",
 		"      restart_backoff_max_ms:", "      healthy_reset_s:", "      crashloop_max:",
-		"      crashloop_window_s:", "      allow_no_landlock:", NULL
+		"      crashloop_window_s:", "      allow_no_landlock:", "    api:\n",
+		"      # systemctl:", "      # patronictl:", "      command_timeout_ms:", "    ceph:\n",
+		"      conf:", "      keyring:", "      client:", NULL
 	};
 	char path[PATH_MAX + 64];
 	char *text;
@@ -349,6 +355,10 @@ static void test_good_minimal(void **state)
 	assert_int_equal(c.console_log_lines, 0);
 	assert_int_equal(c.upstream.network.set, 0);
 	assert_int_equal(c.if_cluster.address.set, 0);
+	/* pvc.system.ceph absent: the ceph CLI's defaults */
+	assert_string_equal(c.ceph_conf, "/etc/ceph/ceph.conf");
+	assert_string_equal(c.ceph_keyring, "");
+	assert_string_equal(c.ceph_client, "admin");
 
 	load_ok("tests/configs/good-minimal.yaml", "standalone", &c);
 	assert_string_equal(c.ipmi_host, "standalone-lom");
@@ -742,7 +752,115 @@ static void test_zk_auth_refused(void **state)
 	zk_auth_refused(big, 0600, 0, "longer than");
 }
 
+/* pvc.system.api on good-minimal with enable_api on (hv1 is a coordinator): `api` is
+ * the section's text. 0 or -1 with err. */
+static int load_api(const char *api, const char *host, struct pvc_config *c, char *err,
+		    size_t errlen)
+{
+	char src[PATH_MAX + 64], tmp[PATH_MAX];
+	char *text, *mod, *mod2;
+	int rc;
+
+	src_path(src, sizeof src, "tests/configs/good-minimal.yaml");
+	text = read_all(src);
+	mod = replace_once(text, "    enable_api: off\n", "    enable_api: on\n");
+	mod2 = replace_once(mod, "  system:\n", api);
+	write_tmp(tmp, sizeof tmp, mod2);
+	rc = config_load(tmp, host, c, err, errlen);
+	unlink(tmp);
+	free(mod2);
+	free(mod);
+	free(text);
+	return rc;
+}
+
+static void api_refused(const char *api, const char *what, const char *key)
+{
+	char err[2048] = "";
+	struct pvc_config c;
+
+	if (load_api(api, "hv1", &c, err, sizeof err) != -1)
+		fail_msg("accepted: %s", api);
+	if (!strstr(err, what) || !strstr(err, key) || !strstr(err, ":"))
+		print_error("%s", err);
+	assert_non_null(strstr(err, what));
+	assert_non_null(strstr(err, key));
+}
+
+static void test_api_commands(void **state)
+{
+	char err[2048] = "", line[1024], stub[] = "/tmp/pvct-api-stub.XXXXXX";
+	struct pvc_config c;
+	int fd;
+
+	(void)state;
+	assert_int_equal(load_api("  system:\n", "hv1", &c, err, sizeof err), 0);
+	assert_string_equal(c.api_systemctl, "/usr/bin/systemctl");
+	assert_int_equal(c.api_systemctl_set, 0);
+	api_refused("  system:\n    api:\n      systemctl: bin/systemctl\n", "absolute path",
+		    "pvc.system.api.systemctl");
+	api_refused("  system:\n    api:\n      patronictl: /nonexistent/patronictl\n",
+		    "No such file", "pvc.system.api.patronictl");
+	api_refused("  system:\n    api:\n      patronictl: /etc/passwd\n",
+		    "not an executable", "pvc.system.api.patronictl");
+	api_refused("  system:\n    api:\n      command_timeout_ms: 5\n", "",
+		    "pvc.system.api.command_timeout_ms");
+	api_refused("  system:\n    api:\n      systemctl_path: /bin/true\n", "",
+		    "systemctl_path");
+	/* not checked on a hypervisor (hv4 is not a coordinator) */
+	if (load_api("  system:\n    api:\n      patronictl: /nonexistent/p\n", "hv4", &c, err,
+		     sizeof err) != 0)
+		fail_msg("%s", err);
+	fd = mkstemp(stub);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(stub, 0755), 0);
+	snprintf(line, sizeof line,
+		 "  system:\n    api:\n      systemctl: %s\n      patronictl: %s\n"
+		 "      command_timeout_ms: 2500\n", stub, stub);
+	if (geteuid() == 0) {
+		assert_int_equal(load_api(line, "hv1", &c, err, sizeof err), 0);
+		assert_string_equal(c.api_systemctl, stub);
+		assert_string_equal(c.api_patronictl, stub);
+		assert_int_equal(c.api_systemctl_set, 1);
+		assert_int_equal(c.api_command_timeout_ms, 2500);
+		assert_int_equal(chmod(stub, 0775), 0);
+		api_refused(line, "must be owned by root", "pvc.system.api.systemctl");
+	} else {
+		api_refused(line, "must be owned by root", "pvc.system.api.systemctl");
+	}
+	unlink(stub);
+}
+
 /* The secret reaches zk-election only (config_for_role, supervisor/config/role.c). */
+/* The metadata API runs where the reference ran it: coordinators with networking. */
+static void test_role_wanted_metadata(void **state)
+{
+	static struct pvc_config c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(config_role_wanted(&c, ROLE_META), 0);
+	c.is_coordinator = 1;
+	assert_int_equal(config_role_wanted(&c, ROLE_META), 0);
+	c.enable_networking = 1;
+	assert_int_equal(config_role_wanted(&c, ROLE_META), 1);
+	c.is_coordinator = 0;
+	assert_int_equal(config_role_wanted(&c, ROLE_META), 0);
+	/* and it alone gets the metadata database's password */
+	c.is_coordinator = 1;
+	strcpy(c.metadata_db.pass, "mdpass");
+	strcpy(c.dns_db.pass, "dnspass");
+	{
+		static struct pvc_config o;
+		config_for_role(&c, ROLE_META, &o);
+		assert_string_equal(o.metadata_db.pass, "mdpass");
+		assert_string_equal(o.dns_db.pass, "");
+		config_for_role(&c, ROLE_ZK, &o);
+		assert_string_equal(o.metadata_db.pass, "");
+	}
+}
+
 static void test_zk_auth_for_role(void **state)
 {
 	char sp[PATH_MAX], err[2048] = "";
@@ -929,6 +1047,8 @@ int main(void)
 		cmocka_unit_test(test_zk_auth_secret_file),
 		cmocka_unit_test(test_zk_auth_refused),
 		cmocka_unit_test(test_zk_auth_for_role),
+		cmocka_unit_test(test_api_commands),
+		cmocka_unit_test(test_role_wanted_metadata),
 		cmocka_unit_test(test_dns_role_wanted),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], nbad = 0, cap = 0, i;

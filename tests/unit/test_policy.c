@@ -117,6 +117,9 @@ static void pattern_sample(const char *pattern, char *out, size_t size)
 		} else if (strncmp(p, "<node>", 6) == 0) {
 			o += (size_t)snprintf(out + o, size - o, "hv1");
 			p += 6;
+		} else if (strncmp(p, "<name>", 6) == 0) {
+			o += (size_t)snprintf(out + o, size - o, "vms");
+			p += 6;
 		} else if (strncmp(p, "<any>", 5) == 0) {
 			o += (size_t)snprintf(out + o, size - o, "not:a-node");
 			p += 5;
@@ -149,13 +152,18 @@ static void allow_row_check(const struct policy_zk_rule *r, unsigned acc, const 
 	assert_int_equal(r->self_roles & ~r->roles, 0);
 	if (r->self_roles)
 		assert_non_null(strstr(r->pattern, "<node>"));
-	assert_null(strstr(r->pattern, "<any>"));
 	assert_null(strchr(r->pattern, '*'));
-	if (acc == POLICY_ZK_READ) {
+	if (acc == POLICY_ZK_READ && r->roles == R(ROLE_META)) {
+		/* the metadata API's reads: exact keys (placeholders allowed), never a tree */
+		assert_int_equal(r->value, POLICY_ZV_NONE);
+		assert_int_equal(r->flags & (POLICY_ZK_NODELETE | POLICY_ZK_TREE), 0);
+	} else if (acc == POLICY_ZK_READ) {
+		assert_null(strstr(r->pattern, "<any>"));
 		assert_int_equal(r->value, POLICY_ZV_NONE);
 		assert_int_equal(r->flags & POLICY_ZK_NODELETE, 0);
 		assert_null(strchr(r->pattern, '<'));
 	} else {
+		assert_null(strstr(r->pattern, "<any>"));
 		assert_int_not_equal(r->value, POLICY_ZV_NONE);
 		assert_int_equal(r->flags & POLICY_ZK_TREE, 0);
 	}
@@ -163,6 +171,36 @@ static void allow_row_check(const struct policy_zk_rule *r, unsigned acc, const 
 	for (int role = 0; role < ROLE_COUNT; role++)
 		if (r->roles & R(role))
 			assert_non_null(policy_zk_lookup(acc, (enum pvc_role)role, "hv1", sample));
+}
+
+/* The metadata API reads exactly what maps a client IP to its VM, and writes nothing. */
+static void test_zk_meta_reads(void **state)
+{
+	static const char *const ok[] = {
+		"/networks", "/networks/100/dhcp4_leases",
+		"/networks/100/dhcp4_leases/52:54:00:aa:bb:cc/ipaddr", "/domains",
+		"/domains/0a1b2c3d-0000-4000-8000-00000000000f",
+		"/domains/0a1b2c3d-0000-4000-8000-00000000000f/profile",
+		"/domains/0a1b2c3d-0000-4000-8000-00000000000f/xml"};
+	static const char *const no[] = {
+		"/nodes", "/primary_node", "/networks/100", "/networks/100/dhcp4_leases/x",
+		"/networks/100/dhcp4_leases/x/hostname", "/networks/100/dhcp4_reservations",
+		"/domains/0a1b2c3d-0000-4000-8000-00000000000f/state", "/domains/not-a-uuid/xml",
+		"/domains/0a1b2c3d-0000-4000-8000-00000000000f/xml/x", "/cmd", "/locks"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (policy_zk_lookup(POLICY_ZK_READ, ROLE_META, "hv1", ok[i]) == NULL)
+			fail_msg("metadata may not read %s", ok[i]);
+		assert_null(policy_zk_lookup(POLICY_ZK_WRITE, ROLE_META, "hv1", ok[i]));
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (policy_zk_lookup(POLICY_ZK_READ, ROLE_META, "hv1", no[i]) != NULL)
+			fail_msg("metadata may read %s", no[i]);
+	assert_true(policy_allowed(MSG_META_LISTEN_OPEN, ROLE_META, ROLE_SUPERVISOR));
+	assert_false(policy_allowed(MSG_META_LISTEN_OPEN, ROLE_VM, ROLE_SUPERVISOR));
+	assert_true(policy_allowed(MSG_META_LISTEN_FD, ROLE_SUPERVISOR, ROLE_META));
+	assert_false(policy_allowed(MSG_ZK_WRITE, ROLE_META, ROLE_ZK));
 }
 
 static void test_zk_rules_well_formed(void **state)
@@ -185,7 +223,7 @@ static void test_zk_rules_well_formed(void **state)
 			size_t len = strncmp(lt, "<any>", 5) == 0 ? 5 : 6;
 			assert_true(lt[-1] == '/');
 			assert_true(len == 5 || strncmp(lt, "<uuid>", 6) == 0 ||
-				    strncmp(lt, "<node>", 6) == 0);
+				    strncmp(lt, "<node>", 6) == 0 || strncmp(lt, "<name>", 6) == 0);
 			assert_true(lt[len] == '/' || lt[len] == '\0');
 		}
 		/* a '*' only ends a component */
@@ -200,8 +238,11 @@ static void test_zk_rules_well_formed(void **state)
 			allow_row_check(r, acc, sample);
 		for (size_t j = i + 1; j < policy_nzk_rules; j++) {
 			const struct policy_zk_rule *o = &policy_zk_rules[j];
+			/* the same key exactly and as a tree (metadata's "/domains" beside
+			 * the others' "/domains/...") are two rules */
 			if (strcmp(o->pattern, r->pattern) == 0 && (o->flags & acc) &&
-			    (o->flags & POLICY_ZK_DENY) == (r->flags & POLICY_ZK_DENY))
+			    (o->flags & POLICY_ZK_DENY) == (r->flags & POLICY_ZK_DENY) &&
+			    (o->flags & POLICY_ZK_TREE) == (r->flags & POLICY_ZK_TREE))
 				fail_msg("rules %zu and %zu: %s twice", i, j, r->pattern);
 		}
 	}
@@ -287,6 +328,20 @@ static void test_zk_known(void **state)
 	assert_non_null(policy_zk_lookup(POLICY_ZK_WRITE, ROLE_CTL, NULL, "/nodes/hv1/domainstate"));
 	assert_null(policy_zk_lookup(POLICY_ZK_WRITE, ROLE_FLUSH, "hv1", "/nodes/hv2/runningdomains"));
 	assert_null(policy_zk_lookup(POLICY_ZK_READ, ROLE_COUNT, NULL, "/nodes"));
+	/* ceph: its statistics only, names checked */
+	assert_true(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph", "HEALTH_OK", &v));
+	assert_true(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/pools/vms/stats", "{}",
+					   &v));
+	assert_true(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/osds/0/stats", "{}", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/osds/0/node", "hv1", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/osds/../stats", "x", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/ceph/pools/.x/stats", "x", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "delete", "/ceph/radosdf", "", &v));
+	assert_false(zk_values_policy_write(ROLE_CEPH, "hv1", "set", "/domains", "x", &v));
+	assert_false(zk_values_policy_write(ROLE_VM, "hv1", "set", "/ceph", "x", &v));
+	assert_non_null(policy_zk_lookup(POLICY_ZK_READ, ROLE_CEPH, NULL, "/ceph/osds/3/node"));
+	assert_null(policy_zk_lookup(POLICY_ZK_READ, ROLE_CEPH, NULL, "/nodes/hv1/ipmipassword"));
+	assert_null(policy_zk_lookup(POLICY_ZK_READ, ROLE_CEPH, NULL, "/cmd/ceph"));
 }
 
 int main(void)
@@ -296,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_routes_well_formed),
 		cmocka_unit_test(test_routes_known),
 		cmocka_unit_test(test_zk_rules_well_formed),
+		cmocka_unit_test(test_zk_meta_reads),
 		cmocka_unit_test(test_zk_known),
 		cmocka_unit_test(test_zk_ipmi_denied),
 	};

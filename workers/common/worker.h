@@ -64,6 +64,9 @@ int vm_manager_main(void);
 int net_router_main(void);
 int flush_main(void);
 int fence_main(void);
+int api_units_main(void);
+int ceph_main(void);
+int metadata_main(void);
 int dns_aggregator_main(void);
 
 /* workers/common/sandbox.c */

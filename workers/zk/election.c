@@ -67,6 +67,7 @@ static void on_connected(struct zk_ctx *z, int new_session)
 	zk_elect_connected(z);
 	zk_relay_connected(z);
 	zk_networks_connected(z);
+	zk_ceph_cmd_connected(z, new_session);
 	zk_status(z);
 }
 
@@ -92,6 +93,10 @@ static void on_watch(struct zk_ctx *z, int type, const char *path)
 		}
 		return;
 	}
+	if (strncmp(path, ZK_LOCK_PATH "/", sizeof(ZK_LOCK_PATH)) == 0) {
+		zk_lock_contender_event(z, type, path + sizeof(ZK_LOCK_PATH));
+		return;
+	}
 	if (is_own_key(z, path, "routerstate")) {
 		zk_elect_rs_event(z);
 		return;
@@ -101,6 +106,8 @@ static void on_watch(struct zk_ctx *z, int type, const char *path)
 		return;
 	}
 	if (zk_interop_watch(z, path))
+		return;
+	if (zk_ceph_cmd_watch(z, path))
 		return;
 	zk_relay_watch(z, type, path);
 }
@@ -223,6 +230,10 @@ static void zk_dispatch_service(struct zk_ctx *z, struct ipc_msg *msg)
 	switch (msg->hdr.type) {
 	case MSG_SVC_HELLO:
 		zk_svc_hello(z, from);
+		break;
+	case MSG_CEPH_RESULT:
+		if (from == ROLE_CEPH)
+			zk_ceph_cmd_result(z, msg);
 		break;
 	case MSG_ZK_GET:
 	case MSG_ZK_CHILDREN:
@@ -415,7 +426,8 @@ int zk_election_main(void)
 	spec.seccomp_rules = zk_election_seccomp_rules;
 	if (sandbox_enter(&spec) != 0)
 		return PVC_WORKER_EXIT_PERMANENT;
-	if (zk_session_init(&z) != 0 || zk_fence_init(&z) != 0 || zk_networks_init(&z) != 0) {
+	if (zk_session_init(&z) != 0 || zk_fence_init(&z) != 0 || zk_networks_init(&z) != 0 ||
+	    zk_ceph_cmd_init(&z) != 0) {
 		log_errx("zk-election: out of memory");
 		return PVC_EXIT_FATAL;
 	}

@@ -22,6 +22,13 @@
  * twice once they run elsewhere. The first transaction that commits (a VM's move,
  * else the final one) also sets them to "" and "0", so no moment shows a VM both
  * on its new node and on the dead one. Keys the node never wrote are left missing.
+ *
+ * Before any VM is placed, the RBD locks of the recovered VMs' volumes (their
+ * rbdlist) are broken through the ceph worker (ceph_cmd.c), bounded to 30 s: the dead
+ * node's librbd clients hold exclusive locks that would keep the VMs from booting
+ * elsewhere (later PVC versions added this too). A failure is logged and the
+ * recovery goes on: a VM that cannot boot is reported by vm-manager, a VM left on a
+ * dead node is not reported at all.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +38,10 @@
 #include "log.h"
 #include "zk_fence_int.h"
 
-enum { VK_NAME, VK_NODE, VK_STATE, VK_LASTNODE, VK_LIMIT, VK_SELECTOR, VK_AUTOSTART, VK_N };
+enum { VK_NAME, VK_NODE, VK_STATE, VK_LASTNODE, VK_LIMIT, VK_SELECTOR, VK_AUTOSTART,
+       VK_RBDLIST, VK_N };
 static const char *const vm_keys[VK_N] = {"", "node", "state", "lastnode", "node_limit",
-					  "node_selector", "node_autostart"};
+					  "node_selector", "node_autostart", "rbdlist"};
 enum { NK_DS, NK_DOMS, NK_MEMUSED, NK_MEMFREE, NK_MEMALLOC, NK_LOAD, NK_VCPU, NK_COUNT,
        NK_RUNNING, NK_N };
 static const char *const node_keys[NK_N] = {"daemonstate", "domainstate", "memused", "memfree",
@@ -397,6 +405,58 @@ static int list_with_gen(struct zk_ctx *z, struct zf_job *j, const char *path,
 	return 0;
 }
 
+static void list_nodes(struct zk_ctx *z, struct zf_job *j)
+{
+	if (list_with_gen(z, j, "/nodes", nodes_listed) != 0)
+		zk_fence_util_job_end(z, j, "cannot list /nodes: recovery abandoned (VMs stay assigned)");
+}
+
+static void locks_broken(struct zk_ctx *z, uint64_t gen, int ok, const char *detail)
+{
+	struct zf_job *j = z->closing ? NULL : zk_fence_util_job_find(z, gen);
+
+	if (j == NULL || j->rec == NULL)
+		return;
+	if (ok)
+		log_info("fence: node %s: RBD locks of its VMs broken (%s)", j->node, detail);
+	else
+		log_errx("fence: node %s: RBD locks of its VMs NOT broken (%s): they may fail "
+			 "to boot elsewhere", j->node, detail);
+	list_nodes(z, j);
+}
+
+/* the dead node's RBD locks on the volumes of the VMs to recover, then the nodes */
+static void break_locks(struct zk_ctx *z, struct zf_job *j)
+{
+	struct zf_rec *r = j->rec;
+	size_t len = 1;
+	char *all;
+	int rc;
+
+	for (int i = 0; i < r->nvms; i++)
+		len += (r->vms[i].v[VK_RBDLIST] ? strlen(r->vms[i].v[VK_RBDLIST]) : 0) + 1;
+	all = calloc(1, len);
+	if (all == NULL) {
+		list_nodes(z, j);
+		return;
+	}
+	for (int i = 0; i < r->nvms; i++)
+		if (r->vms[i].v[VK_RBDLIST] && r->vms[i].v[VK_RBDLIST][0]) {
+			if (all[0])
+				strcat(all, ",");
+			strcat(all, r->vms[i].v[VK_RBDLIST]);
+		}
+	rc = all[0] ? zk_ceph_cmd_flush(z, all, locks_broken, j->gen) : 1;
+	if (rc < 0)
+		log_errx("fence: node %s: cannot break the RBD locks of its VMs (%s): they may "
+			 "fail to boot elsewhere", j->node,
+			 z->cfg->enable_storage ? "too many volumes or requests"
+						: "no ceph worker on this node: enable_storage is off");
+	free(all);
+	if (rc != 0)
+		list_nodes(z, j);
+}
+
 static void vms_read(struct zk_ctx *z, struct zf_batch *b)
 {
 	struct zf_job *j = zk_fence_util_job_find(z, b->gen);
@@ -435,8 +495,7 @@ static void vms_read(struct zk_ctx *z, struct zf_batch *b)
 		}
 	}
 	r->nvms = keep;
-	if (list_with_gen(z, j, "/nodes", nodes_listed) != 0)
-		zk_fence_util_job_end(z, j, "cannot list /nodes: recovery abandoned (VMs stay assigned)");
+	break_locks(z, j);
 }
 
 static void domains_listed(int rc, const struct String_vector *sv, const void *data)

@@ -4,9 +4,13 @@
  * Wire format as kazoo's Lock: ephemeral-sequential children
  * `<32 hex>__lock__<10 digits>` whose data is an identifier (we store the node
  * name, so that every coordinator can tell who holds or waits). The holder is the
- * lowest `__lock__` sequence. Instead of one watch on the predecessor we keep a
- * children watch on /primary_node: the election needs the whole contender list
- * anyway (dead-primary detection) and the list is a handful of entries.
+ * lowest `__lock__` sequence. We keep a children watch on /primary_node (the
+ * election needs the whole contender list anyway, for dead-primary detection, and
+ * the list is a handful of entries) and, from the read of its owner on, a data watch
+ * on every other contender: its deletion event names it, so a waiting contender
+ * knows it holds the lock without listing the children again (one ZooKeeper round
+ * trip less at every switchover). Sequence numbers only grow, so a contender
+ * created meanwhile can never be ahead of us: the known list is enough to decide.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,7 +220,7 @@ static void children_read_owners(struct zk_ctx *z)
 		g->z = z;
 		strlcpy_pvc(g->name, c->name, sizeof(g->name));
 		snprintf(path, sizeof(path), "%s/%s", ZK_LOCK_PATH, c->name);
-		if (zoo_aget(z->zh, path, 0, get_done, g) != ZOK)
+		if (zoo_awget(z->zh, path, zk_session_path_watcher, z, get_done, g) != ZOK)
 			free(g);
 	}
 }
@@ -261,6 +265,20 @@ void zk_lock_children(struct zk_ctx *z)
 void zk_lock_children_event(struct zk_ctx *z)
 {
 	zk_lock_children(z);
+}
+
+void zk_lock_contender_event(struct zk_ctx *z, int type, const char *name)
+{
+	struct zk_contender *c = find(z, name);
+	struct zk_contender gone;
+
+	if (type != ZOO_DELETED_EVENT || c == NULL || strcmp(name, z->my_lock) == 0)
+		return; /* our own contender's fate is in its delete answer and the listing */
+	gone = *c;
+	*c = z->cont[z->ncont - 1];
+	z->ncont--;
+	log_debug("lock contender %s (%s) deleted", name, gone.known ? gone.owner : "?");
+	z->hooks->lock_changed(z, owner_vanished(z, &gone, 1));
 }
 
 static void create_done(int rc, const char *value, const void *data)

@@ -149,7 +149,7 @@ static void finish(struct lease_op *op, int rc)
 	reply(op->z, op->reqid, rc, NULL, 0);
 	/* the DNS aggregator (coordinators with networking) refreshes its zones now
 	 * rather than at its next 10 s round; losing this only delays the record */
-	if (rc == ZOK && op->z->cfg->is_coordinator && op->z->cfg->enable_networking &&
+	if (rc == ZOK && config_role_wanted(op->z->cfg, ROLE_DNS) &&
 	    worker_send(op->z->w, MSG_DNS_LEASES, ROLE_DNS, NULL, 0) != 0)
 		log_debug("lease: cannot tell dns-aggregator");
 	release(op);

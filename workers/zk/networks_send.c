@@ -95,7 +95,7 @@ static void rebuild(struct zn_net *n)
  * zone per network domain; a lost frame is re-sent on its MSG_SVC_HELLO. */
 static void send_dns(struct zk_ctx *z, const uint8_t *p, size_t len)
 {
-	if (z->cfg->is_coordinator && z->cfg->enable_networking &&
+	if (config_role_wanted(z->cfg, ROLE_DNS) &&
 	    worker_send(z->w, MSG_NET_NETWORKS, ROLE_DNS, p, len) != 0)
 		log_warn("networks: sending the networks to dns-aggregator");
 }

@@ -30,10 +30,19 @@ static void svc_tell(struct zk_ctx *z, enum pvc_role role, int primary)
 	z->svc_told[role] = primary;
 }
 
+/* A service this node runs is told the state at the first decision even without
+ * its hello: after a restart of zk-election the services are already running and
+ * will not say hello again. One that is not up yet gets it with its hello (the
+ * supervisor drops frames for a worker that is not running). */
+#define SVC_TOLD_NOTHING 2
+
 void zk_svc_init(struct zk_ctx *z)
 {
-	for (size_t i = 0; i < SVC_NROLES; i++)
-		z->svc_told[svc_roles[i]] = -1;
+	for (size_t i = 0; i < SVC_NROLES; i++) {
+		enum pvc_role r = svc_roles[i];
+
+		z->svc_told[r] = config_role_wanted(z->cfg, r) ? SVC_TOLD_NOTHING : -1;
+	}
 }
 
 void zk_svc_sync(struct zk_ctx *z)

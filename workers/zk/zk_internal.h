@@ -147,8 +147,8 @@ struct zk_ctx {
 	int net_have;          /* last ack: 1 resources up, 0 down, -1 unknown */
 	uint64_t epoch;
 	uint64_t net_sent_ms;
-	/* services.c: what each of the primary's services was last told (-1: it has not
-	 * said MSG_SVC_HELLO since it started), indexed by enum pvc_role */
+	/* services.c: what each of the primary's services was last told (0, 1; 2 nothing
+	 * yet; -1 it does not run on this node), indexed by enum pvc_role */
 	int svc_told[ROLE_COUNT];
 	uint64_t svc_epoch;
 	uint64_t takeover_delay_timer;
@@ -176,6 +176,9 @@ struct zk_ctx {
 
 	/* ---- fencing (fence.c, issue #8): state private to that file ---- */
 	struct zk_fence *fence;
+
+	/* ---- the command pipes and RBD locks (ceph_cmd.c, issue 19): private ---- */
+	struct zk_cephcmd *cephcmd;
 
 	/* ---- client networks (networks.c, issue #9): private to that file ---- */
 	struct zk_nets *nets;
@@ -235,6 +238,8 @@ int zk_lock_held(const struct zk_ctx *z);         /* own contender is the lowest
 int zk_lock_owner_present(const struct zk_ctx *z, const char *node);
 int zk_lock_all_known(const struct zk_ctx *z);
 void zk_lock_children_event(struct zk_ctx *z);
+/* a watch event on the contender `name` (a child of /primary_node) */
+void zk_lock_contender_event(struct zk_ctx *z, int type, const char *name);
 
 /* interop.c: reference (Python) nodes in the same cluster */
 void zk_interop_connected(struct zk_ctx *z);
@@ -300,6 +305,20 @@ const struct netdef *zk_networks_find(struct zk_ctx *z, uint32_t vni); /* valid 
 
 /* net_lease.c: DHCP lease events (MSG_NET_LEASE_EVENT) */
 void zk_net_lease_event(struct zk_ctx *z, struct ipc_msg *msg);
+
+/* ceph_cmd.c: /cmd/domains (flush_locks) and /cmd/ceph (osd_add, osd_remove) under
+ * kazoo write locks, and RBD lock breaking through the ceph worker (issue 19) */
+int zk_ceph_cmd_init(struct zk_ctx *z);
+void zk_ceph_cmd_connected(struct zk_ctx *z, int new_session);
+int zk_ceph_cmd_watch(struct zk_ctx *z, const char *path);  /* 1: one of the pipes */
+void zk_ceph_cmd_result(struct zk_ctx *z, struct ipc_msg *msg); /* MSG_CEPH_RESULT */
+/* Break the RBD locks of the volumes of comma-separated rbdlists ("pool/vol,...")
+ * through the ceph worker; cb(z, arg, ok, detail) once, within 30 s. Returns 0 (cb
+ * will run), 1 (nothing to break, no cb), -1 (cannot: no ceph worker on this node,
+ * too many volumes or requests; no cb). */
+int zk_ceph_cmd_flush(struct zk_ctx *z, const char *rbdlists,
+		      void (*cb)(struct zk_ctx *z, uint64_t arg, int ok, const char *detail),
+		      uint64_t arg);
 
 /* fence.c: dead-node detection, fencing through the fence worker, recovery,
  * and the self-fencing clock sent to vm-manager (issue #8) */

@@ -1,0 +1,621 @@
+/*
+ * ceph_cmd.c: the command pipes /cmd/domains (flush_locks) and /cmd/ceph (osd_add,
+ * osd_remove) of the reference (VMInstance.run_command, CephInstance.run_command),
+ * and the breaking of RBD locks for fence recovery. zk-election holds the watches
+ * and the kazoo locks; the ceph worker, the only holder of the Ceph keyring, breaks
+ * the locks (MSG_CEPH_CMD / MSG_CEPH_RESULT).
+ *
+ * The client's protocol (daemon-common vm.py flush_locks, ceph.py add_osd): it writes
+ * "<command> <args>", sleeps 0.5 s, takes a kazoo read lock on the pipe and reads the
+ * answer "success-<command> <args>" or "failure-<command> <args>". So the node that
+ * acts takes a kazoo WRITE lock on the pipe at once (an ephemeral-sequential
+ * "<uuid4 hex>__lock__" child), writes the answer under it and keeps it one second
+ * (as the reference) so that the client's read lock queues behind it. The lock is
+ * granted when no lower __lock__/__rlock__ child exists, checked by re-listing every
+ * 100 ms (bounded: 30 s, then given up without an answer, as a reference node that
+ * never got its lock).
+ *
+ * Who acts: flush_locks the primary (as the reference); osd_add the node named in
+ * its arguments; osd_remove the node of /ceph/osds/<id>/node. osd_add and osd_remove
+ * are answered `failure-` with the reason logged: creating or destroying an OSD takes
+ * root-level device work (ceph-volume) that no pvcnoded worker is allowed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "log.h"
+#include "strv.h"
+#include "zk_acl.h"
+#include "zk_internal.h"
+
+#define CC_LOCK_POLL_MS 100
+#define CC_LOCK_WAIT_MS 30000
+#define CC_CEPH_WAIT_MS 30000 /* the ceph worker's own calls time out after 4 s each */
+#define CC_HOLD_MS 1000       /* the reference keeps its lock 1 s after answering */
+#define CC_FENCE_MAX 8
+
+static const char *const pipes[2] = {"/cmd/domains", "/cmd/ceph"};
+
+struct cc_fence {
+	struct zk_ctx *z;
+	char id[24];
+	void (*cb)(struct zk_ctx *z, uint64_t arg, int ok, const char *detail);
+	uint64_t arg;
+	uint64_t timer;
+};
+
+struct zk_cephcmd {
+	struct zk_ctx *z;
+	uint64_t gen;       /* of the current command (0: none) */
+	int pipe;           /* index in pipes */
+	char data[256];     /* the command as written */
+	char cmd[32], args[224];
+	char prefix[33], lock[96];
+	uint64_t timer, deadline;
+	char req_id[24];    /* MSG_CEPH_CMD in flight for the current command */
+	int rerun;          /* a watch fired while busy: read the pipe again after */
+	uint64_t seq;
+	struct cc_fence fence[CC_FENCE_MAX];
+};
+
+struct cc_tok {
+	struct zk_ctx *z;
+	uint64_t gen;
+	int pipe;
+};
+
+static struct cc_tok *tok_new(struct zk_ctx *z, uint64_t gen, int pipe)
+{
+	struct cc_tok *t = malloc(sizeof(*t));
+
+	if (t) {
+		t->z = z;
+		t->gen = gen;
+		t->pipe = pipe;
+	}
+	return t;
+}
+
+/* the state if the completion still belongs to the current command */
+static struct zk_cephcmd *tok_cur(const void *data, struct zk_ctx **zp)
+{
+	const struct cc_tok *t = data;
+	struct zk_cephcmd *c = t->z->cephcmd;
+
+	*zp = t->z;
+	if (t->z->closing || c == NULL || c->gen == 0 || c->gen != t->gen)
+		return NULL;
+	return c;
+}
+
+static void read_pipe(struct zk_ctx *z, int pipe);
+
+static void cmd_end(struct zk_ctx *z, struct zk_cephcmd *c)
+{
+	int again = c->rerun, pipe = c->pipe;
+
+	if (c->timer)
+		ev_timer_cancel(z->loop, c->timer);
+	c->timer = 0;
+	c->gen = 0;
+	c->lock[0] = c->prefix[0] = c->req_id[0] = '\0';
+	c->rerun = 0;
+	if (again)
+		read_pipe(z, pipe);
+}
+
+static void release_done(int rc, const void *data)
+{
+	struct zk_ctx *z = ((const struct cc_tok *)data)->z;
+	struct zk_cephcmd *c = tok_cur(data, &z);
+
+	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING)
+		log_warnx("ceph command: cannot delete the lock contender on %s: %s",
+			  pipes[((const struct cc_tok *)data)->pipe], zk_session_err(rc));
+	free((void *)data);
+	if (c)
+		cmd_end(z, c);
+}
+
+/* delete our contender (if any), then end */
+static void release(struct zk_ctx *z, struct zk_cephcmd *c)
+{
+	char path[320];
+	struct cc_tok *t;
+
+	if (c->lock[0] == '\0') {
+		cmd_end(z, c);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", pipes[c->pipe], c->lock);
+	t = tok_new(z, c->gen, c->pipe);
+	if (t == NULL || !zk_session_usable(z) ||
+	    zoo_adelete(z->zh, path, -1, release_done, t) != ZOK) {
+		/* ephemeral: gone with the session at the latest */
+		free(t);
+		cmd_end(z, c);
+	}
+}
+
+static void hold_over(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+	struct zk_cephcmd *c = z->cephcmd;
+
+	c->timer = 0;
+	release(z, c);
+}
+
+static void answer_done(int rc, const struct Stat *st, const void *data)
+{
+	struct zk_ctx *z;
+	struct zk_cephcmd *c = tok_cur(data, &z);
+
+	free((void *)data);
+	if (c == NULL)
+		return;
+	if (rc != ZOK)
+		log_warnx("ceph command: cannot write the answer to %s: %s", pipes[c->pipe],
+			  zk_session_err(rc));
+	c->timer = ev_timer(z->loop, CC_HOLD_MS, hold_over, z);
+	if (c->timer == 0)
+		release(z, c);
+}
+
+static void answer(struct zk_ctx *z, struct zk_cephcmd *c, int ok, const char *why)
+{
+	char val[300];
+	struct cc_tok *t;
+
+	snprintf(val, sizeof(val), "%s-%s", ok ? "success" : "failure", c->data);
+	if (ok)
+		log_ok("ceph command: %s: done%s%s", c->data, why ? ": " : "", why ? why : "");
+	else
+		log_errx("ceph command: %s: failed: %s", c->data, why ? why : "?");
+	if (c->timer)
+		ev_timer_cancel(z->loop, c->timer);
+	c->timer = 0;
+	c->req_id[0] = '\0';
+	t = tok_new(z, c->gen, c->pipe);
+	if (t == NULL || !zk_session_usable(z) ||
+	    zoo_aset(z->zh, pipes[c->pipe], val, (int)strlen(val), -1,
+		     answer_done, t) != ZOK) {
+		free(t);
+		release(z, c);
+	}
+}
+
+
+/* ---- the ceph worker ------------------------------------------------------------ */
+
+static void ceph_wait_over(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+	struct zk_cephcmd *c = z->cephcmd;
+
+	c->timer = 0;
+	answer(z, c, 0, "the ceph worker did not answer in time");
+}
+
+static int ceph_send(struct zk_ctx *z, const char *id, const char *const *images, int n)
+{
+	const char *v[2 + 32];
+
+	if (n > 32)
+		return -1;
+	v[0] = id;
+	v[1] = "flush_locks";
+	for (int i = 0; i < n; i++)
+		v[2 + i] = images[i];
+	return worker_send_strv(z->w, MSG_CEPH_CMD, ROLE_CEPH, v, (uint32_t)(2 + n));
+}
+
+/* "pool/vol,pool/vol" -> pointers into buf; empty entries skipped (the reference's
+ * `''.split(',')` gives one empty name, whose lock listing fails and is skipped) */
+static int split_rbdlist(char *buf, const char **out, int max)
+{
+	int n = 0;
+
+	for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
+		if (*p && n < max)
+			out[n++] = p;
+		else if (*p)
+			return -1;
+	return n;
+}
+
+static void rbdlist_done(int rc, const char *value, int len, const struct Stat *st,
+			 const void *data)
+{
+	struct zk_ctx *z;
+	struct zk_cephcmd *c = tok_cur(data, &z);
+	char buf[4096];
+	const char *img[32];
+	int n;
+
+	free((void *)data);
+	if (c == NULL)
+		return;
+	if (rc == ZNONODE || (rc == ZOK && len <= 0)) {
+		answer(z, c, 1, "the VM has no RBD volumes");
+		return;
+	}
+	if (rc != ZOK || len >= (int)sizeof(buf)) {
+		answer(z, c, 0, rc != ZOK ? zk_session_err(rc) : "rbdlist too long");
+		return;
+	}
+	memcpy(buf, value, (size_t)len);
+	buf[len] = '\0';
+	n = split_rbdlist(buf, img, 32);
+	if (n <= 0) {
+		answer(z, c, n == 0, n == 0 ? "the VM has no RBD volumes" : "too many volumes");
+		return;
+	}
+	if (!z->cfg->enable_storage) {
+		answer(z, c, 0, "this node has no ceph worker (enable_storage is off)");
+		return;
+	}
+	snprintf(c->req_id, sizeof(c->req_id), "c%llu", (unsigned long long)++c->seq);
+	if (ceph_send(z, c->req_id, img, n) != 0) {
+		answer(z, c, 0, "cannot reach the ceph worker");
+		return;
+	}
+	c->timer = ev_timer(z->loop, CC_CEPH_WAIT_MS, ceph_wait_over, z);
+}
+
+/* under the lock */
+static void run(struct zk_ctx *z, struct zk_cephcmd *c)
+{
+	char path[320];
+	struct cc_tok *t;
+
+	if (strcmp(c->cmd, "flush_locks") != 0) {
+		answer(z, c, 0,
+		       "pvcnoded does not create or remove OSDs: that needs root-level device "
+		       "work (ceph-volume) no worker is allowed; use ceph-volume on the node");
+		return;
+	}
+	snprintf(path, sizeof(path), "/domains/%s/rbdlist", c->args);
+	t = tok_new(z, c->gen, c->pipe);
+	if (t == NULL || !zk_session_usable(z) ||
+	    zoo_aget(z->zh, path, 0, rbdlist_done, t) != ZOK) {
+		free(t);
+		answer(z, c, 0, "cannot read the VM's rbdlist");
+	}
+}
+
+/* ---- the kazoo write lock -------------------------------------------------------- */
+
+static void lock_check(struct zk_ctx *z, struct zk_cephcmd *c);
+
+static void poll_again(struct ev_loop *loop, void *arg)
+{
+	struct zk_ctx *z = arg;
+	struct zk_cephcmd *c = z->cephcmd;
+
+	c->timer = 0;
+	lock_check(z, c);
+}
+
+static void children_done(int rc, const struct String_vector *sv, const void *data)
+{
+	struct zk_ctx *z;
+	struct zk_cephcmd *c = tok_cur(data, &z);
+	uint32_t mine = 0, s;
+	int found = 0, lower = 0;
+
+	free((void *)data);
+	if (c == NULL)
+		return;
+	if (rc != ZOK) {
+		log_warnx("ceph command: cannot list the lock of %s: %s", pipes[c->pipe],
+			  zk_session_err(rc));
+		release(z, c);
+		return;
+	}
+	if (zk_values_contender(c->lock, &mine) == 0) {
+		release(z, c);
+		return;
+	}
+	for (int i = 0; sv && i < sv->count; i++) {
+		if (sv->data[i] == NULL || zk_values_contender(sv->data[i], &s) == 0)
+			continue;
+		if (strcmp(sv->data[i], c->lock) == 0)
+			found = 1;
+		else if (s < mine)
+			lower = 1;
+	}
+	if (!found) {
+		log_warnx("ceph command: own lock contender on %s vanished", pipes[c->pipe]);
+		c->lock[0] = '\0';
+		cmd_end(z, c);
+		return;
+	}
+	if (!lower) {
+		run(z, c);
+		return;
+	}
+	if (mono_ms() >= c->deadline) {
+		log_errx("ceph command: %s: the lock of %s was not granted in %d s: not run",
+			 c->data, pipes[c->pipe], CC_LOCK_WAIT_MS / 1000);
+		release(z, c);
+		return;
+	}
+	c->timer = ev_timer(z->loop, CC_LOCK_POLL_MS, poll_again, z);
+	if (c->timer == 0)
+		release(z, c);
+}
+
+static void lock_check(struct zk_ctx *z, struct zk_cephcmd *c)
+{
+	struct cc_tok *t = tok_new(z, c->gen, c->pipe);
+
+	if (t == NULL || !zk_session_usable(z) ||
+	    zoo_aget_children(z->zh, pipes[c->pipe], 0, children_done, t) != ZOK) {
+		free(t);
+		release(z, c);
+	}
+}
+
+static void create_done(int rc, const char *name, const void *data)
+{
+	struct zk_ctx *z;
+	struct zk_cephcmd *c = tok_cur(data, &z);
+	const char *slash;
+
+	free((void *)data);
+	if (c == NULL)
+		return;
+	if (rc != ZOK || name == NULL || (slash = strrchr(name, '/')) == NULL) {
+		log_warnx("ceph command: cannot create the lock contender on %s: %s",
+			  pipes[c->pipe], zk_session_err(rc));
+		cmd_end(z, c);
+		return;
+	}
+	strlcpy_pvc(c->lock, slash + 1, sizeof(c->lock));
+	lock_check(z, c);
+}
+
+static void start(struct zk_ctx *z, struct zk_cephcmd *c, int pipe, const char *data)
+{
+	unsigned char rnd[16];
+	char path[320];
+	struct cc_tok *t;
+
+	c->gen = ++c->seq;
+	c->pipe = pipe;
+	strlcpy_pvc(c->data, data, sizeof(c->data));
+	c->deadline = mono_ms() + CC_LOCK_WAIT_MS;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		log_warn("getrandom");
+		cmd_end(z, c);
+		return;
+	}
+	/* a UUID4 as kazoo makes it: version and variant bits set */
+	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);
+	rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
+	for (int i = 0; i < 16; i++)
+		snprintf(c->prefix + 2 * i, 3, "%02x", rnd[i]);
+	log_info("ceph command: %s (from %s)", c->data, pipes[pipe]);
+	snprintf(path, sizeof(path), "%s/%s__lock__", pipes[pipe], c->prefix);
+	t = tok_new(z, c->gen, pipe);
+	if (t == NULL || !zk_session_usable(z) ||
+	    zoo_acreate(z->zh, path, z->cfg->node_name, (int)strlen(z->cfg->node_name),
+			zk_acl_create(z), ZOO_EPHEMERAL | ZOO_SEQUENCE, create_done, t) != ZOK) {
+		free(t);
+		cmd_end(z, c);
+	}
+}
+
+/* ---- the pipes -------------------------------------------------------------------- */
+
+static void osd_node_done(int rc, const char *value, int len, const struct Stat *st,
+			  const void *data)
+{
+	struct zk_ctx *z;
+	struct zk_cephcmd *c = tok_cur(data, &z);
+	size_t n;
+
+	free((void *)data);
+	if (c == NULL)
+		return;
+	n = strlen(z->cfg->node_name);
+	if (rc == ZOK && len == (int)n && memcmp(value, z->cfg->node_name, n) == 0) {
+		start(z, c, c->pipe, c->data);
+		return;
+	}
+	cmd_end(z, c); /* another node's OSD (or none): its node answers */
+}
+
+/* A command read from a pipe: act if it is this node's to run (the reference). */
+static void consider(struct zk_ctx *z, struct zk_cephcmd *c, int pipe, const char *data)
+{
+	char cmd[32], args[224], extra[2];
+	int primary = z->net_want == 1 && z->net_have == 1;
+
+	/* the reference's `command, args = data.split()`: exactly two words */
+	if (sscanf(data, "%31s %223s %1s", cmd, args, extra) != 2)
+		return;
+	if (strncmp(cmd, "success-", 8) == 0 || strncmp(cmd, "failure-", 8) == 0)
+		return;
+	strlcpy_pvc(c->cmd, cmd, sizeof(c->cmd));
+	strlcpy_pvc(c->args, args, sizeof(c->args));
+	if (pipe == 0 && strcmp(cmd, "flush_locks") == 0) {
+		if (primary && zk_values_uuid(args))
+			start(z, c, pipe, data);
+		return;
+	}
+	if (pipe == 1 && strcmp(cmd, "osd_add") == 0) {
+		size_t n = strlen(z->cfg->node_name);
+		if (strncmp(args, z->cfg->node_name, n) == 0 && args[n] == ',')
+			start(z, c, pipe, data);
+		return;
+	}
+	if (pipe == 1 && strcmp(cmd, "osd_remove") == 0 && args[strspn(args, "0123456789")] == '\0') {
+		char path[320];
+		struct cc_tok *t;
+
+		c->gen = ++c->seq;
+		c->pipe = pipe;
+		strlcpy_pvc(c->data, data, sizeof(c->data));
+		snprintf(path, sizeof(path), "/ceph/osds/%s/node", args);
+		t = tok_new(z, c->gen, pipe);
+		if (t == NULL || !zk_session_usable(z) ||
+		    zoo_aget(z->zh, path, 0, osd_node_done, t) != ZOK) {
+			free(t);
+			cmd_end(z, c);
+		}
+	}
+}
+
+static void pipe_done(int rc, const char *value, int len, const struct Stat *st,
+		      const void *data)
+{
+	const struct cc_tok *t = data;
+	struct zk_ctx *z = t->z;
+	struct zk_cephcmd *c = z->cephcmd;
+	int pipe = t->pipe;
+	char buf[256];
+
+	free((void *)data);
+	if (z->closing || c == NULL || rc != ZOK || len <= 0 || len >= (int)sizeof(buf))
+		return;
+	if (c->gen != 0) {
+		c->rerun = 1; /* one command at a time: looked at again afterwards */
+		return;
+	}
+	memcpy(buf, value, (size_t)len);
+	buf[len] = '\0';
+	consider(z, c, pipe, buf);
+}
+
+static void read_pipe(struct zk_ctx *z, int pipe)
+{
+	struct cc_tok *t = tok_new(z, 0, pipe);
+
+	if (t == NULL || !zk_session_usable(z) ||
+	    zoo_awget(z->zh, pipes[pipe], zk_session_path_watcher, z, pipe_done, t) != ZOK) {
+		free(t);
+		log_warnx("ceph command: cannot watch %s", pipes[pipe]);
+	}
+}
+
+int zk_ceph_cmd_init(struct zk_ctx *z)
+{
+	z->cephcmd = calloc(1, sizeof(*z->cephcmd));
+	if (z->cephcmd == NULL)
+		return -1;
+	z->cephcmd->z = z;
+	return 0;
+}
+
+void zk_ceph_cmd_connected(struct zk_ctx *z, int new_session)
+{
+	struct zk_cephcmd *c = z->cephcmd;
+
+	/* a new session lost our ephemeral contender and any command in progress */
+	if (new_session && c->gen) {
+		c->lock[0] = '\0';
+		cmd_end(z, c);
+	}
+	/* the reference watches /cmd/domains on hypervisors, /cmd/ceph on storage nodes */
+	if (z->cfg->enable_hypervisor)
+		read_pipe(z, 0);
+	if (z->cfg->enable_storage)
+		read_pipe(z, 1);
+}
+
+int zk_ceph_cmd_watch(struct zk_ctx *z, const char *path)
+{
+	for (int i = 0; i < 2; i++)
+		if (strcmp(path, pipes[i]) == 0) {
+			read_pipe(z, i);
+			return 1;
+		}
+	return 0;
+}
+
+/* ---- RBD locks for fence recovery ------------------------------------------------ */
+
+static void fence_timeout(struct ev_loop *loop, void *arg)
+{
+	struct cc_fence *f = arg;
+	struct zk_ctx *z = f->z;
+	void (*cb)(struct zk_ctx *, uint64_t, int, const char *) = f->cb;
+	uint64_t a = f->arg;
+
+	f->timer = 0;
+	f->cb = NULL;
+	f->id[0] = '\0';
+	if (cb)
+		cb(z, a, 0, "the ceph worker did not answer in time");
+}
+
+int zk_ceph_cmd_flush(struct zk_ctx *z, const char *rbdlists,
+		      void (*cb)(struct zk_ctx *z, uint64_t arg, int ok, const char *detail),
+		      uint64_t arg)
+{
+	struct zk_cephcmd *c = z->cephcmd;
+	char *buf = strdup(rbdlists);
+	const char *img[32];
+	struct cc_fence *f = NULL;
+	int n;
+
+	if (buf == NULL)
+		return -1;
+	n = split_rbdlist(buf, img, 32);
+	for (int i = 0; i < CC_FENCE_MAX && f == NULL; i++)
+		if (c->fence[i].cb == NULL)
+			f = &c->fence[i];
+	if (n <= 0 || f == NULL || !z->cfg->enable_storage) {
+		free(buf);
+		return n == 0 ? 1 : -1;
+	}
+	snprintf(f->id, sizeof(f->id), "f%llu", (unsigned long long)++c->seq);
+	if (ceph_send(z, f->id, img, n) != 0) {
+		free(buf);
+		f->id[0] = '\0';
+		return -1;
+	}
+	free(buf);
+	f->z = z;
+	f->cb = cb;
+	f->arg = arg;
+	f->timer = ev_timer(z->loop, CC_CEPH_WAIT_MS, fence_timeout, f);
+	return 0;
+}
+
+/* MSG_CEPH_RESULT [id, success|failure, detail] from the ceph worker */
+void zk_ceph_cmd_result(struct zk_ctx *z, struct ipc_msg *msg)
+{
+	struct zk_cephcmd *c = z->cephcmd;
+	struct ipc_strv sv;
+	const char *err = NULL;
+
+	if (ipc_strv_decode(msg->data, msg->hdr.len, &sv, &err) != 0 || sv.n != 3) {
+		log_warnx("ceph: malformed CEPH_RESULT%s%s", err ? ": " : "", err ? err : "");
+		if (err == NULL)
+			ipc_strv_free(&sv);
+		return;
+	}
+	if (c->gen && c->req_id[0] && strcmp(sv.v[0], c->req_id) == 0) {
+		answer(z, c, strcmp(sv.v[1], "success") == 0, sv.v[2]);
+	} else {
+		for (int i = 0; i < CC_FENCE_MAX; i++) {
+			struct cc_fence *f = &c->fence[i];
+			void (*cb)(struct zk_ctx *, uint64_t, int, const char *) = f->cb;
+			if (cb == NULL || strcmp(f->id, sv.v[0]) != 0)
+				continue;
+			if (f->timer)
+				ev_timer_cancel(z->loop, f->timer);
+			f->timer = 0;
+			f->cb = NULL;
+			f->id[0] = '\0';
+			cb(z, f->arg, strcmp(sv.v[1], "success") == 0, sv.v[2]);
+			break;
+		}
+	}
+	ipc_strv_free(&sv);
+}
