@@ -10,7 +10,7 @@
 #    address from pdns on the primary only
 #  - switchover: the old primary's pdns stops, the new one answers
 #  - PostgreSQL stopped: logged, no worker restart, a switchover still completes;
-#    PostgreSQL back: the aggregator reconnects
+#    PostgreSQL back (with TLS): the aggregator reconnects over TLS
 #  - PostgreSQL silent (packets dropped): the same, and no worker killed as hung
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
@@ -139,8 +139,17 @@ if wait_for 30 eval '[[ $(zk get /nodes/hv1/routerstate 2>/dev/null) == primary 
 check "hv1 runs pdns_server again" wait_for 10 has_pdns hv1
 check_eq "hv2's dns-aggregator was not restarted" "$W2" "$(node_worker hv2 dns-aggregator)"
 check_eq "hv1's dns-aggregator was not restarted" "$W" "$(node_worker hv1 dns-aggregator)"
+# back with TLS on (Debian's default): libpq negotiates it inside the sandbox, for the
+# worker and for pdns_server alike
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=pvct-pg -keyout "$PG_DATA/server.key" \
+	-out "$PG_DATA/server.crt" >/dev/null 2>&1
+chown postgres: "$PG_DATA/server.key" "$PG_DATA/server.crt"
+chmod 0600 "$PG_DATA/server.key"
+echo "ssl = on" >>"$PG_DATA/postgresql.auto.conf"
 pg_start
 check "hv1 reconnects once PostgreSQL is back" wait_for 40 logged hv1 "the DNS database is reachable again"
+ssl_of() { pg_psql -d postgres -c "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '$1'" | head -n1; }
+check_eq "... the worker's connection uses TLS (pg_stat_ssl)" t "$(ssl_of pvc-dns-aggregator)"
 if wait_for 15 answers "dnsvm.$DOM" "$IP"; then pass "hv1 answers dnsvm.$DOM again"; else
 	fail "hv1 answers dnsvm.$DOM again" "got '$(answer "dnsvm.$DOM")'"; fi
 

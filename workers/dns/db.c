@@ -69,6 +69,7 @@ struct dns_db *dns_db_new(const struct pvc_config *cfg)
 	 * database uses a password */
 	conninfo_add(d->conninfo, sizeof d->conninfo, "sslmode", "prefer");
 	conninfo_add(d->conninfo, sizeof d->conninfo, "gssencmode", "disable");
+	conninfo_add(d->conninfo, sizeof d->conninfo, "application_name", "pvc-dns-aggregator");
 	return d;
 }
 
