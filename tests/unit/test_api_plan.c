@@ -171,11 +171,11 @@ static void test_tail_and_oneline(void **state)
 	char line[] = "  a\tb\n\n c \r\n";
 
 	(void)state;
-	api_util_tail_append(buf, sizeof buf, &len, "abc", 3);
+	cmdrun_tail_append(buf, sizeof buf, &len, "abc", 3);
 	assert_string_equal(buf, "abc");
-	api_util_tail_append(buf, sizeof buf, &len, "defgh", 5);
+	cmdrun_tail_append(buf, sizeof buf, &len, "defgh", 5);
 	assert_string_equal(buf, "bcdefgh"); /* 7 bytes kept: the newest */
-	api_util_tail_append(buf, sizeof buf, &len, "0123456789", 10);
+	cmdrun_tail_append(buf, sizeof buf, &len, "0123456789", 10);
 	assert_string_equal(buf, "3456789");
 	assert_int_equal(len, 7);
 	api_util_oneline(line);
@@ -187,11 +187,11 @@ static void test_describe(void **state)
 	char b[256];
 
 	(void)state;
-	api_util_describe(0, 1, 2000, b, sizeof b);
+	cmdrun_describe_status("api-units", 0, 1, 2000, b, sizeof b);
 	assert_non_null(strstr(b, "timeout after 2000 ms"));
-	api_util_describe(3 << 8, 0, 5, b, sizeof b);
+	cmdrun_describe_status("api-units", 3 << 8, 0, 5, b, sizeof b);
 	assert_string_equal(b, "exit 3 after 5 ms");
-	api_util_describe(31, 0, 5, b, sizeof b); /* WTERMSIG 31 = SIGSYS */
+	cmdrun_describe_status("api-units", 31, 0, 5, b, sizeof b); /* WTERMSIG 31 = SIGSYS */
 	assert_non_null(strstr(b, "seccomp"));
 }
 

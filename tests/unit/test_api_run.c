@@ -27,7 +27,7 @@ struct run {
 	int calls;
 };
 
-static void done_cb(struct api_cmd *c, void *arg)
+static void done_cb(struct cmdrun *c, void *arg)
 {
 	struct run *r = arg;
 
@@ -35,7 +35,7 @@ static void done_cb(struct api_cmd *c, void *arg)
 	ev_break(r->loop);
 }
 
-static void run_one(struct api_cmd *c, const char *script, unsigned timeout_ms, struct run *r)
+static void run_one(struct cmdrun *c, const char *script, unsigned timeout_ms, struct run *r)
 {
 	const char *argv[] = {"/bin/sh", "-c", script, NULL};
 
@@ -50,29 +50,29 @@ static void run_one(struct api_cmd *c, const char *script, unsigned timeout_ms, 
 
 static void test_ok_and_output(void **state)
 {
-	struct api_cmd c;
+	struct cmdrun c;
 	struct run r;
 
 	(void)state;
 	run_one(&c, "echo out; echo err >&2; exit 0", 5000, &r);
-	assert_true(api_run_ok(&c));
+	assert_true(cmdrun_ok(&c));
 	assert_non_null(strstr(c.out, "out"));
 	assert_non_null(strstr(c.out, "err"));
 	run_one(&c, "echo failing; exit 3", 5000, &r);
-	assert_false(api_run_ok(&c));
+	assert_false(cmdrun_ok(&c));
 	assert_true(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 3);
 }
 
 /* Only the tail of a long output is kept (the end of patronictl's output decides). */
 static void test_tail(void **state)
 {
-	struct api_cmd c;
+	struct cmdrun c;
 	struct run r;
 
 	(void)state;
 	run_one(&c, "i=0; while [ $i -lt 400 ]; do echo line$i; i=$((i+1)); done; echo LAST", 5000,
 		&r);
-	assert_true(api_run_ok(&c));
+	assert_true(cmdrun_ok(&c));
 	assert_int_equal(c.outlen, sizeof(c.out) - 1);
 	assert_non_null(strstr(c.out, "line399\nLAST"));
 	assert_null(strstr(c.out, "line1\n"));
@@ -81,7 +81,7 @@ static void test_tail(void **state)
 /* The environment is fixed: nothing of ours leaks into the commands. */
 static void test_env(void **state)
 {
-	struct api_cmd c;
+	struct cmdrun c;
 	struct run r;
 
 	(void)state;
@@ -95,7 +95,7 @@ static void test_env(void **state)
 /* A hanging command and its grandchild die at the deadline. */
 static void test_deadline_kills_group(void **state)
 {
-	struct api_cmd c;
+	struct cmdrun c;
 	struct run r;
 	char desc[200];
 	uint64_t t0 = mono_ms();
@@ -104,9 +104,9 @@ static void test_deadline_kills_group(void **state)
 	(void)state;
 	run_one(&c, "sleep 30 & echo $!; wait", 300, &r);
 	assert_true(c.timed_out);
-	assert_false(api_run_ok(&c));
+	assert_false(cmdrun_ok(&c));
 	assert_true(mono_ms() - t0 < 3000);
-	api_run_describe(&c, desc, sizeof desc);
+	cmdrun_describe(&c, desc, sizeof desc);
 	assert_non_null(strstr(desc, "timeout after"));
 	assert_int_equal(sscanf(c.out, "%d", &gc), 1);
 	assert_true(gc > 1);
@@ -134,17 +134,17 @@ static void test_deadline_kills_group(void **state)
 static void test_abort(void **state)
 {
 	const char *argv[] = {"/bin/sh", "-c", "sleep 30", NULL};
-	struct api_cmd c;
+	struct cmdrun c;
 	struct run r = {.loop = ev_new()};
 	pid_t pid;
 
 	(void)state;
 	assert_int_equal(api_run_start(&c, r.loop, argv, 5000, done_cb, &r), 0);
 	pid = c.pid;
-	api_run_abort(&c);
+	cmdrun_abort(&c);
 	assert_int_equal(r.calls, 0);
 	assert_true(kill(pid, 0) != 0 && errno == ESRCH);
-	api_run_abort(&c); /* twice: nothing */
+	cmdrun_abort(&c); /* twice: nothing */
 	ev_free(r.loop);
 }
 

@@ -73,7 +73,7 @@ struct run {
 	int done;
 };
 
-static void done_cb(struct fence_cmd *c, void *arg)
+static void done_cb(struct cmdrun *c, void *arg)
 {
 	struct run *r = arg;
 
@@ -82,7 +82,7 @@ static void done_cb(struct fence_cmd *c, void *arg)
 	ev_break(r->loop);
 }
 
-static void run_cmd(struct fence_cmd *c, const char *script, const char *pw, unsigned timeout)
+static void run_cmd(struct cmdrun *c, const char *script, const char *pw, unsigned timeout)
 {
 	const char *argv[] = {"sh", "-c", script, NULL};
 	struct run r = {ev_new(), 0};
@@ -96,18 +96,18 @@ static void run_cmd(struct fence_cmd *c, const char *script, const char *pw, uns
 
 static void test_run_env_and_output(void **state)
 {
-	struct fence_cmd c;
+	struct cmdrun c;
 
 	(void)state;
 	/* the password reaches the environment; argv does not carry it */
 	run_cmd(&c, "echo \"pw=$IPMI_PASSWORD\"; echo err >&2; exit 3", "hunter2", 5000);
 	assert_true(c.exited);
 	assert_false(c.timed_out);
-	assert_false(fence_run_ok(&c));
+	assert_false(cmdrun_ok(&c));
 	assert_non_null(strstr(c.out, "pw=hunter2"));
 	assert_non_null(strstr(c.out, "err"));
 	run_cmd(&c, "test -z \"$HOME\" && test -n \"$PATH\" && ! read x", "x", 5000);
-	assert_true(fence_run_ok(&c)); /* nothing of our environment but PATH */
+	assert_true(cmdrun_ok(&c)); /* nothing of our environment but PATH */
 }
 
 static int alive(pid_t pid)
@@ -127,7 +127,7 @@ static int alive(pid_t pid)
 
 static void test_run_deadline_kills_group(void **state)
 {
-	struct fence_cmd c;
+	struct cmdrun c;
 	char pidfile[] = "/tmp/test_fence_util.XXXXXX", script[256], buf[32] = "";
 	uint64_t t0;
 	FILE *f;
@@ -142,7 +142,7 @@ static void test_run_deadline_kills_group(void **state)
 	t0 = mono_ms();
 	run_cmd(&c, script, "x", 300);
 	assert_true(c.timed_out);
-	assert_false(fence_run_ok(&c));
+	assert_false(cmdrun_ok(&c));
 	assert_true(mono_ms() - t0 < 5000);
 	f = fopen(pidfile, "r");
 	assert_non_null(f);
@@ -174,20 +174,20 @@ static void test_describe(void **state)
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	fence_util_describe(st, 0, 12, buf, sizeof(buf));
+	cmdrun_describe_status("fence", st, 0, 12, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "killed by the seccomp filter (SIGSYS) after 12 ms"));
 	assert_non_null(strstr(buf, "syscall=N"));
 	assert_null(strstr(buf, "signal 31"));
 	/* a wrapper shell whose ipmitool died of SIGSYS exits 128+31 */
-	fence_util_describe(159 << 8, 0, 3, buf, sizeof(buf));
+	cmdrun_describe_status("fence", 159 << 8, 0, 3, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "exit 159 after 3 ms (128+SIGSYS"));
-	fence_util_describe(1 << 8, 0, 5, buf, sizeof(buf));
+	cmdrun_describe_status("fence", 1 << 8, 0, 5, buf, sizeof(buf));
 	assert_string_equal(buf, "exit 1 after 5 ms");
-	fence_util_describe(SIGKILL, 0, 7, buf, sizeof(buf));
+	cmdrun_describe_status("fence", SIGKILL, 0, 7, buf, sizeof(buf));
 	assert_string_equal(buf, "signal 9 after 7 ms");
-	fence_util_describe(SIGKILL, 1, 7, buf, sizeof(buf));
+	cmdrun_describe_status("fence", SIGKILL, 1, 7, buf, sizeof(buf));
 	assert_string_equal(buf, "timeout after 7 ms (process group killed)");
-	fence_util_describe(-1, 0, 7, buf, sizeof(buf));
+	cmdrun_describe_status("fence", -1, 0, 7, buf, sizeof(buf));
 	assert_string_equal(buf, "status unknown after 7 ms");
 }
 
@@ -196,7 +196,7 @@ static void test_describe(void **state)
  * work, and a TCP socket does not. Exit status: 0 ok, 2.. which step failed. */
 static int filtered_child(void)
 {
-	struct fence_cmd c;
+	struct cmdrun c;
 	const char *ok_argv[] = {"sh", "-c", "echo ok; sleep 0.05", NULL};
 	const char *slow_argv[] = {"sh", "-c", "sleep 30 & wait", NULL};
 	struct run r;
@@ -207,7 +207,7 @@ static int filtered_child(void)
 	r.loop = ev_new();
 	r.done = 0;
 	if (r.loop == NULL || fence_run_start(&c, r.loop, ok_argv, "pw", 5000, done_cb, &r) != 0 ||
-	    ev_run(r.loop) != 0 || !fence_run_ok(&c) || strstr(c.out, "ok") == NULL)
+	    ev_run(r.loop) != 0 || !cmdrun_ok(&c) || strstr(c.out, "ok") == NULL)
 		return 3;
 	r.done = 0;
 	if (fence_run_start(&c, r.loop, slow_argv, "pw", 300, done_cb, &r) != 0 ||

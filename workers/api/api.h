@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cmdrun.h"
 #include "worker.h"
 
-#define API_OUT_MAX 1024          /* tail of a command's output kept for the log */
 #define API_PATRONI_TRIES 5       /* as the reference: 5 tries ... */
 #define API_PATRONI_RETRY_MS 5000 /* ... 5 s apart */
 
@@ -81,16 +81,9 @@ const char *api_plan_step_name(enum api_step s);
  * neither is also retried (the reference ignored the status). */
 enum api_patroni_verdict { API_PATRONI_OK, API_PATRONI_SAME, API_PATRONI_RETRY };
 enum api_patroni_verdict api_util_patroni_verdict(const char *out, int exit_ok);
-/* Keep the tail of a command's output: append `n` bytes to buf (len *lenp, room
- * `size` including the NUL), dropping the oldest bytes when full. */
-void api_util_tail_append(char *buf, size_t size, size_t *lenp, const char *data, size_t n);
 /* Make `buf` one loggable line: control characters become spaces, runs of blanks
  * one space, leading/trailing blanks dropped. */
 void api_util_oneline(char *buf);
-/* How a command ended: "exit 0 after N ms", "timeout after N ms (process group
- * killed)", "killed by the seccomp filter (SIGSYS) ...", "signal N after N ms". */
-void api_util_describe(int status, int timed_out, unsigned long long took_ms, char *buf,
-		       size_t size);
 /* 0 if `path` is a root-owned executable regular file nobody else may write;
  * else -1 with why (errno text or the fault) in `why`. */
 int api_util_check_command(const char *path, char *why, size_t whylen);
@@ -98,35 +91,13 @@ int api_util_check_command(const char *path, char *why, size_t whylen);
 /* ---- seccomp.c ---- */
 int api_seccomp_rules(void *scmp_ctx);
 
-/* ---- run.c: one command with a deadline ---- */
+/* ---- run.c: one command through cmdrun (workers/common/cmdrun.h) ---- */
 
-struct api_cmd;
-typedef void (*api_cmd_done_fn)(struct api_cmd *c, void *arg);
-
-struct api_cmd {
-	struct ev_loop *loop;
-	pid_t pid;
-	int fd;               /* read end of the child's stdout+stderr, -1 when closed */
-	uint64_t started_ms, deadline_ms;
-	uint64_t timer;       /* deadline, then reap polling */
-	int active;           /* started, done not yet reported */
-	int exited, timed_out, aborted;
-	int status;           /* waitpid status when exited, -1 unknown */
-	char out[API_OUT_MAX];
-	size_t outlen;
-	api_cmd_done_fn done;
-	void *arg;
-};
-
-/* Start the absolute path argv[0] in its own process group, stdin empty,
- * stdout+stderr captured, a fixed small environment, killed with its group after
- * timeout_ms. `done` runs once, from the loop (not for an abort). 0 or -1. */
-int api_run_start(struct api_cmd *c, struct ev_loop *loop, const char *const *argv,
-		  unsigned timeout_ms, api_cmd_done_fn done, void *arg);
-/* Kill a running command at once (cancel, shutdown); `done` is not called. */
-void api_run_abort(struct api_cmd *c);
-int api_run_ok(const struct api_cmd *c);
-void api_run_describe(const struct api_cmd *c, char *buf, size_t size);
+/* Start the absolute path argv[0] with a fixed small environment, killed with its
+ * process group after timeout_ms; the tail of its output is kept. `done` runs once,
+ * from the loop (not after cmdrun_abort()). 0 or -1. */
+int api_run_start(struct cmdrun *c, struct ev_loop *loop, const char *const *argv,
+		  unsigned timeout_ms, cmdrun_done_fn done, void *arg);
 
 /* ---- units.c ---- */
 /* api_units_main() is declared in worker.h */

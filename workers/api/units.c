@@ -27,7 +27,7 @@
 struct api_ctx {
 	struct worker *w;
 	struct api_plan plan;
-	struct api_cmd cmd;
+	struct cmdrun cmd;
 	enum api_step step;      /* the running step */
 	uint64_t delay_timer;    /* before a switchover retry */
 	uint64_t epoch;          /* of the last MSG_SVC_PRIMARY */
@@ -59,7 +59,7 @@ static int api_systemd_usable(const struct api_ctx *a)
 	       (lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode));
 }
 
-static void cmd_done(struct api_cmd *c, void *arg);
+static void cmd_done(struct cmdrun *c, void *arg);
 
 /* Start the command of `s`; 0 started, -1 skipped (logged). */
 static int api_start_step(struct api_ctx *a, enum api_step s)
@@ -113,9 +113,9 @@ static void delay_cb(struct ev_loop *loop, void *arg)
 
 /* The reference's reading of patronictl (api_util_patroni_verdict); a deadline
  * ends the switchover (the reference would have waited forever). */
-static enum api_result patroni_result(struct api_ctx *a, struct api_cmd *c, const char *how)
+static enum api_result patroni_result(struct api_ctx *a, struct cmdrun *c, const char *how)
 {
-	enum api_patroni_verdict v = api_util_patroni_verdict(c->out, api_run_ok(c));
+	enum api_patroni_verdict v = api_util_patroni_verdict(c->out, cmdrun_ok(c));
 
 	api_util_oneline(c->out);
 	if (c->timed_out) {
@@ -142,19 +142,19 @@ static enum api_result patroni_result(struct api_ctx *a, struct api_cmd *c, cons
 	return API_RES_RETRY;
 }
 
-static void cmd_done(struct api_cmd *c, void *arg)
+static void cmd_done(struct cmdrun *c, void *arg)
 {
 	struct api_ctx *a = arg;
 	enum api_result r = API_RES_OK;
 	char how[160];
 	unsigned delay;
 
-	api_run_describe(c, how, sizeof how);
+	cmdrun_describe(c, how, sizeof how);
 	if (a->step == API_STEP_PATRONI) {
 		r = patroni_result(a, c, how);
 	} else {
 		api_util_oneline(c->out);
-		if (api_run_ok(c))
+		if (cmdrun_ok(c))
 			log_ok("api-units: systemctl %s: %s%s%.400s", api_plan_step_name(a->step), how,
 			       c->out[0] ? ": " : "", c->out);
 		else
@@ -209,7 +209,7 @@ static void api_instruct(struct api_ctx *a, const struct ipc_svc_primary *m)
 			    : "this node is no longer primary: stopping the API",
 		 (unsigned long long)a->epoch);
 	if (act == API_ACT_CANCEL) {
-		api_run_abort(&a->cmd);
+		cmdrun_abort(&a->cmd);
 		api_util_oneline(a->cmd.out);
 		log_warnx("api-units: %s abandoned (killed): the primary state changed%s%.400s",
 			  api_plan_step_name(a->step), a->cmd.out[0] ? ": " : "", a->cmd.out);
@@ -245,7 +245,7 @@ static void api_shutdown(struct worker *w, uint32_t phase)
 
 	if (a->plan.want == 1 || api_plan_idle(&a->plan)) {
 		if (a->plan.running) {
-			api_run_abort(&a->cmd);
+			cmdrun_abort(&a->cmd);
 			(void)api_plan_done(&a->plan, API_RES_OK);
 		}
 		if (a->delay_timer)

@@ -72,27 +72,6 @@ enum api_patroni_verdict api_util_patroni_verdict(const char *out, int exit_ok)
 	return exit_ok ? API_PATRONI_OK : API_PATRONI_RETRY;
 }
 
-void api_util_tail_append(char *buf, size_t size, size_t *lenp, const char *data, size_t n)
-{
-	size_t room = size - 1;
-
-	if (size == 0)
-		return;
-	if (n >= room) {
-		memcpy(buf, data + (n - room), room);
-		*lenp = room;
-	} else {
-		if (*lenp + n > room) {
-			size_t drop = *lenp + n - room;
-			memmove(buf, buf + drop, *lenp - drop);
-			*lenp -= drop;
-		}
-		memcpy(buf + *lenp, data, n);
-		*lenp += n;
-	}
-	buf[*lenp] = '\0';
-}
-
 void api_util_oneline(char *buf)
 {
 	char *r = buf, *w = buf;
@@ -110,29 +89,6 @@ void api_util_oneline(char *buf)
 	if (w > buf && w[-1] == ' ')
 		w--;
 	*w = '\0';
-}
-
-/* SIGSYS: the seccomp filter, inherited by the command, killed it; the syscall is
- * named only in the kernel log. A shell reports a child's death by signal N as
- * exit 128+N. */
-void api_util_describe(int status, int timed_out, unsigned long long took_ms, char *buf,
-		       size_t size)
-{
-	if (timed_out)
-		snprintf(buf, size, "timeout after %llu ms (process group killed)", took_ms);
-	else if (status < 0)
-		snprintf(buf, size, "status unknown after %llu ms", took_ms);
-	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-		snprintf(buf, size,
-			 "killed by the seccomp filter (SIGSYS) after %llu ms: a system call outside "
-			 "the api-units allow-list; the kernel log names it (audit type=1326)",
-			 took_ms);
-	else if (WIFEXITED(status))
-		snprintf(buf, size, "exit %d after %llu ms", WEXITSTATUS(status), took_ms);
-	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "signal %d after %llu ms", WTERMSIG(status), took_ms);
-	else
-		snprintf(buf, size, "ended after %llu ms", took_ms);
 }
 
 int api_util_check_command(const char *path, char *why, size_t whylen)

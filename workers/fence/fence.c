@@ -37,7 +37,7 @@ struct fence_ctx {
 	struct fjob *queue, *cur;
 	int nqueued;
 	enum fstep step;
-	struct fence_cmd cmd;
+	struct cmdrun cmd;
 	int running;
 	int reset_ok, final_on;
 	char detail[512];
@@ -81,7 +81,7 @@ static const char *step_name(enum fstep s)
 	return s == FS_RESET ? "reset" : s == FS_ON ? "on" : "status";
 }
 
-static void cmd_done(struct fence_cmd *c, void *arg);
+static void cmd_done(struct cmdrun *c, void *arg);
 
 static void run_step(struct fence_ctx *f)
 {
@@ -108,16 +108,16 @@ static void settle_cb(struct ev_loop *loop, void *arg)
 		run_step(f);
 }
 
-static void cmd_done(struct fence_cmd *c, void *arg)
+static void cmd_done(struct cmdrun *c, void *arg)
 {
 	struct fence_ctx *f = arg;
 	struct fjob *j = f->cur;
 	char how[256];
-	int ok = fence_run_ok(c);
+	int ok = cmdrun_ok(c);
 	int on = ok && fence_util_status_is_on(c->out); /* before scrubbing joins the lines */
 
 	f->running = 0;
-	fence_run_describe(c, how, sizeof(how));
+	cmdrun_describe(c, how, sizeof(how));
 	fence_util_scrub(c->out, j->pass);
 	log_info("fence: node %s: ipmitool -I lanplus -H %s -U %s -E chassis power %s: %s%s%.200s",
 		 j->node, j->host, j->user, step_name(f->step), how, c->out[0] ? ": " : "",
@@ -257,7 +257,7 @@ static void fence_shutdown(struct worker *w, uint32_t phase)
 	 * node stays `dead` in ZooKeeper and the next fencer sees it) */
 	if (f->running) {
 		log_warnx("fence: shutdown: abandoning the fence of node %s", f->cur->node);
-		fence_run_abort(&f->cmd);
+		cmdrun_abort(&f->cmd);
 		f->running = 0;
 	}
 	if (f->settle_timer) {

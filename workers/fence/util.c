@@ -92,34 +92,3 @@ void fence_util_scrub(char *buf, const char *secret)
 	while (n > 0 && buf[n - 1] == ' ')
 		buf[--n] = '\0';
 }
-
-/* SIGSYS is what the kernel sends when the seccomp filter (inherited by ipmitool
- * and a wrapper shell) kills a process. The syscall number reaches only the dying
- * process (si_syscall) and the kernel log, never the parent: after execve no
- * handler of ours is left to report it, and the audit log is not ours to read. So
- * the operator is told where to look instead of "signal 31". A shell reports a
- * child's death by signal N as exit 128+N. */
-void fence_util_describe(int status, int timed_out, unsigned long long took_ms, char *buf,
-			 size_t size)
-{
-	if (timed_out)
-		snprintf(buf, size, "timeout after %llu ms (process group killed)", took_ms);
-	else if (status < 0)
-		snprintf(buf, size, "status unknown after %llu ms", took_ms);
-	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-		snprintf(buf, size,
-			 "killed by the seccomp filter (SIGSYS) after %llu ms: a system call outside "
-			 "the fence worker's allow-list; the kernel log names it "
-			 "(audit type=1326 ... syscall=N)", took_ms);
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGSYS)
-		snprintf(buf, size,
-			 "exit %d after %llu ms (128+SIGSYS: a command of the script was probably "
-			 "killed by the seccomp filter; the kernel log names the system call)",
-			 WEXITSTATUS(status), took_ms);
-	else if (WIFEXITED(status))
-		snprintf(buf, size, "exit %d after %llu ms", WEXITSTATUS(status), took_ms);
-	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "signal %d after %llu ms", WTERMSIG(status), took_ms);
-	else
-		snprintf(buf, size, "ended after %llu ms", took_ms);
-}
