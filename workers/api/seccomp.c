@@ -106,27 +106,6 @@ static const struct sandbox_sys api_probed[] = {
 	SANDBOX_SYS_END,
 };
 
-/* kill(-pgid, SIGKILL) only, pgid in 2..2^22-1 (the command's process group at a
- * deadline). The kernel reads kill's pid as a 32-bit int while seccomp sees the
- * whole register, so the rules test the low 32 bits: "bits 22..31 set and bit i
- * clear" for some i < 22 is -2^22..-2, never -1. One rule per bit. */
-#define API_PGID_BITS 22
-#define API_KILL_HIGH (0xffffffffULL & (0xffffffffULL << API_PGID_BITS))
-
-static int api_kill_rules(void *scmp_ctx)
-{
-	for (unsigned bit = 0; bit < API_PGID_BITS; bit++) {
-		const struct scmp_arg_cmp group_kill[] = {
-			SCMP_A0(SCMP_CMP_MASKED_EQ, API_KILL_HIGH | ((scmp_datum_t)1 << bit),
-				API_KILL_HIGH),
-			SCMP_A1(SCMP_CMP_EQ, SIGKILL, 0)};
-		if (sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), "kill(-pgid)", 2,
-				     group_kill) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int api_refuse(void *scmp_ctx, const struct sandbox_sys *t, int err)
 {
 	for (; t->name; t++)
@@ -172,7 +151,7 @@ static int api_arg_rules(void *scmp_ctx)
 			CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, 0)};
 	const struct scmp_arg_cmp rl_self[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffULL, 0)};
 
-	if (api_kill_rules(scmp_ctx) != 0 ||
+	if (sandbox_rules_kill_group(scmp_ctx) != 0 ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), "clone", 1, fork_only) ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), "prlimit64", 1,
 			     rl_self) ||

@@ -56,6 +56,10 @@ int sandbox_rules_files_ro(void *scmp_ctx);
  * connect, socket options and names, shutdown, sendmmsg (resolver). */
 int sandbox_rules_tcp_client(void *scmp_ctx);
 
+/* kill(-pgid, SIGKILL) for pgid in 2..2^22-1 and nothing else of kill beyond the
+ * common rules: what cmdrun.c does to a command's process group at its deadline. */
+int sandbox_rules_kill_group(void *scmp_ctx);
+
 /* RLIMIT_NPROC = 0 for roles that neither fork nor create threads (NPROC counts
  * threads too, so a threaded role must not call this). 0 or -1 (logged). */
 int sandbox_limit_nproc(void);

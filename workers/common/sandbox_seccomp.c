@@ -218,6 +218,30 @@ int sandbox_rules_files_ro(void *ctx)
 	return 0;
 }
 
+/* The kernel reads kill's pid as a 32-bit int (the upper half of the register is not
+ * even defined: glibc's kill leaves a negative int zero-extended) while seccomp sees
+ * all 64 bits, so the rules test the low 32 bits, exactly what the kernel will use:
+ * "bits 22..31 set and bit i clear" for some i < 22 is -2^22..-2, i.e. a process
+ * group, never -1 (every process we may signal). One rule per bit, as libseccomp
+ * takes one comparison per argument. A positive pid (0x1_0000_0000|pid included)
+ * is allowed to ourselves only (common rules). */
+#define SANDBOX_PGID_BITS 22 /* PID_MAX_LIMIT = 2^22 */
+#define SANDBOX_KILL_HIGH (0xffffffffULL & (0xffffffffULL << SANDBOX_PGID_BITS))
+
+int sandbox_rules_kill_group(void *ctx)
+{
+	for (unsigned bit = 0; bit < SANDBOX_PGID_BITS; bit++) {
+		const struct scmp_arg_cmp group_kill[] = {
+			SCMP_A0(SCMP_CMP_MASKED_EQ, SANDBOX_KILL_HIGH | ((scmp_datum_t)1 << bit),
+				SANDBOX_KILL_HIGH),
+			SCMP_A1(SCMP_CMP_EQ, SIGKILL, 0)};
+		if (sandbox_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), "kill(-pgid)", 2,
+				     group_kill) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int sandbox_rules_tcp_client(void *ctx)
 {
 	const struct scmp_arg_cmp inet[] = {SCMP_A0(SCMP_CMP_EQ, AF_INET, 0)};

@@ -55,31 +55,6 @@ static const struct sandbox_sys fence_syscalls[] = {
 	SANDBOX_SYS_END,
 };
 
-/* kill(-pgid, SIGKILL) only, for pgid in 2..2^22-1: the command's process group on
- * a deadline. The kernel reads kill's pid as a 32-bit int (the upper half of the
- * register is not even defined: glibc's kill leaves a negative int zero-extended)
- * while seccomp sees all 64 bits, so the rules test the low 32 bits, exactly what
- * the kernel will use: "bits 22..31 set and bit i clear" for some i < 22 is
- * -2^22..-2, i.e. a process group, never -1 (every process we may signal). One
- * rule per bit, as libseccomp takes one comparison per argument. A positive pid
- * (0x1_0000_0000|pid included) is allowed to ourselves only (common rules). */
-#define FENCE_PGID_BITS 22 /* PID_MAX_LIMIT = 2^22 */
-#define FENCE_KILL_HIGH (0xffffffffULL & (0xffffffffULL << FENCE_PGID_BITS))
-
-static int fence_kill_rules(void *scmp_ctx)
-{
-	for (unsigned bit = 0; bit < FENCE_PGID_BITS; bit++) {
-		const struct scmp_arg_cmp group_kill[] = {
-			SCMP_A0(SCMP_CMP_MASKED_EQ, FENCE_KILL_HIGH | ((scmp_datum_t)1 << bit),
-				FENCE_KILL_HIGH),
-			SCMP_A1(SCMP_CMP_EQ, SIGKILL, 0)};
-		if (sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), "kill(-pgid)", 2,
-				     group_kill) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* socket(), ioctl(), prlimit64() and clone() only with the arguments ipmitool needs. */
 static int fence_arg_rules(void *scmp_ctx)
 {
@@ -102,7 +77,7 @@ static int fence_arg_rules(void *scmp_ctx)
 		SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM | CLONE_NEWNS | CLONE_NEWUSER |
 			CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, 0)};
 
-	if (fence_kill_rules(scmp_ctx) != 0 ||
+	if (sandbox_rules_kill_group(scmp_ctx) != 0 ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket", 2, dgram4) ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket", 2, dgram6) ||
 	    sandbox_add_rule(scmp_ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), "socket", 1,
