@@ -127,9 +127,22 @@ static void cmd_readable(struct ev_loop *loop, int fd, short revents, void *arg)
 	c->timer = ev_timer(loop, REAP_POLL_MS, cmd_timer, c);
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
+/* In the child, between fork and exec: async-signal-safe calls only. The worker
+ * ignores the termination signals (the supervisor stops it by message), and an
+ * ignored disposition survives exec: the command gets the defaults back, so that
+ * it and its children can be stopped by a signal like any program. */
 static void child_exec(int rfd, int wfd, const struct cmdrun_spec *s)
 {
+	static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE};
+	struct sigaction dfl;
+	sigset_t none;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &dfl, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)setpgid(0, 0);
 	if (dup2(rfd, 0) < 0 || dup2(wfd, 1) < 0 || dup2(wfd, 2) < 0)
 		_exit(126);

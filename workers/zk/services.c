@@ -13,8 +13,14 @@
 static const enum pvc_role svc_roles[] = {ROLE_API, ROLE_DNS, ROLE_META, ROLE_CEPH};
 #define SVC_NROLES (sizeof(svc_roles) / sizeof(svc_roles[0]))
 
+/* 1 primary, 0 not, -1 not known yet: zk-election wants the primary's resources
+ * but net-router has not answered (it restarted, or zk-election did): the services
+ * keep what they were told until it answers, so that a worker restart does not
+ * stop and start the API units. */
 static int svc_state(const struct zk_ctx *z)
 {
+	if (z->net_want == 1 && z->net_have < 0)
+		return -1;
 	return z->net_want == 1 && z->net_have == 1;
 }
 
@@ -49,6 +55,8 @@ void zk_svc_sync(struct zk_ctx *z)
 {
 	int want = svc_state(z), changed = 0;
 
+	if (want < 0)
+		return;
 	for (size_t i = 0; i < SVC_NROLES; i++) {
 		enum pvc_role r = svc_roles[i];
 
@@ -65,8 +73,13 @@ void zk_svc_hello(struct zk_ctx *z, enum pvc_role role)
 	for (size_t i = 0; i < SVC_NROLES; i++) {
 		if (svc_roles[i] != role)
 			continue;
-		log_debug("%s started: primary %d", role_name(role), svc_state(z));
-		svc_tell(z, role, svc_state(z));
+		int state = svc_state(z);
+
+		log_debug("%s started: primary %d", role_name(role), state);
+		if (state < 0)
+			z->svc_told[role] = SVC_TOLD_NOTHING; /* told when net-router answers */
+		else
+			svc_tell(z, role, state);
 		if (role == ROLE_DNS)
 			zk_networks_hello(z); /* it keeps a zone per client network */
 		return;
