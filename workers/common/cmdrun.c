@@ -17,6 +17,9 @@
 #include "pvc.h"
 
 #define REAP_POLL_MS 20
+/* After the deadline's kill, how long the exit is awaited (without blocking the
+ * loop: a command that left its process group is not killed by it). */
+#define REAP_AFTER_KILL_MS 1000
 
 static void cmd_finish(struct cmdrun *c)
 {
@@ -74,10 +77,18 @@ static void cmd_timer(struct ev_loop *loop, void *arg)
 
 	c->timer = 0;
 	if (now >= c->deadline_ms) {
-		c->timed_out = 1;
-		kill_group(c);
-		(void)try_reap(c, 1);
-		cmd_finish(c);
+		if (!c->timed_out) {
+			c->timed_out = 1;
+			kill_group(c);
+		}
+		if (try_reap(c, 0) || now >= c->deadline_ms + REAP_AFTER_KILL_MS) {
+			if (!c->exited)
+				log_warnx("%s: %s (pid %d) outlived the kill of its process group; "
+					  "left behind", c->who, c->argv0, (int)c->pid);
+			cmd_finish(c);
+			return;
+		}
+		c->timer = ev_timer(loop, REAP_POLL_MS, cmd_timer, c);
 		return;
 	}
 	/* output closed: wait for the exit itself (the command may linger briefly) */
@@ -200,6 +211,7 @@ int cmdrun_start(struct cmdrun *c, struct ev_loop *loop, const struct cmdrun_spe
 	c->loop = loop;
 	c->who = spec->who;
 	c->keep_tail = spec->keep_tail;
+	snprintf(c->argv0, sizeof(c->argv0), "%s", spec->argv[0]);
 	c->done = done;
 	c->arg = arg;
 	if (cmd_spawn(c, spec) != 0)

@@ -38,6 +38,7 @@ struct cmdrun {
 	int exited, timed_out, aborted;
 	int status;              /* waitpid status when exited, -1 unknown */
 	int keep_tail;
+	char argv0[64];          /* for log lines */
 	char out[CMDRUN_OUT_MAX]; /* NUL-terminated */
 	size_t outlen;
 	cmdrun_done_fn done;
