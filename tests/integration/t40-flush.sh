@@ -1,6 +1,6 @@
 #!/bin/bash
 # t40-flush: flush and unflush end to end on three nodes (libvirt test driver, cold
-# migrations), with pvcctl: 30 VMs of different sizes leave hv1 and come back,
+# migrations), with pvcctl: 20 VMs of different sizes (T40_NVM) leave hv1 and come back,
 # unflush cancels a running flush, kill -9 of the flush worker mid-flush, a cluster
 # without room (shutdown + node_autostart), pvcctl progress and exit statuses.
 set -euo pipefail
@@ -9,7 +9,7 @@ set -euo pipefail
 . "$PVCT_ROOT/tests/lib/node.sh"
 require_root
 
-NVM=${T40_NVM:-30}
+NVM=${T40_NVM:-20}
 zk_start_standalone
 on_exit zk_stop_all
 NODE_ZK=$(zk_connect_string)
