@@ -18,6 +18,9 @@ struct rd {
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
