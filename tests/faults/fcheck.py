@@ -246,10 +246,12 @@ def watch(a, nodes):
                 if len(where) < 2:
                     continue
                 # The reads are sequential: a VM that moved from the first node to
-                # a later one between the reads shows on both. Confirm: still
-                # active on the earlier nodes after the last read.
+                # a later one between the reads shows on both, and so does one that
+                # moved there and back (A -> B -> A within a pass: flush + unflush).
+                # Confirm: still active on the earlier nodes after the last read,
+                # and then still on the last node too.
                 still = [n for n in where[:-1] if u in (active_uuids(n) or ())]
-                if still:
+                if still and u in (active_uuids(where[-1]) or ()):
                     twice += 1
                     print("%d TWICE %s %s" % (now_ms(), u, " ".join(n.name for n in where)),
                           file=out)
