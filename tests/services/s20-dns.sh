@@ -82,6 +82,13 @@ check "hv2 (secondary) runs no pdns_server" no_pdns hv2
 P=$(pdns_pid hv1)
 check "pdns_server has no password on its command line" eval '! tr "\0" " " </proc/'"$P"'/cmdline | grep -q dnspw'
 check_eq "pdns_server runs as pvct-dns" "$(id -u pvct-dns)" "$(awk '/^Uid:/{print $2}' /proc/"$P"/status)"
+check_eq "pdns_server capabilities: CAP_NET_BIND_SERVICE only" 0000000000000400 "$(awk '/^CapEff:/{print $2}' /proc/"$P"/status)"
+check_eq "pdns_server bounding set: CAP_NET_BIND_SERVICE only" 0000000000000400 "$(awk '/^CapBnd:/{print $2}' /proc/"$P"/status)"
+# the worker ignores SIGTERM; an ignored signal stays ignored across execve
+check "pdns_server does not ignore SIGTERM" eval '(( (0x$(awk '"'"'/^SigIgn:/{print $2}'"'"' /proc/'"$P"'/status) & 0x4000) == 0 ))'
+PDIR=$(node_dir hv1)/run/pdns
+check_eq "pdns.conf (it has the database password): mode 0600" 600 "$(stat -c %a "$PDIR/pdns.conf")"
+check_eq "its directory: mode 0750" 750 "$(stat -c %a "$PDIR")"
 check "zone $DOM in the database" wait_for 15 eval '[[ $(sql "SELECT count(*) FROM domains WHERE name='"'$DOM'"'") == 1 ]]'
 check "SOA of $DOM answered by pdns" wait_for 10 eval '[[ -n $(dig +short +time=1 +tries=1 @'$FLOAT' '$DOM' SOA) ]]'
 
@@ -118,10 +125,14 @@ check "serial bumped above 1" eval '(( $(sql "SELECT split_part(content, '"' '"'
 # ---- switchover: hv2 takes over, its pdns answers --------------------------------------
 t0=$(now_ms)
 zk set /primary_node hv2 >/dev/null
-if wait_for 30 answers "dnsvm.$DOM" "$IP" && wait_for 30 has_pdns hv2; then
+# id.server is pdns' server-id (the node name): the answer must come from hv2, not
+# from hv1's pdns still holding the floating address
+server_id() { dig +short +time=1 +tries=1 @"$FLOAT" id.server CH TXT 2>/dev/null | tr -d '"' | head -n1; }
+from_hv2() { [[ $(server_id) == hv2 ]] && answers "dnsvm.$DOM" "$IP"; }
+if wait_for 30 from_hv2; then
 	pass "after the switchover dnsvm.$DOM is answered by hv2 ($(($(now_ms) - t0)) ms)"
 else
-	fail "after the switchover hv2 answers" "got '$(answer "dnsvm.$DOM")', pdns on hv2: $(pdns_pid hv2)"
+	fail "after the switchover hv2 answers" "id.server '$(server_id)', got '$(answer "dnsvm.$DOM")', pdns on hv2: $(pdns_pid hv2)"
 fi
 check "hv1's pdns_server stopped" wait_for 10 no_pdns hv1
 check "hv1 logged the relinquish" logged hv1 "DNS aggregator: relinquishing: stopping"
@@ -186,4 +197,8 @@ for n in hv1 hv2; do
 done
 for n in hv1 hv2; do node_stop "$n" 20 || true; done
 check "no pdns_server left" eval '[[ -z $(pgrep -u pvct-dns -x pdns_server) ]]'
+for n in hv1 hv2; do
+	check "$n: pdns_server stopped by SIGTERM every time (no SIGKILL fallback)" \
+		eval '! grep -q "still running after" "$(node_log '$n')"'
+done
 finish
