@@ -270,13 +270,14 @@ static void dns_networks(struct dns_ctx *c, struct ipc_msg *m)
 	for (size_t i = 0; nets && i < n; i++) {
 		const struct netdef *d = &defs[i];
 		const struct netdef_addr *gw = d->gw4.set ? &d->gw4 : &d->gw6;
-		if (!d->managed || d->domain[0] == '\0' || !gw->set)
+		struct dns_net *x = &nets[k];
+		/* a trailing dot ("net.example.") would never match the transfer's owner
+		 * names: the zone is stored and queried without it */
+		if (!d->managed || !gw->set ||
+		    dns_axfr_zone_name(d->domain, x->domain, sizeof x->domain) != 0)
 			continue;
-		struct dns_net *x = &nets[k++];
+		k++;
 		x->vni = d->vni;
-		for (size_t j = 0; d->domain[j] && j + 1 < sizeof x->domain; j++)
-			x->domain[j] = (char)(d->domain[j] >= 'A' && d->domain[j] <= 'Z' ?
-					      d->domain[j] - 'A' + 'a' : d->domain[j]);
 		snprintf(x->server, sizeof x->server, "%s", gw->text);
 		x->server[strcspn(x->server, "/")] = '\0';
 		snprintf(x->ns, sizeof x->ns, "%s", d->ns);
