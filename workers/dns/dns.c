@@ -48,7 +48,8 @@ struct dns_ctx {
 	int db_down;  /* an outage was logged */
 	int restart_ms, restart_due; /* pdns restart backoff */
 	int axfr_failed; /* in this round: the next one comes sooner */
-	int soon;        /* a round is due within DNS_LEASE_MS: leases do not postpone it */
+	uint64_t sync_due; /* mono_ms() when sync_timer fires */
+	int again;       /* a lease came during a round: the next round follows soon */
 	size_t pos;      /* the round's step: 0 database, i = network i-1 */
 	int phase;       /* of that network: 0 zone row, 1 transfer, 2 store */
 	struct dns_zone pending; /* transferred, not yet stored */
@@ -73,6 +74,19 @@ static void dns_sync_at(struct dns_ctx *c, uint64_t ms)
 	if (c->sync_timer)
 		ev_timer_cancel(c->w->loop, c->sync_timer);
 	c->sync_timer = ev_timer(c->w->loop, ms, dns_sync_cb, c);
+	/* without it the zones would never sync again: a new worker will */
+	if (c->sync_timer == 0)
+		fatalx("DNS aggregator: cannot arm the sync timer (out of memory)");
+	c->sync_due = mono_ms() + ms;
+}
+
+/* The next step within ms: brought forward, never pushed back (a storm of leases
+ * must not postpone a round). */
+static void dns_sync_within(struct dns_ctx *c, uint64_t ms)
+{
+	if (c->sync_timer && c->sync_due <= mono_ms() + ms)
+		return;
+	dns_sync_at(c, ms);
 }
 
 /* pdns died while we are primary: start it again, after a delay that doubles while
@@ -113,6 +127,7 @@ static void dns_round_reset(struct dns_ctx *c)
 {
 	c->pos = 0;
 	c->phase = 0;
+	c->again = 0;
 	dns_axfr_zone_free(&c->pending);
 }
 
@@ -176,13 +191,15 @@ static int dns_step_net(struct dns_ctx *c, struct dns_net *n)
 
 static void dns_round_done(struct dns_ctx *c)
 {
+	uint64_t next = c->again ? DNS_LEASE_MS : c->axfr_failed ? DNS_AXFR_RETRY_MS : DNS_SYNC_MS;
+
 	if (c->db_down)
 		log_info("DNS aggregator: the DNS database is reachable again");
 	c->db_down = 0;
 	c->backoff_ms = 0;
 	dns_round_reset(c);
 	dns_status(c);
-	dns_sync_at(c, c->axfr_failed ? DNS_AXFR_RETRY_MS : DNS_SYNC_MS);
+	dns_sync_at(c, next);
 }
 
 /*
@@ -196,7 +213,6 @@ static void dns_sync_cb(struct ev_loop *loop, void *arg)
 	struct dns_ctx *c = arg;
 
 	c->sync_timer = 0;
-	c->soon = 0;
 	if (!c->primary || !c->nets_known)
 		return; /* the arrival of the networks schedules the first round */
 	if (c->pos == 0) {
@@ -293,17 +309,23 @@ static void dns_networks(struct dns_ctx *c, struct ipc_msg *m)
 	c->nets_known = 1;
 	dns_round_reset(c); /* indexes into the old list are void */
 	log_info("DNS aggregator: %zu client network zone(s)", k);
-	if (c->primary)
+	/* a database outage keeps its backoff (its timer starts the next round) */
+	if (c->primary && (!c->db_down || c->sync_timer == 0))
 		dns_sync_at(c, DNS_SOON_MS);
 }
 
 /* MSG_DNS_LEASES: a DHCP lease changed; its record reaches pdns in one round. */
 static void dns_leases(struct dns_ctx *c)
 {
-	if (!c->primary || !c->nets_known || c->soon || c->db_down)
+	if (!c->primary || !c->nets_known || c->db_down)
 		return; /* a database outage keeps its backoff */
-	c->soon = 1;
-	dns_sync_at(c, DNS_LEASE_MS);
+	if (c->pos > 0) {
+		/* mid-round: its network may be transferred already; the round goes on
+		 * at its pace and the next one follows DNS_LEASE_MS after it */
+		c->again = 1;
+		return;
+	}
+	dns_sync_within(c, DNS_LEASE_MS);
 }
 
 static void dns_dispatch(struct worker *w, struct ipc_msg *m)
