@@ -12,6 +12,7 @@
 #  - PostgreSQL stopped: logged, no worker restart, a switchover still completes;
 #    PostgreSQL back (with TLS): the aggregator reconnects over TLS
 #  - PostgreSQL silent (packets dropped): the same, and no worker killed as hung
+#  - PostgreSQL stopped (kill -STOP): the worker's step deadline ends the calls
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$PVCT_ROOT/tests/lib/netns.sh"
@@ -188,6 +189,23 @@ nft delete table inet pvct_s20
 check "hv2 reconnects once PostgreSQL answers again" wait_for 40 eval '(( $(nback hv2) > b0 ))'
 if wait_for 15 answers "dnsvm.$DOM" "$IP"; then pass "hv2 answers dnsvm.$DOM again"; else
 	fail "hv2 answers dnsvm.$DOM again" "got '$(answer "dnsvm.$DOM")'"; fi
+
+# ---- PostgreSQL stopped (kill -STOP): its kernel still accepts and acknowledges, so ----
+# ---- only the worker's own step deadline ends a call; never killed as hung ------------
+pg_pids() { local m; m=$(head -n1 "$PG_DATA/postmaster.pid"); echo "$m" $(pgrep -P "$m"); }
+W2=$(node_worker hv2 dns-aggregator)
+r0=$(nretry hv2)
+kill -STOP $(pg_pids)
+on_exit "kill -CONT $(pg_pids) 2>/dev/null || true"
+zk add-reservation $VNI 52:54:00:10:01:98 10.101.0.98 stoppedvm >/dev/null # a round now
+check "hv2 logs the stopped database" wait_for 20 eval '(( $(nretry hv2) > r0 ))'
+check "... as a call past the step's deadline" logged hv2 "no answer within the step's"
+sleep 4
+check_eq "hv2's dns-aggregator survived the stopped database" "$W2" "$(node_worker hv2 dns-aggregator)"
+check "no worker was killed as hung" eval '! grep -q "(hung)" "$(node_log hv1)" "$(node_log hv2)"'
+b0=$(nback hv2)
+kill -CONT $(pg_pids)
+check "hv2 reconnects once PostgreSQL runs again" wait_for 40 eval '(( $(nback hv2) > b0 ))'
 
 # ---- a deleted network's zone goes -----------------------------------------------------
 zk delete -r /networks/$VNI >/dev/null

@@ -31,6 +31,7 @@
 #define DNS_REAP_MS 500
 #define DNS_PDNS_STABLE_MS 10000
 #define DNS_AXFR_TIMEOUT_MS 1500 /* one step of a round: under the hang timeout */
+#define DNS_DB_STEP_MS 2000   /* the database calls of one step: under the hang timeout */
 #define DNS_AXFR_RETRY_MS 1000 /* a transfer failed: right after a takeover, dnsmasq
 				 * is often still starting */
 
@@ -205,7 +206,8 @@ static void dns_round_done(struct dns_ctx *c)
 /*
  * A round is cut in steps, one timer callback each, so that the loop answers the
  * supervisor's heartbeat (hang_timeout_ms, 3.2 s by default) between them: each
- * step blocks at most one bounded libpq call or one transfer (dns_db_new, axfr_net.c).
+ * step blocks at most DNS_DB_STEP_MS in libpq calls (db.c) or one transfer
+ * (axfr_net.c, DNS_AXFR_TIMEOUT_MS).
  * Step 0: connect, schema, prune; then three per network (dns_step_net).
  */
 static void dns_sync_cb(struct ev_loop *loop, void *arg)
@@ -215,6 +217,7 @@ static void dns_sync_cb(struct ev_loop *loop, void *arg)
 	c->sync_timer = 0;
 	if (!c->primary || !c->nets_known)
 		return; /* the arrival of the networks schedules the first round */
+	dns_db_deadline(c->db, DNS_DB_STEP_MS);
 	if (c->pos == 0) {
 		c->axfr_failed = 0;
 		if (dns_db_ready(c->db) != 0 || dns_db_zones_prune(c->db, c->nets, c->nnets) != 0) {
