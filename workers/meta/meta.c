@@ -178,7 +178,7 @@ static void listen_retry(struct ev_loop *loop, void *arg)
 	struct meta_ctx *m = arg;
 
 	m->listen_timer = 0;
-	if (m->primary && !m->asked && !meta_http_running(m->http))
+	if (m->primary && !meta_http_running(m->http))
 		listen_ask(m);
 }
 
