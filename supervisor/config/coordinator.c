@@ -1,6 +1,8 @@
 /*
  * coordinator.c: pvc.coordinator: the dns and metadata databases (required when
- * networking is enabled; only net-router receives their passwords, see role.c).
+ * networking is enabled). Each password goes to one worker only (config_for_role()
+ * in role.c): the dns database's to dns-aggregator, the metadata database's to
+ * metadata.
  */
 #include "config_int.h"
 

@@ -32,6 +32,12 @@ primary() { zk get /primary_node 2>/dev/null || true; }
 primary_is_node() { [[ $(primary) == hv[12] ]]; }
 holds_md() { ip -n "$(ns_of "$1")" -o addr show dev lo 2>/dev/null | grep -q ' 169.254.169.254/'; }
 listens() { ip netns exec "$(ns_of "$1")" ss -Hltn 'sport = :80' 2>/dev/null | grep -q 169.254.169.254; }
+# nothing listens on :80 in $1's namespace; fails (not passes) if ss cannot be run there
+listens_not() {
+	local out
+	out=$(ip netns exec "$(ns_of "$1")" ss -Hltn 'sport = :80') || return 1
+	[[ -z $out ]]
+}
 has_vmbr() { ip -n "$(ns_of "$1")" link show "vmbr$VNI" >/dev/null 2>&1; }
 lease_in_zk() { zk get "/networks/$VNI/dhcp4_leases/$VMMAC/ipaddr" >/dev/null 2>&1; }
 meta_dhcp() {

@@ -211,6 +211,18 @@ static void test_hostile(void **state)
 	rr_head(&p, DNS_T_A, 1, 3);
 	put(&p, ip, 3);
 	expect_error(&p, "malformed A");
+	/* a SOA of another owner where the closing one belongs: an error, with its text */
+	head(&p, ID, 0x8400, 2);
+	soa(&p, 1);
+	label(&p, "x");
+	ptr(&p, 12);
+	rr_head(&p, DNS_T_SOA, 600, 5 + 2 + 20);
+	label(&p, "ns");
+	ptr(&p, 12);
+	ptr(&p, 12);
+	for (int i = 0; i < 5; i++)
+		put32(&p, 1);
+	expect_error(&p, "a SOA of x.net.test inside the transfer of zone net.test");
 	/* not starting with the SOA */
 	head(&p, ID, 0x8400, 1);
 	a_rec(&p, "x", ip);
@@ -244,6 +256,22 @@ static void test_query(void **state)
 	assert_int_equal(dns_axfr_query(ZONE, 1, b, 10), -1);
 }
 
+static void test_zone_name(void **state)
+{
+	char out[16];
+
+	(void)state;
+	assert_int_equal(dns_axfr_zone_name("Net.Test.", out, sizeof out), 0);
+	assert_string_equal(out, "net.test");
+	assert_int_equal(dns_axfr_zone_name("net.test..", out, sizeof out), 0);
+	assert_string_equal(out, "net.test");
+	assert_int_equal(dns_axfr_zone_name("net.test", out, sizeof out), 0);
+	assert_string_equal(out, "net.test");
+	assert_int_equal(dns_axfr_zone_name(".", out, sizeof out), -1);
+	assert_int_equal(dns_axfr_zone_name("", out, sizeof out), -1);
+	assert_int_equal(dns_axfr_zone_name("a-rather-long.example.", out, sizeof out), -1);
+}
+
 static void test_in_zone(void **state)
 {
 	(void)state;
@@ -264,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_in_zone),
+		cmocka_unit_test(test_zone_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

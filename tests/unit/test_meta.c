@@ -105,6 +105,51 @@ static void test_join(void **state)
 	assert_string_equal(out[1].profile, "");
 }
 
+/* An IP that leads to two VMs is refused (ambiguous), never answered with either. */
+static void test_join_ambiguous(void **state)
+{
+	struct meta_lease leases[5] = {{"52:54:00:00:00:01", "10.0.0.11"},
+				       {"52:54:00:00:00:02", "10.0.0.11"}, /* stale: two VMs */
+				       {"52:54:00:00:00:03", "10.0.0.13"},
+				       {"52:54:00:00:00:04", "10.0.0.13"}, /* both of VM three */
+				       {"52:54:00:00:00:05", "10.0.0.15"}}; /* MAC on two VMs */
+	struct meta_vminfo vms[4];
+	struct meta_vm out[5];
+
+	(void)state;
+	memset(vms, 0, sizeof(vms));
+	for (int i = 0; i < 4; i++) {
+		snprintf(vms[i].uuid, sizeof(vms[i].uuid), "0a1b2c3d-0000-4000-8000-00000000000%d", i + 1);
+		snprintf(vms[i].name, sizeof(vms[i].name), "vm%d", i + 1);
+		strcpy(vms[i].profile, "p");
+	}
+	strcpy(vms[0].macs[0], "52:54:00:00:00:01");
+	vms[0].nmacs = 1;
+	strcpy(vms[1].macs[0], "52:54:00:00:00:02");
+	vms[1].nmacs = 1;
+	strcpy(vms[2].macs[0], "52:54:00:00:00:03");
+	strcpy(vms[2].macs[1], "52:54:00:00:00:04");
+	strcpy(vms[2].macs[2], "52:54:00:00:00:05");
+	vms[2].nmacs = 3;
+	strcpy(vms[3].macs[0], "52:54:00:00:00:05");
+	vms[3].nmacs = 1;
+	assert_int_equal(meta_scan_join(leases, 5, vms, 4, out), 3);
+	assert_string_equal(out[0].ip, "10.0.0.11");
+	assert_true(out[0].ambiguous);
+	assert_string_equal(out[0].uuid, "");
+	assert_string_equal(out[0].profile, "");
+	assert_string_equal(out[1].ip, "10.0.0.13");
+	assert_false(out[1].ambiguous);
+	assert_string_equal(out[1].name, "vm3");
+	assert_string_equal(out[2].ip, "10.0.0.15");
+	assert_true(out[2].ambiguous);
+	assert_string_equal(out[2].name, "");
+	/* the stale lease gone: the IP is the new VM's again */
+	assert_int_equal(meta_scan_join(leases + 1, 1, vms, 4, out), 1);
+	assert_false(out[0].ambiguous);
+	assert_string_equal(out[0].name, "vm2");
+}
+
 static void test_cache(void **state)
 {
 	static struct meta_cache c;
@@ -158,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_macs),
 		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_join_ambiguous),
 		cmocka_unit_test(test_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -237,6 +237,20 @@ static int zone_push(struct dns_zone *z, const struct dns_rr *rr)
 	return 0;
 }
 
+int dns_axfr_zone_name(const char *domain, char *out, size_t cap)
+{
+	size_t n = strlen(domain);
+
+	while (n > 0 && domain[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= cap)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(domain[i] >= 'A' && domain[i] <= 'Z' ? domain[i] - 'A' + 'a' : domain[i]);
+	out[n] = '\0';
+	return 0;
+}
+
 int dns_axfr_in_zone(const char *name, const char *zone)
 {
 	size_t ln = strlen(name), lz = strlen(zone);
@@ -279,8 +293,12 @@ static int rr_read(const struct rd *r, size_t *off, const char *zone, struct dns
 		seterr(err, errlen, "the transfer does not start with the zone's SOA");
 		return -1;
 	}
-	if (rr.type == DNS_T_SOA && z->n > 0)
-		return strcmp(rr.name, zone) == 0 ? 1 : -1;
+	if (rr.type == DNS_T_SOA && z->n > 0) {
+		if (strcmp(rr.name, zone) == 0)
+			return 1;
+		seterr(err, errlen, "a SOA of %s inside the transfer of zone %s", rr.name, zone);
+		return -1;
+	}
 	if (z->n == 0) {
 		if (rc != 0 || strcmp(rr.name, zone) != 0) {
 			seterr(err, errlen, "the opening SOA is not the zone %s's", zone);

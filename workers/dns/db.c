@@ -4,9 +4,19 @@
  * AXFRDaemonInstance do: one domain row per network domain (type NATIVE, account
  * 'internal') with an SOA and NS records, and the records transferred from the
  * network's dnsmasq. Every change of a zone is one transaction: PowerDNS never
- * sees a zone half updated. Every libpq call is bounded (dns_db_new), so an
- * unreachable database costs about two seconds per call, never a hang.
+ * sees a zone half updated.
+ *
+ * No call waits past the step's deadline (dns_db_deadline, set by dns.c before each
+ * step of a round): libpq is driven without blocking (PQconnectStart/PQconnectPoll,
+ * PQsendQuery*) and the socket polled until that deadline. Server-side limits
+ * (statement_timeout) and TCP ones (tcp_user_timeout, keepalives) do not cover a
+ * server that is alive but stopped (kill -STOP, a hung host with a live kernel):
+ * its kernel accepts and acknowledges, nothing answers. A step that runs past its
+ * deadline drops the connection; the worker keeps answering the supervisor.
+ * (Resolving a host name, in PQconnectStart, is the one wait left unbounded.)
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +25,7 @@
 
 #include "dns_int.h"
 #include "log.h"
+#include "pvc.h"
 
 #define DNS_SCHEMA "/usr/share/pdns-backend-pgsql/schema/schema.pgsql.sql"
 #define DNS_SCHEMA_MAX (1 << 20)
@@ -23,7 +34,15 @@ struct dns_db {
 	char conninfo[1024];
 	PGconn *c;
 	char err[512];
+	uint64_t deadline; /* mono_ms() by which the current step's calls end */
+	int budget_ms;
 };
+
+void dns_db_deadline(struct dns_db *d, int budget_ms)
+{
+	d->budget_ms = budget_ms;
+	d->deadline = mono_ms() + (uint64_t)budget_ms;
+}
 
 static void conninfo_add(char *out, size_t cap, const char *key, const char *val)
 {
@@ -104,14 +123,90 @@ static void db_seterr(struct dns_db *d, const char *what, const PGresult *r)
 	d->err[strcspn(d->err, "\n")] = '\0';
 }
 
+/* The step's deadline passed: the connection is in an unknown state, dropped. */
+static int db_timeout(struct dns_db *d, const char *what)
+{
+	snprintf(d->err, sizeof d->err, "%s: no answer within the step's %d ms (the database "
+		 "hangs?)", what, d->budget_ms);
+	dns_db_reset(d);
+	return -1;
+}
+
+/* Wait for the socket (events) until the deadline: 0 ready, -1 deadline or error. */
+static int db_wait(struct dns_db *d, short events)
+{
+	for (;;) {
+		uint64_t now = mono_ms();
+		if (now >= d->deadline)
+			return -1;
+		struct pollfd p = {.fd = PQsocket(d->c), .events = events};
+		if (p.fd < 0)
+			return -1;
+		int rc = poll(&p, 1, (int)(d->deadline - now));
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int bad_status(const PGresult *r)
+{
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+}
+
+/* Send a statement (params NULL and n < 0: the simple protocol, several statements)
+ * and collect its results by the deadline: the first failed one, else the last.
+ * *timed_out set when the deadline passed (the connection then dropped). */
+static PGresult *db_run(struct dns_db *d, const char *what, const char *sql, int n,
+			const char *const *params, int *timed_out)
+{
+	PGresult *keep = NULL, *r;
+	int f;
+
+	*timed_out = 0;
+	if (d->c == NULL)
+		return NULL;
+	if ((n < 0 ? PQsendQuery(d->c, sql) : PQsendQueryParams(d->c, sql, n, NULL, params, NULL,
+								  NULL, 0)) != 1)
+		return NULL;
+	while ((f = PQflush(d->c)) == 1)
+		if (db_wait(d, POLLIN | POLLOUT) != 0 || PQconsumeInput(d->c) != 1)
+			break;
+	for (;;) {
+		while (f == 0 && PQisBusy(d->c))
+			if (db_wait(d, POLLIN) != 0 || PQconsumeInput(d->c) != 1)
+				f = -1;
+		if (f != 0 || (r = PQgetResult(d->c)) == NULL)
+			break;
+		if (keep == NULL || (bad_status(r) && !bad_status(keep))) {
+			PQclear(keep);
+			keep = r;
+		} else {
+			PQclear(r);
+		}
+	}
+	if (f != 0 && mono_ms() >= d->deadline) {
+		PQclear(keep);
+		*timed_out = 1;
+		(void)db_timeout(d, what);
+		return NULL;
+	}
+	return keep;
+}
+
 /* Run a statement; 0 when its status is ok. */
 static int db_exec(struct dns_db *d, const char *what, const char *sql, int n,
 		   const char *const *params, PGresult **out)
 {
-	PGresult *r = PQexecParams(d->c, sql, n, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	int timed_out;
+	PGresult *r = db_run(d, what, sql, n, params, &timed_out);
 
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+	if (timed_out)
+		return -1;
+	if (bad_status(r)) {
 		db_seterr(d, what, r);
 		PQclear(r);
 		return -1;
@@ -123,11 +218,16 @@ static int db_exec(struct dns_db *d, const char *what, const char *sql, int n,
 	return 0;
 }
 
+/* After an error inside a transaction; keeps the error text of that error. */
 static int db_rollback(struct dns_db *d)
 {
-	PGresult *r = PQexec(d->c, "ROLLBACK");
+	char err[sizeof d->err];
+	int timed_out;
 
-	PQclear(r);
+	memcpy(err, d->err, sizeof err);
+	if (d->c != NULL)
+		PQclear(db_run(d, "ROLLBACK", "ROLLBACK", 0, NULL, &timed_out));
+	memcpy(d->err, err, sizeof err);
 	return -1;
 }
 
@@ -154,14 +254,12 @@ static int db_schema(struct dns_db *d)
 		return -1;
 	}
 	sql[n] = '\0';
-	r = PQexec(d->c, sql); /* several statements: the simple protocol */
-	free(sql);
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		db_seterr(d, "creating the PowerDNS schema from " DNS_SCHEMA, r);
-		PQclear(r);
+	/* several statements: the simple protocol */
+	if (db_exec(d, "creating the PowerDNS schema from " DNS_SCHEMA, sql, -1, NULL, NULL) != 0) {
+		free(sql);
 		return -1;
 	}
-	PQclear(r);
+	free(sql);
 	log_info("created the PowerDNS schema in database %s", PQdb(d->c));
 	return 0;
 }
@@ -171,8 +269,16 @@ int dns_db_ready(struct dns_db *d)
 	if (d->c != NULL && PQstatus(d->c) == CONNECTION_OK)
 		return 0;
 	dns_db_reset(d);
-	d->c = PQconnectdb(d->conninfo);
-	if (d->c == NULL || PQstatus(d->c) != CONNECTION_OK) {
+	d->c = PQconnectStart(d->conninfo);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	if (d->c == NULL || PQstatus(d->c) == CONNECTION_BAD)
+		st = PGRES_POLLING_FAILED;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		if (db_wait(d, st == PGRES_POLLING_READING ? POLLIN : POLLOUT) != 0)
+			return db_timeout(d, "connecting to the DNS database");
+		st = PQconnectPoll(d->c);
+	}
+	if (st == PGRES_POLLING_FAILED || PQsetnonblocking(d->c, 1) != 0) {
 		db_seterr(d, "connecting to the DNS database", NULL);
 		dns_db_reset(d);
 		return -1;

@@ -31,6 +31,7 @@
 #define DNS_REAP_MS 500
 #define DNS_PDNS_STABLE_MS 10000
 #define DNS_AXFR_TIMEOUT_MS 1500 /* one step of a round: under the hang timeout */
+#define DNS_DB_STEP_MS 2000   /* the database calls of one step: under the hang timeout */
 #define DNS_AXFR_RETRY_MS 1000 /* a transfer failed: right after a takeover, dnsmasq
 				 * is often still starting */
 
@@ -48,7 +49,8 @@ struct dns_ctx {
 	int db_down;  /* an outage was logged */
 	int restart_ms, restart_due; /* pdns restart backoff */
 	int axfr_failed; /* in this round: the next one comes sooner */
-	int soon;        /* a round is due within DNS_LEASE_MS: leases do not postpone it */
+	uint64_t sync_due; /* mono_ms() when sync_timer fires */
+	int again;       /* a lease came during a round: the next round follows soon */
 	size_t pos;      /* the round's step: 0 database, i = network i-1 */
 	int phase;       /* of that network: 0 zone row, 1 transfer, 2 store */
 	struct dns_zone pending; /* transferred, not yet stored */
@@ -73,6 +75,19 @@ static void dns_sync_at(struct dns_ctx *c, uint64_t ms)
 	if (c->sync_timer)
 		ev_timer_cancel(c->w->loop, c->sync_timer);
 	c->sync_timer = ev_timer(c->w->loop, ms, dns_sync_cb, c);
+	/* without it the zones would never sync again: a new worker will */
+	if (c->sync_timer == 0)
+		fatalx("DNS aggregator: cannot arm the sync timer (out of memory)");
+	c->sync_due = mono_ms() + ms;
+}
+
+/* The next step within ms: brought forward, never pushed back (a storm of leases
+ * must not postpone a round). */
+static void dns_sync_within(struct dns_ctx *c, uint64_t ms)
+{
+	if (c->sync_timer && c->sync_due <= mono_ms() + ms)
+		return;
+	dns_sync_at(c, ms);
 }
 
 /* pdns died while we are primary: start it again, after a delay that doubles while
@@ -113,6 +128,7 @@ static void dns_round_reset(struct dns_ctx *c)
 {
 	c->pos = 0;
 	c->phase = 0;
+	c->again = 0;
 	dns_axfr_zone_free(&c->pending);
 }
 
@@ -176,19 +192,22 @@ static int dns_step_net(struct dns_ctx *c, struct dns_net *n)
 
 static void dns_round_done(struct dns_ctx *c)
 {
+	uint64_t next = c->again ? DNS_LEASE_MS : c->axfr_failed ? DNS_AXFR_RETRY_MS : DNS_SYNC_MS;
+
 	if (c->db_down)
 		log_info("DNS aggregator: the DNS database is reachable again");
 	c->db_down = 0;
 	c->backoff_ms = 0;
 	dns_round_reset(c);
 	dns_status(c);
-	dns_sync_at(c, c->axfr_failed ? DNS_AXFR_RETRY_MS : DNS_SYNC_MS);
+	dns_sync_at(c, next);
 }
 
 /*
  * A round is cut in steps, one timer callback each, so that the loop answers the
  * supervisor's heartbeat (hang_timeout_ms, 3.2 s by default) between them: each
- * step blocks at most one bounded libpq call or one transfer (dns_db_new, axfr_net.c).
+ * step blocks at most DNS_DB_STEP_MS in libpq calls (db.c) or one transfer
+ * (axfr_net.c, DNS_AXFR_TIMEOUT_MS).
  * Step 0: connect, schema, prune; then three per network (dns_step_net).
  */
 static void dns_sync_cb(struct ev_loop *loop, void *arg)
@@ -196,9 +215,9 @@ static void dns_sync_cb(struct ev_loop *loop, void *arg)
 	struct dns_ctx *c = arg;
 
 	c->sync_timer = 0;
-	c->soon = 0;
 	if (!c->primary || !c->nets_known)
 		return; /* the arrival of the networks schedules the first round */
+	dns_db_deadline(c->db, DNS_DB_STEP_MS);
 	if (c->pos == 0) {
 		c->axfr_failed = 0;
 		if (dns_db_ready(c->db) != 0 || dns_db_zones_prune(c->db, c->nets, c->nnets) != 0) {
@@ -270,13 +289,14 @@ static void dns_networks(struct dns_ctx *c, struct ipc_msg *m)
 	for (size_t i = 0; nets && i < n; i++) {
 		const struct netdef *d = &defs[i];
 		const struct netdef_addr *gw = d->gw4.set ? &d->gw4 : &d->gw6;
-		if (!d->managed || d->domain[0] == '\0' || !gw->set)
+		struct dns_net *x = &nets[k];
+		/* a trailing dot ("net.example.") would never match the transfer's owner
+		 * names: the zone is stored and queried without it */
+		if (!d->managed || !gw->set ||
+		    dns_axfr_zone_name(d->domain, x->domain, sizeof x->domain) != 0)
 			continue;
-		struct dns_net *x = &nets[k++];
+		k++;
 		x->vni = d->vni;
-		for (size_t j = 0; d->domain[j] && j + 1 < sizeof x->domain; j++)
-			x->domain[j] = (char)(d->domain[j] >= 'A' && d->domain[j] <= 'Z' ?
-					      d->domain[j] - 'A' + 'a' : d->domain[j]);
 		snprintf(x->server, sizeof x->server, "%s", gw->text);
 		x->server[strcspn(x->server, "/")] = '\0';
 		snprintf(x->ns, sizeof x->ns, "%s", d->ns);
@@ -292,17 +312,23 @@ static void dns_networks(struct dns_ctx *c, struct ipc_msg *m)
 	c->nets_known = 1;
 	dns_round_reset(c); /* indexes into the old list are void */
 	log_info("DNS aggregator: %zu client network zone(s)", k);
-	if (c->primary)
+	/* a database outage keeps its backoff (its timer starts the next round) */
+	if (c->primary && (!c->db_down || c->sync_timer == 0))
 		dns_sync_at(c, DNS_SOON_MS);
 }
 
 /* MSG_DNS_LEASES: a DHCP lease changed; its record reaches pdns in one round. */
 static void dns_leases(struct dns_ctx *c)
 {
-	if (!c->primary || !c->nets_known || c->soon || c->db_down)
+	if (!c->primary || !c->nets_known || c->db_down)
 		return; /* a database outage keeps its backoff */
-	c->soon = 1;
-	dns_sync_at(c, DNS_LEASE_MS);
+	if (c->pos > 0) {
+		/* mid-round: its network may be transferred already; the round goes on
+		 * at its pace and the next one follows DNS_LEASE_MS after it */
+		c->again = 1;
+		return;
+	}
+	dns_sync_within(c, DNS_LEASE_MS);
 }
 
 static void dns_dispatch(struct worker *w, struct ipc_msg *m)

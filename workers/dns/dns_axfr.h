@@ -55,6 +55,11 @@ int dns_axfr_query(const char *zone, uint16_t id, uint8_t *buf, size_t cap);
 int dns_axfr_parse_msg(const uint8_t *msg, size_t len, uint16_t id, const char *zone,
 		       struct dns_zone *z, char *err, size_t errlen);
 
+/* A network's domain as a zone name: lower-case, without trailing dots ("Net.Test."
+ * and "net.test" are one zone; the AXFR answer's owner names carry no dot). 0, or -1
+ * if nothing is left or it does not fit in cap. */
+int dns_axfr_zone_name(const char *domain, char *out, size_t cap);
+
 /* Whether `name` is `zone` or below it (both lower-case, no trailing dot). */
 int dns_axfr_in_zone(const char *name, const char *zone);
 

@@ -25,6 +25,9 @@ struct dns_net {
 struct dns_db;
 struct dns_db *dns_db_new(const struct pvc_config *cfg);
 void dns_db_free(struct dns_db *d);
+/* The calls from now on end within budget_ms (one step of a round, under the
+ * supervisor's hang timeout); one past it fails and drops the connection. */
+void dns_db_deadline(struct dns_db *d, int budget_ms);
 /* Connect if not connected and make sure the schema exists: 0 or -1 (logged by
  * the caller from dns_db_error). */
 int dns_db_ready(struct dns_db *d);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +85,35 @@ static int pdns_write_conf(const struct pvc_config *cfg, const char *dir)
 	return 0;
 }
 
+/* The forked child: async-signal-safe calls only, then pdns_server. */
+static _Noreturn void pdns_child(char *const argv[], char *const envp[])
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE};
+	sigset_t none;
+
+	/* a worker killed (as hung, or crashed) takes its pdns along: the next one
+	 * must be able to bind port 53 again */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+		_exit(126);
+	/* the worker ignores these, and an ignored signal stays ignored across execve:
+	 * pdns_server would shrug off dns_pdns_stop()'s SIGTERM and be SIGKILLed */
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (signal(sigs[i], SIG_DFL) == SIG_ERR)
+			_exit(126);
+	if (sigemptyset(&none) != 0 || sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+		_exit(126);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0)
+		_exit(126);
+	/* none of the worker's descriptors (its supervisor channel, the database and
+	 * AXFR sockets) goes to pdns_server; 1 and 2 stay the worker's log */
+	if (syscall(SYS_close_range, 3, ~0U, 0) != 0)
+		for (int fd = 3; fd < 65536; fd++)
+			(void)close(fd);
+	execve(DNS_PDNS_BIN, argv, envp);
+	_exit(127);
+}
+
 int dns_pdns_start(struct dns_pdns *p, const struct pvc_config *cfg)
 {
 	char dir[CFG_PATH_MAX + 16], cdir[CFG_PATH_MAX + 32];
@@ -101,17 +131,8 @@ int dns_pdns_start(struct dns_pdns *p, const struct pvc_config *cfg)
 		log_warn("pdns: fork");
 		return -1;
 	}
-	if (pid == 0) {
-		/* a worker killed (as hung, or crashed) takes its pdns along: the next one
-		 * must be able to bind port 53 again */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
-			_exit(126);
-		int null = open("/dev/null", O_RDONLY);
-		if (null >= 0)
-			dup2(null, 0);
-		execve(DNS_PDNS_BIN, argv, envp);
-		_exit(127);
-	}
+	if (pid == 0)
+		pdns_child(argv, envp);
 	p->pid = pid;
 	p->started_ms = pdns_now_ms();
 	log_info("pdns: started PowerDNS zone aggregator (pid %d)", (int)pid);

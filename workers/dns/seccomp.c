@@ -45,6 +45,7 @@ static const struct sandbox_sys dns_syscalls[] = {
 	SANDBOX_SYS(dup2),
 	SANDBOX_SYS(dup3),
 	SANDBOX_SYS(dup),
+	SANDBOX_SYS(close_range), /* the child closes the worker's descriptors */
 	SANDBOX_SYS(arch_prctl),
 	SANDBOX_SYS(set_tid_address),
 	/* sockets: pdns listens, libpq and the AXFR client connect */

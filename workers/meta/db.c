@@ -75,7 +75,7 @@ static void db_unwatch(struct meta_db *d)
 	d->timer = 0;
 }
 
-void meta_db_close(struct meta_db *d)
+static void db_disconnect(struct meta_db *d)
 {
 	db_unwatch(d);
 	if (d->conn)
@@ -95,6 +95,17 @@ static void db_answer(struct meta_db *d, enum meta_ud_state st, const char *data
 	d->done(d->arg, name, st, data, len);
 }
 
+void meta_db_close(struct meta_db *d)
+{
+	db_disconnect(d);
+	/* a new term connects at once, whatever the last term's backoff */
+	d->retry_at_ms = 0;
+	d->backoff_ms = 0;
+	/* the fetch in progress is answered: left pending, it would keep meta_db_busy()
+	 * true and no user-data would ever be fetched again */
+	db_answer(d, META_UD_DBERR, NULL, 0);
+}
+
 static void db_fail(struct meta_db *d, const char *what)
 {
 	const char *msg = d->conn ? PQerrorMessage(d->conn) : "";
@@ -111,7 +122,7 @@ static void db_fail(struct meta_db *d, const char *what)
 	log_errx("metadata: database %s@%s:%d/%s: %s failed: %s (answering 503; retry in %llu ms)",
 		 d->cfg->user, d->cfg->host, d->cfg->port, d->cfg->name, what, one,
 		 (unsigned long long)next);
-	meta_db_close(d);
+	db_disconnect(d);
 	d->backoff_ms = next;
 	d->retry_at_ms = mono_ms() + d->backoff_ms;
 	d->logged_down = 1;
@@ -248,9 +259,8 @@ static void db_step(struct meta_db *d)
 		return;
 	}
 	/* idle: a notice or the server closing the connection */
-	if (d->conn && (PQconsumeInput(d->conn) != 1 || PQstatus(d->conn) != CONNECTION_OK)) {
-		meta_db_close(d);
-	}
+	if (d->conn && (PQconsumeInput(d->conn) != 1 || PQstatus(d->conn) != CONNECTION_OK))
+		db_disconnect(d);
 }
 
 static int db_connect(struct meta_db *d)

@@ -217,6 +217,12 @@ static enum MHD_Result serve(struct meta_http *h, struct MHD_Connection *con, st
 	vm = meta_cache_find_vm(c, ip);
 	if (vm == NULL)
 		return unknown_client(h, con, rq, ip);
+	if (vm->ambiguous) {
+		/* never another VM's data: the scan logged the conflict */
+		pthread_mutex_unlock(&c->mu);
+		snprintf(val, sizeof(val), "%s maps to more than one VM (DHCP leases or MACs): refused\n", ip);
+		return text(h, con, 409, val);
+	}
 	if (route == META_R_USERDATA)
 		return userdata(h, con, rq, vm);
 	strlcpy_pvc(val, route == META_R_INSTANCE_ID ? vm->uuid

@@ -14,6 +14,7 @@
  * thread (http.c) asks for a scan or a user-data fetch.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@
 #include "zkreq.h"
 
 #define META_SCAN_DEADLINE_MS 3000 /* a scan not finished by then fails (503) */
+/* the listening socket is asked for again after a failure, while primary */
+#define META_LISTEN_RETRY_MIN_MS 200
+#define META_LISTEN_RETRY_MAX_MS 5000
 
 struct meta_ctx {
 	struct worker *w;
@@ -37,6 +41,7 @@ struct meta_ctx {
 	struct ipc_zkreq_client zk;
 	int primary, asked, evfd;
 	uint64_t scan_deadline, period_timer;
+	uint64_t listen_timer, listen_backoff_ms;
 };
 
 static void pump(struct meta_ctx *m);
@@ -166,6 +171,44 @@ static void period(struct ev_loop *loop, void *arg)
 	m->period_timer = ev_timer(loop, META_SCAN_PERIOD_MS, period, m);
 }
 
+static void listen_ask(struct meta_ctx *m);
+
+static void listen_retry(struct ev_loop *loop, void *arg)
+{
+	struct meta_ctx *m = arg;
+
+	m->listen_timer = 0;
+	if (m->primary && !meta_http_running(m->http))
+		listen_ask(m);
+}
+
+/* A primary that does not serve asks again, 200 ms doubling to 5 s: a failure of the
+ * supervisor's socket or of MHD must not leave the metadata API down for a term. */
+static void listen_later(struct meta_ctx *m)
+{
+	uint64_t next = m->listen_backoff_ms ? m->listen_backoff_ms * 2 : META_LISTEN_RETRY_MIN_MS;
+
+	if (!m->primary || m->listen_timer)
+		return;
+	m->listen_backoff_ms = next > META_LISTEN_RETRY_MAX_MS ? META_LISTEN_RETRY_MAX_MS : next;
+	m->listen_timer = ev_timer(m->w->loop, m->listen_backoff_ms, listen_retry, m);
+	if (m->listen_timer == 0)
+		log_errx("metadata: cannot arm the listening socket's retry timer: not serving");
+	else
+		log_warnx("metadata: asking for the listening socket again in %llu ms",
+			  (unsigned long long)m->listen_backoff_ms);
+}
+
+static void listen_ask(struct meta_ctx *m)
+{
+	if (worker_send(m->w, MSG_META_LISTEN_OPEN, ROLE_SUPERVISOR, NULL, 0) != 0) {
+		log_errx("metadata: cannot ask the supervisor for the listening socket");
+		listen_later(m);
+		return;
+	}
+	m->asked = 1;
+}
+
 static void set_primary(struct meta_ctx *m, int primary)
 {
 	if (primary == m->primary)
@@ -174,14 +217,16 @@ static void set_primary(struct meta_ctx *m, int primary)
 	if (primary) {
 		log_info("metadata: primary: starting the metadata API at 169.254.169.254:80");
 		scan_start(m);
-		m->asked = 1;
-		if (worker_send(m->w, MSG_META_LISTEN_OPEN, ROLE_SUPERVISOR, NULL, 0) != 0)
-			log_errx("metadata: cannot ask the supervisor for the listening socket");
+		m->listen_backoff_ms = 0;
+		listen_ask(m);
 		m->period_timer = ev_timer(m->w->loop, META_SCAN_PERIOD_MS, period, m);
 		return;
 	}
 	log_info("metadata: not primary: stopping the metadata API");
 	meta_http_stop(m->http);
+	if (m->listen_timer)
+		ev_timer_cancel(m->w->loop, m->listen_timer);
+	m->listen_timer = 0;
 	if (m->period_timer)
 		ev_timer_cancel(m->w->loop, m->period_timer);
 	m->period_timer = 0;
@@ -209,6 +254,7 @@ static void listen_fd(struct meta_ctx *m, struct ipc_msg *msg)
 	if (err != 0 || msg->fd < 0) {
 		log_errx("metadata: no listening socket from the supervisor: %s",
 			 err > 0 ? strerror((int)err) : "malformed answer");
+		listen_later(m);
 		return;
 	}
 	if (!m->primary || meta_http_running(m->http))
@@ -216,14 +262,23 @@ static void listen_fd(struct meta_ctx *m, struct ipc_msg *msg)
 	pthread_mutex_lock(&m->cache.mu);
 	m->cache.serving = 1;
 	pthread_mutex_unlock(&m->cache.mu);
-	if (meta_http_start(m->http, msg->fd) != 0) {
+	int fd = msg->fd;
+	msg->fd = -1; /* MHD's now, or closed below: never closed twice */
+	if (meta_http_start(m->http, fd) != 0) {
 		log_errx("metadata: cannot start the HTTP server");
 		pthread_mutex_lock(&m->cache.mu);
 		m->cache.serving = 0;
 		pthread_mutex_unlock(&m->cache.mu);
+		/* whether a failed MHD_start_daemon() closed a socket given with
+		 * MHD_OPTION_LISTEN_SOCKET depends on where it failed (its late error
+		 * paths close it, its early ones do not); no other thread of this worker opens
+		 * descriptors (the HTTP thread is not running), so one still open is ours */
+		if (fcntl(fd, F_GETFD) != -1)
+			(void)close(fd);
+		listen_later(m);
 		return;
 	}
-	msg->fd = -1; /* MHD's now */
+	m->listen_backoff_ms = 0;
 	log_ok("metadata: serving http://169.254.169.254:80/");
 	status(m);
 }

@@ -67,6 +67,10 @@ struct meta_vm {
 	char uuid[META_UUID_MAX];
 	char name[META_NAME_MAX];
 	char profile[META_NAME_MAX];
+	/* the IP maps to more than one VM (a stale and a new lease, a MAC on two VMs):
+	 * refused (409) rather than answered with either VM's data; uuid, name and
+	 * profile are empty */
+	int ambiguous;
 };
 
 enum meta_ud_state { META_UD_NONE, META_UD_OK, META_UD_EMPTY, META_UD_DBERR, META_UD_TOOBIG };
@@ -125,7 +129,9 @@ int meta_scan_running(const struct meta_scan *s);
 /* Drop a running scan (its requests cancelled, late replies ignored; done is not
  * called) and the MACs kept from earlier scans. */
 void meta_scan_abort(struct meta_scan *s);
-/* Pure: build the IP map from leases (mac, ip) and VMs; exported for the unit test. */
+/* Pure: build the IP map from leases (mac, ip) and VMs, one entry per IP (out has room
+ * for nleases); an IP whose leases lead to more than one VM gets one entry with
+ * ambiguous set. Exported for the unit test. */
 struct meta_lease {
 	char mac[META_MAC_MAX];
 	char ip[META_IP_MAX];

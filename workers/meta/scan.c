@@ -58,6 +58,7 @@ struct meta_scan {
 	size_t nvms;
 	struct prev_vm *prev; /* the last successful scan's MACs, sorted by uuid */
 	size_t nprev;
+	size_t nambiguous; /* of the last scan: logged when it changes */
 };
 
 static void reply_cb(void *arg, struct ipc_zkreq *r, int rc, struct ipc_strv *rep);
@@ -188,6 +189,7 @@ void meta_scan_abort(struct meta_scan *s)
 	free(s->prev);
 	s->prev = NULL;
 	s->nprev = 0;
+	s->nambiguous = 0; /* the next term's map logs its conflicts again */
 	if (!s->running)
 		return;
 	s->running = 0;
@@ -301,6 +303,23 @@ static void on_get(struct meta_scan *s, enum kind k, uint32_t idx, const struct 
 		s->vms[idx].nmacs = meta_route_xml_macs(val, len, s->vms[idx].macs, META_VM_MACS);
 }
 
+static void scan_log_ambiguous(struct meta_scan *s, const struct meta_vm *out, size_t n)
+{
+	size_t k = 0;
+	const char *first = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (out[i].ambiguous && k++ == 0)
+			first = out[i].ip;
+	if (k != s->nambiguous && k > 0)
+		log_warnx("metadata: %zu client IP(s) map to more than one VM (first %s: two "
+			  "leases, or a MAC on two VMs): their requests are refused (409)",
+			  k, first);
+	else if (k != s->nambiguous)
+		log_info("metadata: every client IP maps to one VM again");
+	s->nambiguous = k;
+}
+
 static void scan_finish(struct meta_scan *s)
 {
 	struct meta_vm *out = NULL;
@@ -314,6 +333,7 @@ static void scan_finish(struct meta_scan *s)
 			failed = 1;
 		else
 			n = meta_scan_join(s->leases, s->nleases, s->vms, s->nvms, out);
+		scan_log_ambiguous(s, out, n);
 	}
 	s->running = 0;
 	scan_free_lists(s);
@@ -353,6 +373,57 @@ static int macref_cmp(const void *a, const void *b)
 	return strcmp(((const struct macref *)a)->mac, ((const struct macref *)b)->mac);
 }
 
+/* The VM of a MAC: its index, -1 if none, -2 if two VMs have that MAC. */
+static long mac_vm(const struct macref *refs, size_t nrefs, const char *mac)
+{
+	struct macref key;
+	const struct macref *hit, *lo, *hi;
+
+	memcpy(key.mac, mac, META_MAC_MAX);
+	hit = bsearch(&key, refs, nrefs, sizeof(*refs), macref_cmp);
+	if (hit == NULL)
+		return -1;
+	for (lo = hit; lo > refs && strcmp(lo[-1].mac, mac) == 0; lo--)
+		;
+	for (hi = hit; hi + 1 < refs + nrefs && strcmp(hi[1].mac, mac) == 0; hi++)
+		;
+	for (const struct macref *r = lo; r <= hi; r++)
+		if (r->vm != hit->vm)
+			return -2;
+	return (long)hit->vm;
+}
+
+static int vm_ip_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct meta_vm *)a)->ip, ((const struct meta_vm *)b)->ip);
+}
+
+/* Sorted by IP, one entry per IP: entries of one IP naming different VMs (or one
+ * already ambiguous) become one ambiguous entry. Returns the new count. */
+static size_t join_dedup(struct meta_vm *out, size_t n)
+{
+	size_t w = 0;
+
+	if (n > 1)
+		qsort(out, n, sizeof(*out), vm_ip_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct meta_vm *prev = w ? &out[w - 1] : NULL;
+		if (prev != NULL && strcmp(prev->ip, out[i].ip) == 0) {
+			if (out[i].ambiguous || strcmp(prev->uuid, out[i].uuid) != 0) {
+				memset(prev->uuid, 0, sizeof(prev->uuid));
+				memset(prev->name, 0, sizeof(prev->name));
+				memset(prev->profile, 0, sizeof(prev->profile));
+				prev->ambiguous = 1;
+			}
+			continue;
+		}
+		if (w != i)
+			out[w] = out[i];
+		w++;
+	}
+	return w;
+}
+
 size_t meta_scan_join(const struct meta_lease *leases, size_t nleases,
 		      const struct meta_vminfo *vms, size_t nvms, struct meta_vm *out)
 {
@@ -369,24 +440,22 @@ size_t meta_scan_join(const struct meta_lease *leases, size_t nleases,
 	qsort(refs, nrefs, sizeof(*refs), macref_cmp);
 	for (size_t i = 0; i < nleases; i++) {
 		const struct meta_lease *l = &leases[i];
-		struct macref key, *hit;
-		const struct meta_vminfo *v;
+		long vi;
 
-		if (l->ip[0] == '\0')
+		if (l->ip[0] == '\0' || (vi = mac_vm(refs, nrefs, l->mac)) == -1)
 			continue;
-		memcpy(key.mac, l->mac, META_MAC_MAX);
-		hit = bsearch(&key, refs, nrefs, sizeof(*refs), macref_cmp);
-		if (hit == NULL)
-			continue;
-		v = &vms[hit->vm];
 		memset(&out[n], 0, sizeof(out[n]));
 		strlcpy_pvc(out[n].ip, l->ip, sizeof(out[n].ip));
 		strlcpy_pvc(out[n].mac, l->mac, sizeof(out[n].mac));
-		strlcpy_pvc(out[n].uuid, v->uuid, sizeof(out[n].uuid));
-		strlcpy_pvc(out[n].name, v->name, sizeof(out[n].name));
-		strlcpy_pvc(out[n].profile, v->profile, sizeof(out[n].profile));
+		if (vi == -2) {
+			out[n++].ambiguous = 1;
+			continue;
+		}
+		strlcpy_pvc(out[n].uuid, vms[vi].uuid, sizeof(out[n].uuid));
+		strlcpy_pvc(out[n].name, vms[vi].name, sizeof(out[n].name));
+		strlcpy_pvc(out[n].profile, vms[vi].profile, sizeof(out[n].profile));
 		n++;
 	}
 	free(refs);
-	return n;
+	return join_dedup(out, n);
 }
