@@ -35,15 +35,22 @@
 #define CC_CEPH_WAIT_MS 30000 /* the ceph worker's own calls time out after 4 s each */
 #define CC_HOLD_MS 1000       /* the reference keeps its lock 1 s after answering */
 #define CC_FENCE_MAX 8
+#define CC_CHUNK 32          /* volumes per MSG_CEPH_CMD (the ceph worker's job size) */
+#define CC_FENCE_VOLS 1024   /* volumes of one fence recovery: 32 messages */
 
 static const char *const pipes[2] = {"/cmd/domains", "/cmd/ceph"};
 
+/* one fence recovery's lock breaking: its volumes go in chunks of CC_CHUNK, one
+ * MSG_CEPH_CMD each ("<id>.<k>"), and cb runs once every chunk answered (or the
+ * time is over) */
 struct cc_fence {
 	struct zk_ctx *z;
 	char id[24];
 	void (*cb)(struct zk_ctx *z, uint64_t arg, int ok, const char *detail);
 	uint64_t arg;
 	uint64_t timer;
+	int pending, ok;
+	char detail[1024];
 };
 
 struct zk_cephcmd {
@@ -258,11 +265,16 @@ static void rbdlist_done(int rc, const char *value, int len, const struct Stat *
 		return;
 	}
 	snprintf(c->req_id, sizeof(c->req_id), "c%llu", (unsigned long long)++c->seq);
+	/* the timer first: a command sent must have its bound */
+	c->timer = ev_timer(z->loop, CC_CEPH_WAIT_MS, ceph_wait_over, z);
+	if (c->timer == 0) {
+		answer(z, c, 0, "cannot start a timer (out of memory)");
+		return;
+	}
 	if (ceph_send(z, c->req_id, img, n) != 0) {
 		answer(z, c, 0, "cannot reach the ceph worker");
 		return;
 	}
-	c->timer = ev_timer(z->loop, CC_CEPH_WAIT_MS, ceph_wait_over, z);
 }
 
 /* under the lock */
@@ -539,18 +551,50 @@ int zk_ceph_cmd_watch(struct zk_ctx *z, const char *path)
 
 /* ---- RBD locks for fence recovery ------------------------------------------------ */
 
+static void fence_clear(struct cc_fence *f)
+{
+	f->cb = NULL;
+	f->id[0] = '\0';
+	f->pending = 0;
+}
+
 static void fence_timeout(struct ev_loop *loop, void *arg)
 {
 	struct cc_fence *f = arg;
 	struct zk_ctx *z = f->z;
 	void (*cb)(struct zk_ctx *, uint64_t, int, const char *) = f->cb;
 	uint64_t a = f->arg;
+	char d[sizeof(f->detail) + 64];
 
+	snprintf(d, sizeof(d), "the ceph worker did not answer in time%s%s%s",
+		 f->detail[0] ? " (answers so far: " : "", f->detail, f->detail[0] ? ")" : "");
 	f->timer = 0;
-	f->cb = NULL;
-	f->id[0] = '\0';
+	fence_clear(f);
 	if (cb)
-		cb(z, a, 0, "the ceph worker did not answer in time");
+		cb(z, a, 0, d);
+}
+
+/* one chunk's answer into the recovery's; cb when it was the last */
+static void fence_chunk_done(struct zk_ctx *z, struct cc_fence *f, int ok, const char *detail)
+{
+	void (*cb)(struct zk_ctx *, uint64_t, int, const char *) = f->cb;
+	uint64_t a = f->arg;
+	size_t l = strlen(f->detail);
+	char d[sizeof(f->detail)];
+
+	if (!ok)
+		f->ok = 0;
+	if (l < sizeof(f->detail) - 1)
+		snprintf(f->detail + l, sizeof(f->detail) - l, "%s%s", l ? "; " : "", detail);
+	if (--f->pending > 0)
+		return;
+	if (f->timer)
+		ev_timer_cancel(z->loop, f->timer);
+	f->timer = 0;
+	memcpy(d, f->detail, sizeof(d));
+	ok = f->ok;
+	fence_clear(f);
+	cb(z, a, ok, d);
 }
 
 int zk_ceph_cmd_flush(struct zk_ctx *z, const char *rbdlists,
@@ -559,32 +603,60 @@ int zk_ceph_cmd_flush(struct zk_ctx *z, const char *rbdlists,
 {
 	struct zk_cephcmd *c = z->cephcmd;
 	char *buf = strdup(rbdlists);
-	const char *img[32];
+	const char **img = calloc(CC_FENCE_VOLS, sizeof(*img));
 	struct cc_fence *f = NULL;
-	int n;
+	int n, chunks, rc = -1;
 
-	if (buf == NULL)
-		return -1;
-	n = split_rbdlist(buf, img, 32);
+	if (buf == NULL || img == NULL)
+		goto out;
+	n = split_rbdlist(buf, img, CC_FENCE_VOLS);
 	for (int i = 0; i < CC_FENCE_MAX && f == NULL; i++)
 		if (c->fence[i].cb == NULL)
 			f = &c->fence[i];
 	if (n <= 0 || f == NULL || !z->cfg->enable_storage) {
-		free(buf);
-		return n == 0 ? 1 : -1;
+		rc = n == 0 ? 1 : -1;
+		goto out;
+	}
+	chunks = (n + CC_CHUNK - 1) / CC_CHUNK;
+	/* the ceph worker runs the chunks one after the other: each has the bound of one
+	 * command; the timer first, so that every chunk sent has its bound */
+	f->timer = ev_timer(z->loop, (uint64_t)CC_CEPH_WAIT_MS * (uint64_t)chunks, fence_timeout, f);
+	if (f->timer == 0) {
+		log_errx("ceph: cannot start the timer of an RBD lock flush (out of memory)");
+		goto out;
 	}
 	snprintf(f->id, sizeof(f->id), "f%llu", (unsigned long long)++c->seq);
-	if (ceph_send(z, f->id, img, n) != 0) {
-		free(buf);
-		f->id[0] = '\0';
-		return -1;
-	}
-	free(buf);
 	f->z = z;
 	f->cb = cb;
 	f->arg = arg;
-	f->timer = ev_timer(z->loop, CC_CEPH_WAIT_MS, fence_timeout, f);
-	return 0;
+	f->ok = 1;
+	f->pending = 0;
+	f->detail[0] = '\0';
+	for (int k = 0; k < chunks; k++) {
+		char id[40];
+		int m = n - k * CC_CHUNK < CC_CHUNK ? n - k * CC_CHUNK : CC_CHUNK;
+
+		snprintf(id, sizeof(id), "%s.%d", f->id, k);
+		if (ceph_send(z, id, img + k * CC_CHUNK, m) != 0) {
+			/* the chunks sent answer; the others count as failed */
+			f->ok = 0;
+			snprintf(f->detail, sizeof(f->detail), "%d of %d volume(s) not sent to the "
+				 "ceph worker", n - k * CC_CHUNK, n);
+			break;
+		}
+		f->pending++;
+	}
+	if (f->pending == 0) {
+		ev_timer_cancel(z->loop, f->timer);
+		f->timer = 0;
+		fence_clear(f);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(img);
+	free(buf);
+	return rc;
 }
 
 /* MSG_CEPH_RESULT [id, success|failure, detail] from the ceph worker */
@@ -605,15 +677,13 @@ void zk_ceph_cmd_result(struct zk_ctx *z, struct ipc_msg *msg)
 	} else {
 		for (int i = 0; i < CC_FENCE_MAX; i++) {
 			struct cc_fence *f = &c->fence[i];
-			void (*cb)(struct zk_ctx *, uint64_t, int, const char *) = f->cb;
-			if (cb == NULL || strcmp(f->id, sv.v[0]) != 0)
+			size_t l = strlen(f->id);
+
+			/* "<id>.<chunk>" */
+			if (f->cb == NULL || l == 0 || strncmp(f->id, sv.v[0], l) != 0 ||
+			    sv.v[0][l] != '.')
 				continue;
-			if (f->timer)
-				ev_timer_cancel(z->loop, f->timer);
-			f->timer = 0;
-			f->cb = NULL;
-			f->id[0] = '\0';
-			cb(z, f->arg, strcmp(sv.v[1], "success") == 0, sv.v[2]);
+			fence_chunk_done(z, f, strcmp(sv.v[1], "success") == 0, sv.v[2]);
 			break;
 		}
 	}
