@@ -122,16 +122,29 @@ PY
 check_eq "flush-locks of a VM without volumes" True "$out"
 
 # ---- /cmd/ceph osd_add: answered failure- by the named node -------------------------
+# The client says failure whatever it reads (its own command, unanswered, too): what
+# it read must be the node's answer.
 out=$(pvc_py <<PY
 from kazoo.client import KazooClient
 zk = KazooClient(hosts="$ZK_HOSTS"); zk.start()
 import daemon_lib.ceph as ceph
+import daemon_lib.zkhandler as zkhandler
+seen, readdata = [], zkhandler.readdata
+def spy(conn, key):
+    v = readdata(conn, key)
+    if key == "/cmd/ceph":
+        seen.append(v)
+    return v
+zkhandler.readdata = spy
 print(ceph.add_osd(zk, "hv2", "/dev/pvct-nodisk", "1.0"))
+print(seen)
 zk.stop()
 PY
 )
 check_eq "pvc storage osd add answered failure" \
-	"(False, 'ERROR: Failed to create new OSD; check node logs for details.')" "$out"
+	"(False, 'ERROR: Failed to create new OSD; check node logs for details.')" "$(sed -n 1p <<<"$out")"
+check_eq "the client read hv2's failure- answer" \
+	"['failure-osd_add hv2,/dev/pvct-nodisk,1.0']" "$(sed -n 2p <<<"$out")"
 check "hv2 says why" grep -q "osd_add hv2,/dev/pvct-nodisk,1.0: failed: pvcnoded does not create" "$(node_log hv2)"
 if grep -q "ceph command: osd_add" "$(node_log hv1)"; then
 	fail "hv1 leaves hv2's osd_add alone" "hv1 acted on it"
