@@ -37,6 +37,7 @@
 #define CC_FENCE_MAX 8
 #define CC_CHUNK 32          /* volumes per MSG_CEPH_CMD (the ceph worker's job size) */
 #define CC_FENCE_VOLS 1024   /* volumes of one fence recovery: 32 messages */
+#define CC_ORPHANS 8
 
 static const char *const pipes[2] = {"/cmd/domains", "/cmd/ceph"};
 
@@ -65,12 +66,16 @@ struct zk_cephcmd {
 	int rerun;          /* a watch fired while busy: read the pipe again after */
 	uint64_t seq;
 	struct cc_fence fence[CC_FENCE_MAX];
+	/* our lock contenders not deleted (connection lost, lost answer): by prefix */
+	struct { int pipe; char prefix[33]; } orphans[CC_ORPHANS];
+	int norphans;
 };
 
 struct cc_tok {
 	struct zk_ctx *z;
 	uint64_t gen;
 	int pipe;
+	char prefix[33]; /* the command's contender prefix when the call was made */
 };
 
 static struct cc_tok *tok_new(struct zk_ctx *z, uint64_t gen, int pipe)
@@ -81,8 +86,93 @@ static struct cc_tok *tok_new(struct zk_ctx *z, uint64_t gen, int pipe)
 		t->z = z;
 		t->gen = gen;
 		t->pipe = pipe;
+		strlcpy_pvc(t->prefix, z->cephcmd ? z->cephcmd->prefix : "", sizeof(t->prefix));
 	}
 	return t;
+}
+
+/* ---- contenders left behind ----------------------------------------------------- */
+
+/* A contender we could not delete (connection down, a lost answer, a create whose
+ * answer was lost) lives as long as our session, which survives a disconnection:
+ * every later lock on that pipe, ours and the clients' (their read lock queues
+ * behind it), would wait for it. So it is remembered by its random prefix and
+ * looked for once the session is back (as fence_lock.c's orphans). */
+static void orphan_add(struct zk_ctx *z, int pipe, const char *prefix)
+{
+	struct zk_cephcmd *c = z->cephcmd;
+
+	if (z->closing || prefix[0] == '\0')
+		return;
+	for (int i = 0; i < c->norphans; i++)
+		if (strcmp(c->orphans[i].prefix, prefix) == 0)
+			return;
+	if (c->norphans >= CC_ORPHANS) {
+		log_warnx("ceph command: lock contender %s/%s* left to expire with the session "
+			  "(too many to clean up)", pipes[pipe], prefix);
+		return;
+	}
+	c->orphans[c->norphans].pipe = pipe;
+	strlcpy_pvc(c->orphans[c->norphans].prefix, prefix, sizeof(c->orphans[0].prefix));
+	c->norphans++;
+	log_warnx("ceph command: lock contender %s/%s* not removed yet: looked for again "
+		  "after reconnecting", pipes[pipe], prefix);
+}
+
+static void orphan_delete_done(int rc, const void *data)
+{
+	const struct cc_tok *t = data;
+
+	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING)
+		orphan_add(t->z, t->pipe, t->prefix);
+	free((void *)data);
+}
+
+static void orphan_children_done(int rc, const struct String_vector *sv, const void *data)
+{
+	const struct cc_tok *t = data;
+	struct zk_ctx *z = t->z;
+
+	if (rc == ZOK && !z->closing) {
+		for (int i = 0; sv && i < sv->count; i++) {
+			char path[320];
+			struct cc_tok *d;
+
+			if (sv->data[i] == NULL || strncmp(sv->data[i], t->prefix, 32) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pipes[t->pipe], sv->data[i]);
+			if ((d = malloc(sizeof(*d))) != NULL)
+				*d = *t;
+			if (d == NULL || !zk_session_usable(z) ||
+			    zoo_adelete(z->zh, path, -1, orphan_delete_done, d) != ZOK) {
+				free(d);
+				orphan_add(z, t->pipe, t->prefix);
+			} else
+				log_info("ceph command: deleting the lock contender %s left behind", path);
+		}
+	} else if (rc != ZNONODE && rc != ZCLOSING) {
+		orphan_add(z, t->pipe, t->prefix);
+	}
+	free((void *)data);
+}
+
+static void orphans_sweep(struct zk_ctx *z)
+{
+	struct zk_cephcmd *c = z->cephcmd;
+	int n = c->norphans;
+
+	c->norphans = 0;
+	for (int i = 0; i < n; i++) {
+		struct cc_tok *t = tok_new(z, 0, c->orphans[i].pipe);
+		if (t)
+			strlcpy_pvc(t->prefix, c->orphans[i].prefix, sizeof(t->prefix));
+		if (t == NULL || !zk_session_usable(z) ||
+		    zoo_aget_children(z->zh, pipes[t->pipe], 0, orphan_children_done, t) != ZOK) {
+			if (t)
+				orphan_add(z, t->pipe, t->prefix); /* re-added: next time */
+			free(t);
+		}
+	}
 }
 
 /* the state if the completion still belongs to the current command */
@@ -118,9 +208,13 @@ static void release_done(int rc, const void *data)
 	struct zk_ctx *z = ((const struct cc_tok *)data)->z;
 	struct zk_cephcmd *c = tok_cur(data, &z);
 
-	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING)
+	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING) {
+		const struct cc_tok *t = data;
+
 		log_warnx("ceph command: cannot delete the lock contender on %s: %s",
-			  pipes[((const struct cc_tok *)data)->pipe], zk_session_err(rc));
+			  pipes[t->pipe], zk_session_err(rc));
+		orphan_add(z, t->pipe, t->prefix);
+	}
 	free((void *)data);
 	if (c)
 		cmd_end(z, c);
@@ -140,8 +234,9 @@ static void release(struct zk_ctx *z, struct zk_cephcmd *c)
 	t = tok_new(z, c->gen, c->pipe);
 	if (t == NULL || !zk_session_usable(z) ||
 	    zoo_adelete(z->zh, path, -1, release_done, t) != ZOK) {
-		/* ephemeral: gone with the session at the latest */
+		/* ephemeral, but our session may outlive the disconnection */
 		free(t);
+		orphan_add(z, c->pipe, c->prefix);
 		cmd_end(z, c);
 	}
 }
@@ -375,8 +470,13 @@ static void create_done(int rc, const char *name, const void *data)
 {
 	struct zk_ctx *z;
 	struct zk_cephcmd *c = tok_cur(data, &z);
+	const struct cc_tok *t = data;
 	const char *slash;
 
+	/* a create whose answer was lost may have created the contender; one created
+	 * for a command that ended meanwhile is nobody's: both looked for by prefix */
+	if ((rc != ZOK && rc != ZCLOSING && rc != ZNODEEXISTS) || (rc == ZOK && c == NULL))
+		orphan_add(z, t->pipe, t->prefix);
 	free((void *)data);
 	if (c == NULL)
 		return;
@@ -396,6 +496,8 @@ static void start(struct zk_ctx *z, struct zk_cephcmd *c, int pipe, const char *
 	char path[320];
 	struct cc_tok *t;
 
+	if (c->norphans)
+		orphans_sweep(z); /* a failed delete without a reconnection since */
 	c->gen = ++c->seq;
 	c->pipe = pipe;
 	strlcpy_pvc(c->data, data, sizeof(c->data));
@@ -527,10 +629,16 @@ void zk_ceph_cmd_connected(struct zk_ctx *z, int new_session)
 {
 	struct zk_cephcmd *c = z->cephcmd;
 
-	/* a new session lost our ephemeral contender and any command in progress */
-	if (new_session && c->gen) {
-		c->lock[0] = '\0';
-		cmd_end(z, c);
+	/* a new session lost our ephemeral contenders and any command in progress; the
+	 * same session kept those we could not delete: deleted now */
+	if (new_session) {
+		c->norphans = 0;
+		if (c->gen) {
+			c->lock[0] = '\0';
+			cmd_end(z, c);
+		}
+	} else {
+		orphans_sweep(z);
 	}
 	/* the reference watches /cmd/domains on hypervisors, /cmd/ceph on storage nodes */
 	if (z->cfg->enable_hypervisor)
