@@ -6,7 +6,7 @@
 #   - `pvc storage osd add` (ceph.py add_osd through /cmd/ceph) is answered failure-
 #     by the named node, with the reason in its log;
 #   - fence recovery breaks the dead node's lock on a VM's volume before the VM is
-#     placed elsewhere.
+#     placed elsewhere, past 32 volumes and past volumes that fail.
 # Two coordinators (hypervisor + storage, libvirt test driver), keepalive 1 s,
 # fence_intervals 3, a fake ipmitool first on PATH.
 set -euo pipefail
@@ -153,7 +153,10 @@ else pass "hv1 leaves hv2's osd_add alone"; fi
 # ---- fence recovery breaks the dead node's RBD locks ----------------------------------
 vmxml vm1 $U1 "$PVCT_WORK/vm1.xml"
 zkcli define-vm $U1 vm1 hv2 "$PVCT_WORK/vm1.xml" --state start >/dev/null
-zkcli set /domains/$U1/rbdlist vms/disk1 >/dev/null
+# 33 volumes that do not exist before disk1: two MSG_CEPH_CMD (32 volumes each at
+# most), and the second breaks disk1's lock after its first volume failed.
+vols=$(printf 'vms/none%d,' $(seq 0 32))vms/disk1
+zkcli set /domains/$U1/rbdlist "$vols" >/dev/null
 running_on() { grep -q "$2" <<<"$(get "/nodes/$1/runningdomains")"; }
 check "vm1 runs on hv2" wait_for 30 running_on hv2 $U1
 check "hv2's writer left its lock on disk1" killed_writer disk1
@@ -161,7 +164,10 @@ node_kill hv2
 check "hv2 marked dead" wait_for 30 zk_is /nodes/hv2/daemonstate dead
 check "vm1 recovered to hv1" wait_for 60 zk_is /domains/$U1/node hv1
 check "disk1's lock broken by the recovery" no_lock disk1
-l_broken=$(grep -n "fence: node hv2: RBD locks of its VMs broken" "$(node_log hv1)" | head -1 | cut -d: -f1)
+check "both chunks answered, the failures reported" grep -q \
+	"RBD locks of its VMs NOT broken (32 failure(s) on 32 volume(s), 0 lock(s) freed: cannot open volume none0: .*; 1 failure(s) on 2 volume(s), 1 lock(s) freed: cannot open volume none32" \
+	"$(node_log hv1)"
+l_broken=$(grep -n "fence: node hv2: RBD locks of its VMs" "$(node_log hv1)" | head -1 | cut -d: -f1)
 l_moved=$(grep -n "fence: node hv2: VM vm1 -> hv1" "$(node_log hv1)" | head -1 | cut -d: -f1)
 if [[ -n $l_broken && -n $l_moved ]] && ((l_broken < l_moved)); then
 	pass "locks broken before vm1 is placed on hv1"
