@@ -6,7 +6,7 @@
 #   - `pvc storage osd add` (ceph.py add_osd through /cmd/ceph) is answered failure-
 #     by the named node, with the reason in its log;
 #   - fence recovery breaks the dead node's lock on a VM's volume before the VM is
-#     placed elsewhere.
+#     placed elsewhere, past 32 volumes and past volumes that fail.
 # Two coordinators (hypervisor + storage, libvirt test driver), keepalive 1 s,
 # fence_intervals 3, a fake ipmitool first on PATH.
 set -euo pipefail
@@ -122,16 +122,29 @@ PY
 check_eq "flush-locks of a VM without volumes" True "$out"
 
 # ---- /cmd/ceph osd_add: answered failure- by the named node -------------------------
+# The client says failure whatever it reads (its own command, unanswered, too): what
+# it read must be the node's answer.
 out=$(pvc_py <<PY
 from kazoo.client import KazooClient
 zk = KazooClient(hosts="$ZK_HOSTS"); zk.start()
 import daemon_lib.ceph as ceph
+import daemon_lib.zkhandler as zkhandler
+seen, readdata = [], zkhandler.readdata
+def spy(conn, key):
+    v = readdata(conn, key)
+    if key == "/cmd/ceph":
+        seen.append(v)
+    return v
+zkhandler.readdata = spy
 print(ceph.add_osd(zk, "hv2", "/dev/pvct-nodisk", "1.0"))
+print(seen)
 zk.stop()
 PY
 )
 check_eq "pvc storage osd add answered failure" \
-	"(False, 'ERROR: Failed to create new OSD; check node logs for details.')" "$out"
+	"(False, 'ERROR: Failed to create new OSD; check node logs for details.')" "$(sed -n 1p <<<"$out")"
+check_eq "the client read hv2's failure- answer" \
+	"['failure-osd_add hv2,/dev/pvct-nodisk,1.0']" "$(sed -n 2p <<<"$out")"
 check "hv2 says why" grep -q "osd_add hv2,/dev/pvct-nodisk,1.0: failed: pvcnoded does not create" "$(node_log hv2)"
 if grep -q "ceph command: osd_add" "$(node_log hv1)"; then
 	fail "hv1 leaves hv2's osd_add alone" "hv1 acted on it"
@@ -140,7 +153,10 @@ else pass "hv1 leaves hv2's osd_add alone"; fi
 # ---- fence recovery breaks the dead node's RBD locks ----------------------------------
 vmxml vm1 $U1 "$PVCT_WORK/vm1.xml"
 zkcli define-vm $U1 vm1 hv2 "$PVCT_WORK/vm1.xml" --state start >/dev/null
-zkcli set /domains/$U1/rbdlist vms/disk1 >/dev/null
+# 33 volumes that do not exist before disk1: two MSG_CEPH_CMD (32 volumes each at
+# most), and the second breaks disk1's lock after its first volume failed.
+vols=$(printf 'vms/none%d,' $(seq 0 32))vms/disk1
+zkcli set /domains/$U1/rbdlist "$vols" >/dev/null
 running_on() { grep -q "$2" <<<"$(get "/nodes/$1/runningdomains")"; }
 check "vm1 runs on hv2" wait_for 30 running_on hv2 $U1
 check "hv2's writer left its lock on disk1" killed_writer disk1
@@ -148,7 +164,10 @@ node_kill hv2
 check "hv2 marked dead" wait_for 30 zk_is /nodes/hv2/daemonstate dead
 check "vm1 recovered to hv1" wait_for 60 zk_is /domains/$U1/node hv1
 check "disk1's lock broken by the recovery" no_lock disk1
-l_broken=$(grep -n "fence: node hv2: RBD locks of its VMs broken" "$(node_log hv1)" | head -1 | cut -d: -f1)
+check "both chunks answered, the failures reported" grep -q \
+	"RBD locks of its VMs NOT broken (32 failure(s) on 32 volume(s), 0 lock(s) freed: cannot open volume none0: .*; 1 failure(s) on 2 volume(s), 1 lock(s) freed: cannot open volume none32" \
+	"$(node_log hv1)"
+l_broken=$(grep -n "fence: node hv2: RBD locks of its VMs" "$(node_log hv1)" | head -1 | cut -d: -f1)
 l_moved=$(grep -n "fence: node hv2: VM vm1 -> hv1" "$(node_log hv1)" | head -1 | cut -d: -f1)
 if [[ -n $l_broken && -n $l_moved ]] && ((l_broken < l_moved)); then
 	pass "locks broken before vm1 is placed on hv1"

@@ -73,9 +73,22 @@ static void test_json_reader(void **state)
 	ceph_json_free(n);
 	/* garbage and truncation are refused, never half-read */
 	static const char *const bad[] = {"", "{", "[1,]", "{\"a\" 1}", "[1] x", "\"abc",
-					  "tru", "-", "1.", "{\"a\":\"\\", "[\"\x01\"]", "{1:2}"};
+					  "tru", "-", "1.", "{\"a\":\"\\", "[\"\x01\"]", "{1:2}",
+					  /* numbers: RFC 8259's grammar, nothing looser */
+					  "1+2", "1.2.3", "[1-2]", "01", "-01", "+1", ".5", "1e", "1e+",
+					  "1.e3", "--1", "1E5e", "[0x10]", "1.5-"};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
 		assert_null(ceph_json_parse(bad[k], strlen(bad[k])));
+	/* the whole number grammar is still taken */
+	{
+		static const char *const good[] = {"0", "-0", "10", "-0.5", "1e5", "1E+5", "2.5e-3",
+						   "[0,1,-2]", "123456789012"};
+		for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+			struct cj *g = ceph_json_parse(good[k], strlen(good[k]));
+			assert_non_null(g);
+			ceph_json_free(g);
+		}
+	}
 	/* nesting is bounded */
 	{
 		char deep[200];

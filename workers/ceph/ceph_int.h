@@ -29,9 +29,16 @@
 
 enum ceph_job_kind { CEPH_JOB_STATS, CEPH_JOB_LOCKS, CEPH_JOB_STOP };
 
+/* What a value belongs to: the cluster's head (/ceph, /ceph/radosdf) and the pools
+ * are the primary's, and dropped if the node lost primary meanwhile; the head is
+ * written in a batch of its own, so that no pool or OSD value refused by
+ * zk-election takes it down with its batch. */
+enum ceph_kv_group { CEPH_KV_HEAD, CEPH_KV_POOL, CEPH_KV_OSD };
+
 struct ceph_kv {
 	char path[160];
 	char *value; /* malloc'd, complete */
+	enum ceph_kv_group group;
 };
 
 struct ceph_job {
@@ -42,7 +49,13 @@ struct ceph_job {
 	int npools, nosds, total_osds;
 	char pools[CEPH_POOLS_MAX][128];
 	int64_t osds[CEPH_OSDS_MAX];
-	/* STATS out: every value complete, or the job failed (ok = 0) */
+	/* STATS out: every value complete. ok = 0: Ceph did not answer, nothing to
+	 * write. Otherwise the primary part (head_ok, else head_err says why) and
+	 * the OSD part (osds_ok, else osds_err) stand apart, and within the OSD part
+	 * each OSD (osd_ok[i]; a skipped one has a line in notes). */
+	int head_ok, osds_ok;
+	int osd_ok[CEPH_OSDS_MAX];
+	char head_err[256], osds_err[256];
 	struct ceph_kv kv[CEPH_KV_MAX];
 	int nkv;
 	char health[64];
@@ -55,10 +68,15 @@ struct ceph_job {
 	char id[CEPH_ID_MAX];
 	int nimages;
 	char images[CEPH_IMAGES_MAX][256];
-	int nbroken;
+	int nbroken, nfailed;
 	/* both */
 	int ok;
 	char err[512];
+	/* lines for the log, '\n'-terminated, malloc'd: the rados thread never logs
+	 * (the log goes to the supervisor channel the loop owns); the loop logs these
+	 * when the job comes back */
+	char *notes;
+	size_t notes_len;
 };
 
 struct ceph_rados {
@@ -68,6 +86,7 @@ struct ceph_rados {
 	pthread_cond_t cv;
 	struct ceph_job *queue, *done;
 	int wake[2];       /* rados thread -> loop: a job is done */
+	int wake_errno;    /* under mu: the last failed wake, for the loop to log */
 	/* rados thread only */
 	void *cluster;     /* rados_t, NULL while not connected */
 	char conf[256], keyring[256], client[80];
@@ -83,6 +102,10 @@ struct ceph_ctx {
 	int cycling;           /* reads outstanding or a stats job queued */
 	int reads;             /* ZooKeeper reads outstanding */
 	int stale;             /* failures in a row (logged on the first) */
+	int stale_head, stale_osds; /* the same, for one part of the cycle (statjob.c) */
+	char *notes;           /* the last cycle's notes: the same lines are not logged again */
+	char bad_pools[8][128]; /* pool names refused, each logged once */
+	int nbad_pools;
 	struct ceph_job *next; /* being filled by the ZooKeeper reads */
 	uint64_t prev_ms;
 	int nprev;
@@ -104,18 +127,28 @@ struct ceph_job *ceph_rados_take_done(struct ceph_rados *r);
 void ceph_rados_stop(struct ceph_rados *r);
 void ceph_rados_job_free(struct ceph_job *j);
 
-/* statjob.c, lockjob.c (rados thread): 0 done, -1 failed (j->err says why) */
+/* statjob.c, lockjob.c (rados thread): 0 done, -1 failed (j->err says why); a
+ * stats job is done once Ceph answered, each part saying how it went (head_ok,
+ * osds_ok) */
 int ceph_statjob_run(struct ceph_rados *r, struct ceph_job *j);
 int ceph_lockjob_run(struct ceph_rados *r, struct ceph_job *j);
 
 /* client.c (rados thread) */
 int ceph_client_connect(struct ceph_rados *r, char *err, size_t errsz);
 void ceph_client_disconnect(struct ceph_rados *r);
-int ceph_client_command(struct ceph_rados *r, int mgr, const char *cmd, char **out,
+/* The largest answer taken: 1 MiB for every command but `pg dump pgs`, whose
+ * answer grows with the placement groups (about 2 KiB each: a cluster of 4096 PGs
+ * answers some 8 MiB), hence 64 MiB for it. */
+#define CEPH_OUT_MAX (1u << 20)
+#define CEPH_PGDUMP_MAX (64u << 20)
+int ceph_client_command(struct ceph_rados *r, int mgr, const char *cmd, size_t max, char **out,
 			size_t *outlen, char *err, size_t errsz);
-struct cj *ceph_client_json(struct ceph_rados *r, int mgr, const char *cmd, char **raw,
-			    char *err, size_t errsz);
-int ceph_client_kv_add(struct ceph_job *j, const char *path, const char *value, size_t len);
+struct cj *ceph_client_json(struct ceph_rados *r, int mgr, const char *cmd, size_t max,
+			    char **raw, char *err, size_t errsz);
+int ceph_client_kv_add(struct ceph_job *j, const char *path, const char *value, size_t len,
+		       enum ceph_kv_group group);
+/* one line for the loop to log (dropped past 64 KiB or without memory) */
+void ceph_client_note(struct ceph_job *j, const char *line);
 
 /* seccomp.c */
 int ceph_seccomp_rules(void *scmp_ctx);

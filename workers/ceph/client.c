@@ -13,7 +13,6 @@
 #include "ceph_int.h"
 
 #define CEPH_TIMEOUT_S "4" /* mount, monitor/manager command, OSD op */
-#define CEPH_OUT_MAX (1 << 20)
 
 void ceph_client_disconnect(struct ceph_rados *r)
 {
@@ -73,9 +72,11 @@ int ceph_client_connect(struct ceph_rados *r, char *err, size_t errsz)
 	return 0;
 }
 
-/* One monitor (mgr = 0) or manager command; *out malloc'd, NUL-terminated. */
-int ceph_client_command(struct ceph_rados *r, int mgr, const char *cmd, char **out, size_t *outlen,
-		   char *err, size_t errsz)
+/* One monitor (mgr = 0) or manager command; *out malloc'd, NUL-terminated; an
+ * answer over max bytes is refused (librados has it in memory already, but the
+ * parse tree would cost several times that). */
+int ceph_client_command(struct ceph_rados *r, int mgr, const char *cmd, size_t max, char **out,
+			size_t *outlen, char *err, size_t errsz)
 {
 	const char *argv[1] = {cmd};
 	char *ob = NULL, *os = NULL;
@@ -86,7 +87,7 @@ int ceph_client_command(struct ceph_rados *r, int mgr, const char *cmd, char **o
 		rc = rados_mgr_command((rados_t)r->cluster, argv, 1, "", 0, &ob, &obl, &os, &osl);
 	else
 		rc = rados_mon_command((rados_t)r->cluster, argv, 1, "", 0, &ob, &obl, &os, &osl);
-	if (rc < 0 || obl > CEPH_OUT_MAX) {
+	if (rc < 0 || obl > max) {
 		snprintf(err, errsz, "%s command %s: %s%s%.*s", mgr ? "manager" : "monitor", cmd,
 			 rc < 0 ? strerror(-rc) : "answer too large", osl ? ": " : "",
 			 (int)(osl > 200 ? 200 : osl), os ? os : "");
@@ -111,14 +112,14 @@ int ceph_client_command(struct ceph_rados *r, int mgr, const char *cmd, char **o
 }
 
 /* A command's JSON answer parsed; the tree points into *raw (free both). */
-struct cj *ceph_client_json(struct ceph_rados *r, int mgr, const char *cmd, char **raw,
-			       char *err, size_t errsz)
+struct cj *ceph_client_json(struct ceph_rados *r, int mgr, const char *cmd, size_t max,
+			    char **raw, char *err, size_t errsz)
 {
 	size_t len;
 	struct cj *n;
 
 	*raw = NULL;
-	if (ceph_client_command(r, mgr, cmd, raw, &len, err, errsz) != 0)
+	if (ceph_client_command(r, mgr, cmd, max, raw, &len, err, errsz) != 0)
 		return NULL;
 	n = ceph_json_parse(*raw, len);
 	if (n == NULL)
@@ -127,7 +128,8 @@ struct cj *ceph_client_json(struct ceph_rados *r, int mgr, const char *cmd, char
 	return n;
 }
 
-int ceph_client_kv_add(struct ceph_job *j, const char *path, const char *value, size_t len)
+int ceph_client_kv_add(struct ceph_job *j, const char *path, const char *value, size_t len,
+		       enum ceph_kv_group group)
 {
 	struct ceph_kv *kv;
 
@@ -141,7 +143,25 @@ int ceph_client_kv_add(struct ceph_job *j, const char *path, const char *value, 
 		return -1;
 	memcpy(kv->value, value, len);
 	kv->value[len] = '\0';
+	kv->group = group;
 	j->nkv++;
 	return 0;
 }
 
+
+void ceph_client_note(struct ceph_job *j, const char *line)
+{
+	size_t l = strlen(line);
+	char *n;
+
+	if (j->notes_len + l + 2 > 64 * 1024)
+		return;
+	n = realloc(j->notes, j->notes_len + l + 2);
+	if (n == NULL)
+		return;
+	memcpy(n + j->notes_len, line, l);
+	n[j->notes_len + l] = '\n';
+	n[j->notes_len + l + 1] = '\0';
+	j->notes = n;
+	j->notes_len += l + 1;
+}

@@ -6,9 +6,10 @@
  * (/ceph/osds/<id>/node, as the reference's CephOSDInstance) and, on the primary,
  * which pools PVC knows (/ceph/pools); then the rados thread gathers the numbers and
  * builds the values; then each batch of up to five keys is one MSG_ZK_WRITE (one
- * ZooKeeper multi). A cycle that is still running when the next is due, or that
- * failed, writes nothing: the values stay as they were (stale) and one log line
- * says so.
+ * ZooKeeper multi), /ceph and /ceph/radosdf in a batch of their own. A cycle that
+ * is still running when the next is due, or that failed, writes nothing: the
+ * values stay as they were (stale) and one log line says so; the primary's part
+ * and the OSDs' part fail apart (statjob.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -87,6 +88,35 @@ static void osds_done(void *arg, struct ipc_zkreq *r, int rc, struct ipc_strv *r
 	maybe_submit(c);
 }
 
+/* The `<name>` rule of lib/policy.c's path table, which zk-election applies to
+ * /ceph/pools/<name>/stats: a name it would refuse is not asked for at all (its
+ * write would fail, and with it the rest of its batch). */
+static int pool_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* logged once per name (the first eight names; a cluster has few pools) */
+static void bad_pool(struct ceph_ctx *c, const char *name)
+{
+	for (int i = 0; i < c->nbad_pools; i++)
+		if (strncmp(c->bad_pools[i], name, sizeof(c->bad_pools[0]) - 1) == 0)
+			return;
+	log_warnx("ceph: pool \"%.80s\" skipped: its statistics path would be refused "
+		  "(a pool name is [A-Za-z0-9_.-], up to 63 characters, not starting with a dot)",
+		  name);
+	if (c->nbad_pools < (int)(sizeof(c->bad_pools) / sizeof(c->bad_pools[0])))
+		snprintf(c->bad_pools[c->nbad_pools++], sizeof(c->bad_pools[0]), "%s", name);
+}
+
 static void pools_done(void *arg, struct ipc_zkreq *r, int rc, struct ipc_strv *rep)
 {
 	struct ceph_ctx *c = arg;
@@ -99,8 +129,13 @@ static void pools_done(void *arg, struct ipc_zkreq *r, int rc, struct ipc_strv *
 	if (rc != 0 || j == NULL) {
 		read_failed(c, "/ceph/pools", rc);
 	} else {
-		for (uint32_t i = 2; i < rep->n && j->npools < CEPH_POOLS_MAX; i++)
+		for (uint32_t i = 2; i < rep->n && j->npools < CEPH_POOLS_MAX; i++) {
+			if (!pool_name_ok(rep->v[i])) {
+				bad_pool(c, rep->v[i]);
+				continue;
+			}
 			snprintf(j->pools[j->npools++], sizeof(j->pools[0]), "%s", rep->v[i]);
+		}
 	}
 	maybe_submit(c);
 }
@@ -109,6 +144,18 @@ static void stale(struct ceph_ctx *c, const char *why)
 {
 	if (c->stale++ == 0)
 		log_warnx("ceph: statistics stale (nothing written): %s", why);
+}
+
+/* one part of a cycle that answered failed: logged on the first in a row */
+static void part_stale(int *count, int ok, const char *what, const char *why)
+{
+	if (ok) {
+		if (*count)
+			log_info("ceph: %s written again after %d stale cycle(s)", what, *count);
+		*count = 0;
+	} else if ((*count)++ == 0) {
+		log_warnx("ceph: %s stale (not written): %s", what, why[0] ? why : "?");
+	}
 }
 
 static void maybe_submit(struct ceph_ctx *c)
@@ -177,20 +224,47 @@ static void write_done(void *arg, struct ipc_zkreq *r, int rc, struct ipc_strv *
 			  r->n >= 2 ? r->v[1] : "?", rc);
 }
 
+/* Batches of up to WRITE_BATCH values of one group. The primary's values (head,
+ * pools) are dropped if the node lost primary while the cycle ran: the new
+ * primary writes them now. */
 static void write_values(struct ceph_ctx *c, struct ceph_job *j)
 {
-	for (int i = 0; i < j->nkv; i += WRITE_BATCH) {
+	int i = 0;
+
+	while (i < j->nkv) {
 		const char *a[3 * WRITE_BATCH];
 		uint32_t n = 0;
+		int k = i;
 
-		for (int k = i; k < j->nkv && k < i + WRITE_BATCH; k++) {
+		for (; k < j->nkv && k < i + WRITE_BATCH && j->kv[k].group == j->kv[i].group; k++) {
 			a[n++] = "set";
 			a[n++] = j->kv[k].path;
 			a[n++] = j->kv[k].value;
 		}
-		if (ipc_zkreq_issue(&c->zk, MSG_ZK_WRITE, a, n, write_done, c) == NULL)
+		if (j->kv[i].group != CEPH_KV_OSD && !c->primary)
+			log_debug("ceph: no longer primary: %s and its batch not written",
+				  j->kv[i].path);
+		else if (ipc_zkreq_issue(&c->zk, MSG_ZK_WRITE, a, n, write_done, c) == NULL)
 			log_warnx("ceph: cannot queue the write of %s", j->kv[i].path);
+		i = k;
 	}
+}
+
+/* the job's notes, line by line, but not those the last cycle logged already */
+static void log_notes(struct ceph_ctx *c, struct ceph_job *j)
+{
+	const char *p = j->notes;
+
+	if (p && !(c->notes && strcmp(c->notes, p) == 0))
+		while (*p) {
+			size_t l = strcspn(p, "\n");
+
+			log_warnx("ceph: %.*s", (int)l, p);
+			p += l + (p[l] == '\n');
+		}
+	free(c->notes);
+	c->notes = j->notes;
+	j->notes = NULL;
 }
 
 static void stats_done(struct ceph_ctx *c, struct ceph_job *j)
@@ -203,13 +277,22 @@ static void stats_done(struct ceph_ctx *c, struct ceph_job *j)
 	if (c->stale)
 		log_info("ceph: statistics written again after %d stale cycle(s)", c->stale);
 	c->stale = 0;
+	if (j->primary)
+		part_stale(&c->stale_head, j->head_ok, "cluster statistics", j->head_err);
+	if (j->nosds > 0)
+		part_stale(&c->stale_osds, j->osds_ok, "OSD statistics", j->osds_err);
+	log_notes(c, j);
 	write_values(c, j);
-	c->nprev = j->nosds;
-	for (int i = 0; i < j->nosds; i++) {
-		c->prev_id[i] = j->osds[i];
-		c->prev[i] = j->totals[i];
+	if (j->nosds > 0 && j->osds_ok) {
+		/* the rates' base: the OSDs written; a skipped one starts afresh */
+		c->nprev = 0;
+		for (int i = 0; i < j->nosds; i++)
+			if (j->osd_ok[i]) {
+				c->prev_id[c->nprev] = j->osds[i];
+				c->prev[c->nprev++] = j->totals[i];
+			}
+		c->prev_ms = mono_ms();
 	}
-	c->prev_ms = mono_ms();
 	log_debug("ceph: statistics gathered in %" PRIu64 " ms (%d values)", j->took_ms, j->nkv);
 	if (c->w->cfg.log_keepalives && c->w->cfg.log_keepalive_storage_details)
 		log_info("Ceph cluster status: %s  Total OSDs: %d  Node OSDs: %d  "
@@ -227,16 +310,27 @@ void ceph_cycle_job_done(struct ceph_ctx *c, struct ceph_job *j)
 	if (j->kind == CEPH_JOB_STATS) {
 		stats_done(c, j);
 	} else {
-		char detail[600];
+		char detail[700];
 		const char *v[3] = {j->id, j->ok ? "success" : "failure", detail};
+		const char *p = j->notes;
 
+		/* the rados thread's lines, logged here (ceph_int.h) */
+		while (p && *p) {
+			size_t l = strcspn(p, "\n");
+
+			log_ok("ceph: %.*s", (int)l, p);
+			p += l + (p[l] == '\n');
+		}
 		if (j->ok)
 			snprintf(detail, sizeof(detail), "%d lock(s) freed on %d volume(s)",
 				 j->nbroken, j->nimages);
+		else if (j->nfailed)
+			snprintf(detail, sizeof(detail), "%d failure(s) on %d volume(s), %d lock(s) "
+				 "freed: %s", j->nfailed, j->nimages, j->nbroken, j->err);
 		else
 			snprintf(detail, sizeof(detail), "%s", j->err);
 		if (!j->ok)
-			log_warnx("ceph: flushing RBD locks (%s) failed: %s", j->id, j->err);
+			log_warnx("ceph: flushing RBD locks (%s) failed: %s", j->id, detail);
 		(void)worker_send_strv(c->w, MSG_CEPH_RESULT, ROLE_ZK, v, 3);
 	}
 	ceph_rados_job_free(j);

@@ -55,16 +55,37 @@ static int scan_lit(struct jp *p, const char *lit)
 	return 0;
 }
 
-static int scan_num(struct jp *p)
+static int digits(struct jp *p)
 {
 	const char *b = p->s;
 
+	while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
+		p->s++;
+	return p->s > b ? 0 : -1;
+}
+
+/* RFC 8259's number: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)? */
+static int scan_num(struct jp *p)
+{
 	if (p->s < p->end && *p->s == '-')
 		p->s++;
-	while (p->s < p->end && ((*p->s >= '0' && *p->s <= '9') || *p->s == '.' || *p->s == 'e' ||
-				 *p->s == 'E' || *p->s == '+' || *p->s == '-'))
+	if (p->s < p->end && *p->s == '0')
 		p->s++;
-	return p->s > b && (p->s[-1] >= '0' && p->s[-1] <= '9') ? 0 : -1;
+	else if (p->s >= p->end || *p->s < '1' || *p->s > '9' || digits(p) != 0)
+		return -1;
+	if (p->s < p->end && *p->s == '.') {
+		p->s++;
+		if (digits(p) != 0)
+			return -1;
+	}
+	if (p->s < p->end && (*p->s == 'e' || *p->s == 'E')) {
+		p->s++;
+		if (p->s < p->end && (*p->s == '+' || *p->s == '-'))
+			p->s++;
+		if (digits(p) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static struct cj *parse_value(struct jp *p, int depth);

@@ -49,15 +49,22 @@ static void *thread_main(void *arg)
 			j->ok = ceph_lockjob_run(r, j) == 0;
 		j->took_ms = mono_ms() - t0;
 		/* a timeout may leave the client half-dead: start afresh next time */
-		if (!j->ok && j->kind == CEPH_JOB_STATS)
+		if (j->kind == CEPH_JOB_STATS &&
+		    (!j->ok || (j->primary && !j->head_ok) || (j->nosds > 0 && !j->osds_ok)))
 			ceph_client_disconnect(r);
 		(void)pthread_mutex_lock(&r->mu);
 		for (tail = &r->done; *tail; tail = &(*tail)->next)
 			;
 		*tail = j;
 		(void)pthread_mutex_unlock(&r->mu);
-		if (write(r->wake[1], "j", 1) != 1 && errno != EAGAIN)
-			log_warnx("ceph: cannot wake the loop: %s", strerror(errno));
+		/* no log here (ceph_int.h): the loop logs a failed wake when it next runs */
+		if (write(r->wake[1], "j", 1) != 1 && errno != EAGAIN) {
+			int e = errno;
+
+			(void)pthread_mutex_lock(&r->mu);
+			r->wake_errno = e;
+			(void)pthread_mutex_unlock(&r->mu);
+		}
 	}
 }
 
@@ -97,13 +104,18 @@ struct ceph_job *ceph_rados_take_done(struct ceph_rados *r)
 {
 	struct ceph_job *d;
 	char buf[64];
+	int e;
 
 	while (read(r->wake[0], buf, sizeof(buf)) > 0)
 		;
 	(void)pthread_mutex_lock(&r->mu);
 	d = r->done;
 	r->done = NULL;
+	e = r->wake_errno;
+	r->wake_errno = 0;
 	(void)pthread_mutex_unlock(&r->mu);
+	if (e)
+		log_warnx("ceph: the rados thread could not wake the loop: %s", strerror(e));
 	return d;
 }
 
@@ -129,5 +141,6 @@ void ceph_rados_job_free(struct ceph_job *j)
 		return;
 	for (int i = 0; i < j->nkv; i++)
 		free(j->kv[i].value);
+	free(j->notes);
 	free(j);
 }

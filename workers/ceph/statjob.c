@@ -1,7 +1,11 @@
 /*
- * statjob.c: one statistics cycle in the rados thread (ceph_int.h). Everything is
- * gathered first; the values are built only when every call answered, so the loop
- * either writes complete values or nothing (stale, logged), never an empty /ceph.
+ * statjob.c: one statistics cycle in the rados thread (ceph_int.h). Two parts
+ * stand apart: the primary's (/ceph, /ceph/radosdf, the pools) and this node's
+ * OSDs, so that a manager that does not answer or one OSD missing from the maps
+ * leaves the cluster's status current. Within a part, the values are built only
+ * when every call it needs answered, so the loop writes complete values or none
+ * (stale, logged), never an empty /ceph; an OSD that cannot be built is skipped
+ * alone (a line in the job's notes, which the loop logs: this thread never logs).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,13 +43,15 @@ static int pool_stats(struct ceph_rados *r, struct ceph_job *j, struct sj *s)
 	int len = rados_pool_list((rados_t)r->cluster, names, sizeof(names));
 
 	if (len < 0 || len > (int)sizeof(names)) {
-		snprintf(j->err, sizeof(j->err), "rados_pool_list: %s",
+		snprintf(j->head_err, sizeof(j->head_err), "rados_pool_list: %s",
 			 len < 0 ? strerror(-len) : "too many pools");
 		return -1;
 	}
 	s->rs = calloc(CEPH_POOLS_MAX, sizeof(*s->rs));
-	if (s->rs == NULL)
+	if (s->rs == NULL) {
+		snprintf(j->head_err, sizeof(j->head_err), "out of memory");
 		return -1;
+	}
 	for (const char *n = names; *n && n < names + len && s->nrs < CEPH_POOLS_MAX;
 	     n += strlen(n) + 1) {
 		rados_ioctx_t io;
@@ -58,7 +64,7 @@ static int pool_stats(struct ceph_rados *r, struct ceph_job *j, struct sj *s)
 			rados_ioctx_destroy(io);
 		}
 		if (rc < 0) {
-			snprintf(j->err, sizeof(j->err), "statistics of pool %s: %s", n,
+			snprintf(j->head_err, sizeof(j->head_err), "statistics of pool %s: %s", n,
 				 strerror(-rc));
 			return -1;
 		}
@@ -96,33 +102,33 @@ static int primary_part(struct ceph_rados *r, struct ceph_job *j, struct sj *s)
 {
 	struct rados_cluster_stat_t cs;
 	struct ceph_buf b;
-	char *st = NULL, path[160];
-	size_t stlen;
+	char *st = NULL, path[160], *E = j->head_err;
+	size_t stlen, ES = sizeof(j->head_err);
 	int rc;
 
-	if (ceph_client_command(r, 0, "{\"prefix\": \"status\"}", &st, &stlen, j->err,
-				sizeof(j->err)) != 0)
+	if (ceph_client_command(r, 0, "{\"prefix\": \"status\"}", CEPH_OUT_MAX, &st, &stlen, E,
+				ES) != 0)
 		return -1;
-	rc = stlen == 0 ? -1 : ceph_client_kv_add(j, "/ceph", st, stlen);
+	rc = stlen == 0 ? -1 : ceph_client_kv_add(j, "/ceph", st, stlen, CEPH_KV_HEAD);
 	free(st);
 	if (rc != 0) {
-		snprintf(j->err, sizeof(j->err), "empty `status` answer");
+		snprintf(E, ES, "empty `status` answer");
 		return -1;
 	}
 	s->json[0] = ceph_client_json(r, 0, "{\"prefix\": \"df\", \"format\": \"json\"}",
-				      &s->raw[0], j->err, sizeof(j->err));
+				      CEPH_OUT_MAX, &s->raw[0], E, ES);
 	if (s->json[0] == NULL || pool_stats(r, j, s) != 0)
 		return -1;
 	rc = rados_cluster_stat((rados_t)r->cluster, &cs);
 	if (rc < 0) {
-		snprintf(j->err, sizeof(j->err), "rados_cluster_stat: %s", strerror(-rc));
+		snprintf(E, ES, "rados_cluster_stat: %s", strerror(-rc));
 		return -1;
 	}
 	ceph_json_buf_init(&b, s->buf, VAL_MAX);
 	if (ceph_stats_radosdf(s->rs, s->nrs, cs.kb, cs.kb_used, cs.kb_avail, cs.num_objects,
 			       &b) != 0 ||
-	    ceph_client_kv_add(j, "/ceph/radosdf", b.p, b.len) != 0) {
-		snprintf(j->err, sizeof(j->err), "the rados df table does not fit");
+	    ceph_client_kv_add(j, "/ceph/radosdf", b.p, b.len, CEPH_KV_HEAD) != 0) {
+		snprintf(E, ES, "the rados df table does not fit");
 		return -1;
 	}
 	for (int i = 0; i < j->npools; i++) {
@@ -135,13 +141,42 @@ static int primary_part(struct ceph_rados *r, struct ceph_job *j, struct sj *s)
 		ceph_json_buf_init(&b, s->buf, VAL_MAX);
 		snprintf(path, sizeof(path), "/ceph/pools/%s/stats", j->pools[i]);
 		if (ceph_stats_pool_json(d, p, &b) != 0 ||
-		    ceph_client_kv_add(j, path, b.p, b.len) != 0) {
-			snprintf(j->err, sizeof(j->err), "pool %s: unexpected `df` answer",
-				 j->pools[i]);
+		    ceph_client_kv_add(j, path, b.p, b.len, CEPH_KV_POOL) != 0) {
+			snprintf(E, ES, "pool %s: unexpected `df` answer", j->pools[i]);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* one OSD's value, or a line in the notes saying why it is skipped */
+static void osd_one(struct ceph_job *j, struct sj *s, int i)
+{
+	const struct cj *pg = ceph_json_get(s->json[4], "pg_map");
+	struct ceph_osd_rate rate;
+	struct ceph_buf b;
+	char path[160], line[160];
+	const char *why = NULL;
+
+	if (ceph_stats_osd_ops(pg ? pg : s->json[4], j->osds[i], &j->totals[i]) != 0) {
+		why = "unexpected `pg dump` answer";
+	} else {
+		ceph_json_buf_init(&b, s->buf, VAL_MAX);
+		snprintf(path, sizeof(path), "/ceph/osds/%" PRId64 "/stats", j->osds[i]);
+		ceph_stats_osd_rate(j->have_prev[i] ? &j->prev[i] : NULL, &j->totals[i],
+				    j->elapsed_ms, &rate);
+		if (ceph_stats_osd_json(j->osds[i], s->json[1], s->json[2], s->json[3], &rate,
+					&b) != 0 ||
+		    ceph_client_kv_add(j, path, b.p, b.len, CEPH_KV_OSD) != 0)
+			why = "missing from the OSD map";
+	}
+	if (why == NULL) {
+		j->osd_ok[i] = 1;
+		return;
+	}
+	snprintf(line, sizeof(line), "OSD %" PRId64 " skipped (its statistics stay as they were): %s",
+		 j->osds[i], why);
+	ceph_client_note(j, line);
 }
 
 /* this node's OSDs: /ceph/osds/<id>/stats */
@@ -149,46 +184,32 @@ static int osd_part(struct ceph_rados *r, struct ceph_job *j, struct sj *s)
 {
 	static const struct {
 		int mgr;
+		size_t max;
 		const char *cmd;
 	} q[4] = {
-		{0, "{\"prefix\": \"osd dump\", \"format\": \"json\"}"},
-		{1, "{\"prefix\": \"osd df\", \"format\": \"json\"}"},
-		{0, "{\"prefix\": \"osd metadata\", \"format\": \"json\"}"},
-		{1, "{\"prefix\": \"pg dump\", \"dumpcontents\": [\"pgs\"], \"format\": \"json\"}"},
+		{0, CEPH_OUT_MAX, "{\"prefix\": \"osd dump\", \"format\": \"json\"}"},
+		{1, CEPH_OUT_MAX, "{\"prefix\": \"osd df\", \"format\": \"json\"}"},
+		{0, CEPH_OUT_MAX, "{\"prefix\": \"osd metadata\", \"format\": \"json\"}"},
+		{1, CEPH_PGDUMP_MAX,
+		 "{\"prefix\": \"pg dump\", \"dumpcontents\": [\"pgs\"], \"format\": \"json\"}"},
 	};
-	struct ceph_buf b;
-	char path[160];
 
 	for (int i = 0; i < 4; i++) {
-		s->json[1 + i] = ceph_client_json(r, q[i].mgr, q[i].cmd, &s->raw[1 + i], j->err,
-						  sizeof(j->err));
+		s->json[1 + i] = ceph_client_json(r, q[i].mgr, q[i].cmd, q[i].max, &s->raw[1 + i],
+						  j->osds_err, sizeof(j->osds_err));
 		if (s->json[1 + i] == NULL)
 			return -1;
 	}
-	for (int i = 0; i < j->nosds; i++) {
-		const struct cj *pg = ceph_json_get(s->json[4], "pg_map");
-
-		if (ceph_stats_osd_ops(pg ? pg : s->json[4], j->osds[i], &j->totals[i]) != 0) {
-			snprintf(j->err, sizeof(j->err), "unexpected `pg dump` answer");
-			return -1;
-		}
-	}
-	for (int i = 0; i < j->nosds; i++) {
-		ceph_json_buf_init(&b, s->buf, VAL_MAX);
-		snprintf(path, sizeof(path), "/ceph/osds/%" PRId64 "/stats", j->osds[i]);
-		struct ceph_osd_rate rate;
-
-		ceph_stats_osd_rate(j->have_prev[i] ? &j->prev[i] : NULL, &j->totals[i],
-				    j->elapsed_ms, &rate);
-		if (ceph_stats_osd_json(j->osds[i], s->json[1], s->json[2], s->json[3], &rate,
-					&b) != 0 ||
-		    ceph_client_kv_add(j, path, b.p, b.len) != 0) {
-			snprintf(j->err, sizeof(j->err), "OSD %" PRId64 " missing from the OSD map",
-				 j->osds[i]);
-			return -1;
-		}
-	}
+	for (int i = 0; i < j->nosds; i++)
+		osd_one(j, s, i);
 	return 0;
+}
+
+/* drop the values from index `from` on (a part that failed half-way) */
+static void kv_truncate(struct ceph_job *j, int from)
+{
+	while (j->nkv > from)
+		free(j->kv[--j->nkv].value);
 }
 
 int ceph_statjob_run(struct ceph_rados *r, struct ceph_job *j)
@@ -200,18 +221,28 @@ int ceph_statjob_run(struct ceph_rados *r, struct ceph_job *j)
 
 	memset(&s, 0, sizeof(s));
 	s.buf = malloc(VAL_MAX);
-	if (s.buf == NULL)
+	if (s.buf == NULL) {
+		snprintf(j->err, sizeof(j->err), "out of memory");
 		return -1;
-	if (ceph_client_command(r, 0, "{\"prefix\": \"health\"}", &h, &hl, j->err,
+	}
+	if (ceph_client_command(r, 0, "{\"prefix\": \"health\"}", CEPH_OUT_MAX, &h, &hl, j->err,
 				sizeof(j->err)) != 0)
 		goto out;
 	snprintf(j->health, sizeof(j->health), "%.*s", (int)strcspn(h, " \n"), h);
 	free(h);
-	if (j->primary && primary_part(r, j, &s) != 0)
-		goto out;
-	if (j->nosds > 0 && osd_part(r, j, &s) != 0)
-		goto out;
 	rc = 0;
+	if (j->primary) {
+		j->head_ok = primary_part(r, j, &s) == 0;
+		if (!j->head_ok)
+			kv_truncate(j, 0);
+	}
+	if (j->nosds > 0) {
+		int from = j->nkv;
+
+		j->osds_ok = osd_part(r, j, &s) == 0;
+		if (!j->osds_ok)
+			kv_truncate(j, from);
+	}
 out:
 	sj_free(&s);
 	return rc;

@@ -35,15 +35,23 @@
 #define CC_CEPH_WAIT_MS 30000 /* the ceph worker's own calls time out after 4 s each */
 #define CC_HOLD_MS 1000       /* the reference keeps its lock 1 s after answering */
 #define CC_FENCE_MAX 8
+#define CC_CHUNK 32          /* volumes per MSG_CEPH_CMD (the ceph worker's job size) */
+#define CC_FENCE_VOLS 1024   /* volumes of one fence recovery: 32 messages */
+#define CC_ORPHANS 8
 
 static const char *const pipes[2] = {"/cmd/domains", "/cmd/ceph"};
 
+/* one fence recovery's lock breaking: its volumes go in chunks of CC_CHUNK, one
+ * MSG_CEPH_CMD each ("<id>.<k>"), and cb runs once every chunk answered (or the
+ * time is over) */
 struct cc_fence {
 	struct zk_ctx *z;
 	char id[24];
 	void (*cb)(struct zk_ctx *z, uint64_t arg, int ok, const char *detail);
 	uint64_t arg;
 	uint64_t timer;
+	int pending, ok;
+	char detail[1024];
 };
 
 struct zk_cephcmd {
@@ -58,12 +66,16 @@ struct zk_cephcmd {
 	int rerun;          /* a watch fired while busy: read the pipe again after */
 	uint64_t seq;
 	struct cc_fence fence[CC_FENCE_MAX];
+	/* our lock contenders not deleted (connection lost, lost answer): by prefix */
+	struct { int pipe; char prefix[33]; } orphans[CC_ORPHANS];
+	int norphans;
 };
 
 struct cc_tok {
 	struct zk_ctx *z;
 	uint64_t gen;
 	int pipe;
+	char prefix[33]; /* the command's contender prefix when the call was made */
 };
 
 static struct cc_tok *tok_new(struct zk_ctx *z, uint64_t gen, int pipe)
@@ -74,8 +86,93 @@ static struct cc_tok *tok_new(struct zk_ctx *z, uint64_t gen, int pipe)
 		t->z = z;
 		t->gen = gen;
 		t->pipe = pipe;
+		strlcpy_pvc(t->prefix, z->cephcmd ? z->cephcmd->prefix : "", sizeof(t->prefix));
 	}
 	return t;
+}
+
+/* ---- contenders left behind ----------------------------------------------------- */
+
+/* A contender we could not delete (connection down, a lost answer, a create whose
+ * answer was lost) lives as long as our session, which survives a disconnection:
+ * every later lock on that pipe, ours and the clients' (their read lock queues
+ * behind it), would wait for it. So it is remembered by its random prefix and
+ * looked for once the session is back (as fence_lock.c's orphans). */
+static void orphan_add(struct zk_ctx *z, int pipe, const char *prefix)
+{
+	struct zk_cephcmd *c = z->cephcmd;
+
+	if (z->closing || prefix[0] == '\0')
+		return;
+	for (int i = 0; i < c->norphans; i++)
+		if (strcmp(c->orphans[i].prefix, prefix) == 0)
+			return;
+	if (c->norphans >= CC_ORPHANS) {
+		log_warnx("ceph command: lock contender %s/%s* left to expire with the session "
+			  "(too many to clean up)", pipes[pipe], prefix);
+		return;
+	}
+	c->orphans[c->norphans].pipe = pipe;
+	strlcpy_pvc(c->orphans[c->norphans].prefix, prefix, sizeof(c->orphans[0].prefix));
+	c->norphans++;
+	log_warnx("ceph command: lock contender %s/%s* not removed yet: looked for again "
+		  "after reconnecting", pipes[pipe], prefix);
+}
+
+static void orphan_delete_done(int rc, const void *data)
+{
+	const struct cc_tok *t = data;
+
+	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING)
+		orphan_add(t->z, t->pipe, t->prefix);
+	free((void *)data);
+}
+
+static void orphan_children_done(int rc, const struct String_vector *sv, const void *data)
+{
+	const struct cc_tok *t = data;
+	struct zk_ctx *z = t->z;
+
+	if (rc == ZOK && !z->closing) {
+		for (int i = 0; sv && i < sv->count; i++) {
+			char path[320];
+			struct cc_tok *d;
+
+			if (sv->data[i] == NULL || strncmp(sv->data[i], t->prefix, 32) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pipes[t->pipe], sv->data[i]);
+			if ((d = malloc(sizeof(*d))) != NULL)
+				*d = *t;
+			if (d == NULL || !zk_session_usable(z) ||
+			    zoo_adelete(z->zh, path, -1, orphan_delete_done, d) != ZOK) {
+				free(d);
+				orphan_add(z, t->pipe, t->prefix);
+			} else
+				log_info("ceph command: deleting the lock contender %s left behind", path);
+		}
+	} else if (rc != ZNONODE && rc != ZCLOSING) {
+		orphan_add(z, t->pipe, t->prefix);
+	}
+	free((void *)data);
+}
+
+static void orphans_sweep(struct zk_ctx *z)
+{
+	struct zk_cephcmd *c = z->cephcmd;
+	int n = c->norphans;
+
+	c->norphans = 0;
+	for (int i = 0; i < n; i++) {
+		struct cc_tok *t = tok_new(z, 0, c->orphans[i].pipe);
+		if (t)
+			strlcpy_pvc(t->prefix, c->orphans[i].prefix, sizeof(t->prefix));
+		if (t == NULL || !zk_session_usable(z) ||
+		    zoo_aget_children(z->zh, pipes[t->pipe], 0, orphan_children_done, t) != ZOK) {
+			if (t)
+				orphan_add(z, t->pipe, t->prefix); /* re-added: next time */
+			free(t);
+		}
+	}
 }
 
 /* the state if the completion still belongs to the current command */
@@ -111,9 +208,13 @@ static void release_done(int rc, const void *data)
 	struct zk_ctx *z = ((const struct cc_tok *)data)->z;
 	struct zk_cephcmd *c = tok_cur(data, &z);
 
-	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING)
+	if (rc != ZOK && rc != ZNONODE && rc != ZCLOSING) {
+		const struct cc_tok *t = data;
+
 		log_warnx("ceph command: cannot delete the lock contender on %s: %s",
-			  pipes[((const struct cc_tok *)data)->pipe], zk_session_err(rc));
+			  pipes[t->pipe], zk_session_err(rc));
+		orphan_add(z, t->pipe, t->prefix);
+	}
 	free((void *)data);
 	if (c)
 		cmd_end(z, c);
@@ -133,8 +234,9 @@ static void release(struct zk_ctx *z, struct zk_cephcmd *c)
 	t = tok_new(z, c->gen, c->pipe);
 	if (t == NULL || !zk_session_usable(z) ||
 	    zoo_adelete(z->zh, path, -1, release_done, t) != ZOK) {
-		/* ephemeral: gone with the session at the latest */
+		/* ephemeral, but our session may outlive the disconnection */
 		free(t);
+		orphan_add(z, c->pipe, c->prefix);
 		cmd_end(z, c);
 	}
 }
@@ -258,11 +360,16 @@ static void rbdlist_done(int rc, const char *value, int len, const struct Stat *
 		return;
 	}
 	snprintf(c->req_id, sizeof(c->req_id), "c%llu", (unsigned long long)++c->seq);
+	/* the timer first: a command sent must have its bound */
+	c->timer = ev_timer(z->loop, CC_CEPH_WAIT_MS, ceph_wait_over, z);
+	if (c->timer == 0) {
+		answer(z, c, 0, "cannot start a timer (out of memory)");
+		return;
+	}
 	if (ceph_send(z, c->req_id, img, n) != 0) {
 		answer(z, c, 0, "cannot reach the ceph worker");
 		return;
 	}
-	c->timer = ev_timer(z->loop, CC_CEPH_WAIT_MS, ceph_wait_over, z);
 }
 
 /* under the lock */
@@ -363,8 +470,13 @@ static void create_done(int rc, const char *name, const void *data)
 {
 	struct zk_ctx *z;
 	struct zk_cephcmd *c = tok_cur(data, &z);
+	const struct cc_tok *t = data;
 	const char *slash;
 
+	/* a create whose answer was lost may have created the contender; one created
+	 * for a command that ended meanwhile is nobody's: both looked for by prefix */
+	if ((rc != ZOK && rc != ZCLOSING && rc != ZNODEEXISTS) || (rc == ZOK && c == NULL))
+		orphan_add(z, t->pipe, t->prefix);
 	free((void *)data);
 	if (c == NULL)
 		return;
@@ -384,6 +496,8 @@ static void start(struct zk_ctx *z, struct zk_cephcmd *c, int pipe, const char *
 	char path[320];
 	struct cc_tok *t;
 
+	if (c->norphans)
+		orphans_sweep(z); /* a failed delete without a reconnection since */
 	c->gen = ++c->seq;
 	c->pipe = pipe;
 	strlcpy_pvc(c->data, data, sizeof(c->data));
@@ -515,10 +629,16 @@ void zk_ceph_cmd_connected(struct zk_ctx *z, int new_session)
 {
 	struct zk_cephcmd *c = z->cephcmd;
 
-	/* a new session lost our ephemeral contender and any command in progress */
-	if (new_session && c->gen) {
-		c->lock[0] = '\0';
-		cmd_end(z, c);
+	/* a new session lost our ephemeral contenders and any command in progress; the
+	 * same session kept those we could not delete: deleted now */
+	if (new_session) {
+		c->norphans = 0;
+		if (c->gen) {
+			c->lock[0] = '\0';
+			cmd_end(z, c);
+		}
+	} else {
+		orphans_sweep(z);
 	}
 	/* the reference watches /cmd/domains on hypervisors, /cmd/ceph on storage nodes */
 	if (z->cfg->enable_hypervisor)
@@ -539,18 +659,50 @@ int zk_ceph_cmd_watch(struct zk_ctx *z, const char *path)
 
 /* ---- RBD locks for fence recovery ------------------------------------------------ */
 
+static void fence_clear(struct cc_fence *f)
+{
+	f->cb = NULL;
+	f->id[0] = '\0';
+	f->pending = 0;
+}
+
 static void fence_timeout(struct ev_loop *loop, void *arg)
 {
 	struct cc_fence *f = arg;
 	struct zk_ctx *z = f->z;
 	void (*cb)(struct zk_ctx *, uint64_t, int, const char *) = f->cb;
 	uint64_t a = f->arg;
+	char d[sizeof(f->detail) + 64];
 
+	snprintf(d, sizeof(d), "the ceph worker did not answer in time%s%s%s",
+		 f->detail[0] ? " (answers so far: " : "", f->detail, f->detail[0] ? ")" : "");
 	f->timer = 0;
-	f->cb = NULL;
-	f->id[0] = '\0';
+	fence_clear(f);
 	if (cb)
-		cb(z, a, 0, "the ceph worker did not answer in time");
+		cb(z, a, 0, d);
+}
+
+/* one chunk's answer into the recovery's; cb when it was the last */
+static void fence_chunk_done(struct zk_ctx *z, struct cc_fence *f, int ok, const char *detail)
+{
+	void (*cb)(struct zk_ctx *, uint64_t, int, const char *) = f->cb;
+	uint64_t a = f->arg;
+	size_t l = strlen(f->detail);
+	char d[sizeof(f->detail)];
+
+	if (!ok)
+		f->ok = 0;
+	if (l < sizeof(f->detail) - 1)
+		snprintf(f->detail + l, sizeof(f->detail) - l, "%s%s", l ? "; " : "", detail);
+	if (--f->pending > 0)
+		return;
+	if (f->timer)
+		ev_timer_cancel(z->loop, f->timer);
+	f->timer = 0;
+	memcpy(d, f->detail, sizeof(d));
+	ok = f->ok;
+	fence_clear(f);
+	cb(z, a, ok, d);
 }
 
 int zk_ceph_cmd_flush(struct zk_ctx *z, const char *rbdlists,
@@ -559,32 +711,60 @@ int zk_ceph_cmd_flush(struct zk_ctx *z, const char *rbdlists,
 {
 	struct zk_cephcmd *c = z->cephcmd;
 	char *buf = strdup(rbdlists);
-	const char *img[32];
+	const char **img = calloc(CC_FENCE_VOLS, sizeof(*img));
 	struct cc_fence *f = NULL;
-	int n;
+	int n, chunks, rc = -1;
 
-	if (buf == NULL)
-		return -1;
-	n = split_rbdlist(buf, img, 32);
+	if (buf == NULL || img == NULL)
+		goto out;
+	n = split_rbdlist(buf, img, CC_FENCE_VOLS);
 	for (int i = 0; i < CC_FENCE_MAX && f == NULL; i++)
 		if (c->fence[i].cb == NULL)
 			f = &c->fence[i];
 	if (n <= 0 || f == NULL || !z->cfg->enable_storage) {
-		free(buf);
-		return n == 0 ? 1 : -1;
+		rc = n == 0 ? 1 : -1;
+		goto out;
+	}
+	chunks = (n + CC_CHUNK - 1) / CC_CHUNK;
+	/* the ceph worker runs the chunks one after the other: each has the bound of one
+	 * command; the timer first, so that every chunk sent has its bound */
+	f->timer = ev_timer(z->loop, (uint64_t)CC_CEPH_WAIT_MS * (uint64_t)chunks, fence_timeout, f);
+	if (f->timer == 0) {
+		log_errx("ceph: cannot start the timer of an RBD lock flush (out of memory)");
+		goto out;
 	}
 	snprintf(f->id, sizeof(f->id), "f%llu", (unsigned long long)++c->seq);
-	if (ceph_send(z, f->id, img, n) != 0) {
-		free(buf);
-		f->id[0] = '\0';
-		return -1;
-	}
-	free(buf);
 	f->z = z;
 	f->cb = cb;
 	f->arg = arg;
-	f->timer = ev_timer(z->loop, CC_CEPH_WAIT_MS, fence_timeout, f);
-	return 0;
+	f->ok = 1;
+	f->pending = 0;
+	f->detail[0] = '\0';
+	for (int k = 0; k < chunks; k++) {
+		char id[40];
+		int m = n - k * CC_CHUNK < CC_CHUNK ? n - k * CC_CHUNK : CC_CHUNK;
+
+		snprintf(id, sizeof(id), "%s.%d", f->id, k);
+		if (ceph_send(z, id, img + k * CC_CHUNK, m) != 0) {
+			/* the chunks sent answer; the others count as failed */
+			f->ok = 0;
+			snprintf(f->detail, sizeof(f->detail), "%d of %d volume(s) not sent to the "
+				 "ceph worker", n - k * CC_CHUNK, n);
+			break;
+		}
+		f->pending++;
+	}
+	if (f->pending == 0) {
+		ev_timer_cancel(z->loop, f->timer);
+		f->timer = 0;
+		fence_clear(f);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(img);
+	free(buf);
+	return rc;
 }
 
 /* MSG_CEPH_RESULT [id, success|failure, detail] from the ceph worker */
@@ -605,15 +785,13 @@ void zk_ceph_cmd_result(struct zk_ctx *z, struct ipc_msg *msg)
 	} else {
 		for (int i = 0; i < CC_FENCE_MAX; i++) {
 			struct cc_fence *f = &c->fence[i];
-			void (*cb)(struct zk_ctx *, uint64_t, int, const char *) = f->cb;
-			if (cb == NULL || strcmp(f->id, sv.v[0]) != 0)
+			size_t l = strlen(f->id);
+
+			/* "<id>.<chunk>" */
+			if (f->cb == NULL || l == 0 || strncmp(f->id, sv.v[0], l) != 0 ||
+			    sv.v[0][l] != '.')
 				continue;
-			if (f->timer)
-				ev_timer_cancel(z->loop, f->timer);
-			f->timer = 0;
-			f->cb = NULL;
-			f->id[0] = '\0';
-			cb(z, f->arg, strcmp(sv.v[1], "success") == 0, sv.v[2]);
+			fence_chunk_done(z, f, strcmp(sv.v[1], "success") == 0, sv.v[2]);
 			break;
 		}
 	}

@@ -313,9 +313,10 @@ void zk_ceph_cmd_connected(struct zk_ctx *z, int new_session);
 int zk_ceph_cmd_watch(struct zk_ctx *z, const char *path);  /* 1: one of the pipes */
 void zk_ceph_cmd_result(struct zk_ctx *z, struct ipc_msg *msg); /* MSG_CEPH_RESULT */
 /* Break the RBD locks of the volumes of comma-separated rbdlists ("pool/vol,...")
- * through the ceph worker; cb(z, arg, ok, detail) once, within 30 s. Returns 0 (cb
- * will run), 1 (nothing to break, no cb), -1 (cannot: no ceph worker on this node,
- * too many volumes or requests; no cb). */
+ * through the ceph worker, 32 volumes per MSG_CEPH_CMD (up to 1024 volumes);
+ * cb(z, arg, ok, detail) once, within 30 s per 32 volumes. Returns 0 (cb will run),
+ * 1 (nothing to break, no cb), -1 (cannot: no ceph worker on this node, too many
+ * volumes or requests; no cb). */
 int zk_ceph_cmd_flush(struct zk_ctx *z, const char *rbdlists,
 		      void (*cb)(struct zk_ctx *z, uint64_t arg, int ok, const char *detail),
 		      uint64_t arg);
