@@ -386,6 +386,10 @@ asan)
 		export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:symbolize=1:log_path=$SANDIR/report:log_exe_name=1"
 		export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:symbolize=1:log_path=$SANDIR/report:log_exe_name=1"
 		export PVCT_BUILD=$BUILD PVCT_KEEP=1
+		# The sanitizers look for memory and undefined-behaviour errors, not scale:
+		# the two longest scripts run smaller (flush of 12 VMs, 3 burst rounds), which
+		# keeps every code path and CI within its hour.
+		export T40_NVM=${T40_NVM:-12} PVCT_BURST_ROUNDS=${PVCT_BURST_ROUNDS:-3}
 		run_unit
 		run_scripts tests/integration t
 		check_sanitizer_reports
